@@ -1,0 +1,69 @@
+/* libfsc: read file metadata from the table fscd publishes in shared memory.
+ *
+ * A hit costs no system call: the table is mapped read-only and read under per-slot seqlocks.
+ * Every answer is the truth as fscd last saw it, a record the caller can see is flagged, or
+ * (fsc_stat) the real stat(2). Handles are safe to share between threads.
+ *
+ *   fsc_t *c = fsc_open(NULL);               // the "default" table, NULL if none is live
+ *   struct stat st;
+ *   if (fsc_stat(c, "/var/log/syslog", &st) == 0) ...   // c may be NULL: plain stat(2)
+ *   fsc_close(c);
+ */
+#ifndef FSC_H
+#define FSC_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FSC_API __attribute__((visibility("default")))
+
+typedef struct fsc fsc_t;
+
+/* fsc_lookup results */
+enum {
+	FSC_HIT = 1,         /* *st holds the cached record */
+	FSC_NEGATIVE = 2,    /* cached "does not exist" (what stat(2) reports as ENOENT) */
+	FSC_MISS = 3,        /* not in the table, or a path the table never holds */
+	FSC_UNAVAILABLE = 4, /* writer gone, stopped or busy, table retired: fall back */
+};
+
+/* struct fsc_info.flags */
+#define FSC_FLAG_NEGATIVE 0x1u /* the record says the path does not exist */
+#define FSC_FLAG_POLLED 0x2u   /* kept current by polling: compare verified_ns with now */
+#define FSC_FLAG_STALE 0x4u    /* fscd knows the record may be out of date */
+
+struct fsc_info {
+	uint64_t change_seq;  /* table-wide sequence number of the record's last change */
+	uint64_t verified_ns; /* CLOCK_MONOTONIC ns when fscd last confirmed the record */
+	uint64_t generation;  /* which published table answered */
+	uint32_t flags;       /* FSC_FLAG_* */
+	uint32_t reserved;
+};
+
+/* Attach to the table called name (NULL means "default"). Returns NULL with errno set when
+ * nothing usable is published: ENOENT (no table), EPROTO (not a valid fsc table, or another
+ * ABI), ESRCH (its writer has stopped or died), EACCES, EINVAL (bad name), ENOMEM. */
+FSC_API fsc_t *fsc_open(const char *name);
+FSC_API void fsc_close(fsc_t *c);
+
+/* stat(2) semantics: 0, or -1 with errno. Answered from the table when the record is there
+ * and trustworthy; otherwise calls stat(2). c may be NULL (then it is stat(2)). */
+FSC_API int fsc_stat(fsc_t *c, const char *path, struct stat *st);
+
+/* Table only, no system call: FSC_HIT, FSC_NEGATIVE, FSC_MISS or FSC_UNAVAILABLE; -1 with
+ * errno EINVAL if c or path is NULL. st and info may be NULL; they are filled on a hit
+ * (info also on FSC_NEGATIVE). */
+FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info);
+
+/* The name a result code stands for ("hit", "negative", ...), for messages. */
+FSC_API const char *fsc_result_name(int result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,215 @@
+/* libfsc: attaching to a published table, re-attaching after replacement, detaching.
+ * The lookup path is in fsc_lookup.c; this file holds everything that makes system calls. */
+#define _GNU_SOURCE
+#include "fsc_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsc_shm_table.h"
+
+/* After the table is found dead or stopped, look for a new one at most this often. */
+#define FSC_REATTACH_INTERVAL_NS 100000000ull
+
+uint64_t fsc_reader_now_coarse_ns(void)
+{
+	/* CLOCK_MONOTONIC_COARSE is read from the vDSO data page: no system call, ~6 ns here,
+	 * and no hardware counter needed, so it never falls back to a real syscall. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void *map_hints(const char *name, const struct fsc_shm_layout *l)
+{
+	char hname[FSC_SHM_OBJECT_NAME_MAX];
+	if (fsc_shm_hints_name(hname, sizeof(hname), name, l->generation))
+		return NULL;
+	int fd = shm_open(hname, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return NULL; /* no write permission is fine: hits just do not inform eviction */
+	struct stat st;
+	void *p = NULL;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == l->slot_count) {
+		p = mmap(NULL, l->slot_count, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+	}
+	close(fd);
+	return p;
+}
+
+int fsc_map_attach(const char *name, struct fsc_map **out, const char **why)
+{
+	char oname[FSC_SHM_OBJECT_NAME_MAX];
+	*why = NULL;
+	if (fsc_shm_object_name(oname, sizeof(oname), name)) {
+		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-])";
+		return -EINVAL;
+	}
+	int fd = shm_open(oname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & S_IWOTH)) {
+		/* anyone could rewrite a world-writable table: never trust one */
+		close(fd);
+		*why = "table object is not a regular file or is world-writable";
+		return -EPROTO;
+	}
+	if ((uint64_t)st.st_size < sizeof(struct fsc_shm_header)) {
+		close(fd);
+		*why = "object smaller than a table header";
+		return -EPROTO;
+	}
+	void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED)
+		return -errno;
+	struct fsc_map *m = calloc(1, sizeof(*m));
+	if (!m) {
+		munmap(base, (size_t)st.st_size);
+		return -ENOMEM;
+	}
+	m->base = base;
+	m->map_size = (size_t)st.st_size;
+	int rc = fsc_shm_header_validate(base, (uint64_t)st.st_size, &m->layout, why);
+	if (rc) {
+		munmap(base, m->map_size);
+		free(m);
+		return rc;
+	}
+	m->hints = map_hints(name, &m->layout);
+	*out = m;
+	return 0;
+}
+
+/* Replace a detached map's memory with inaccessible-to-harm zero pages instead of unmapping:
+ * another thread may still be inside a lookup on it. Zero memory reads as a BUILDING table
+ * with EMPTY slots, so such a lookup ends in a miss and never faults. The shm pages are
+ * released now; only the address range stays reserved until fsc_close. */
+static void fsc_map_neutralize(struct fsc_map *m)
+{
+	mmap((void *)m->base, m->map_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (m->hints)
+		mmap(m->hints, m->layout.slot_count, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+static void fsc_map_free(struct fsc_map *m)
+{
+	munmap((void *)m->base, m->map_size);
+	if (m->hints)
+		munmap(m->hints, m->layout.slot_count);
+	free(m);
+}
+
+static bool map_usable(const struct fsc_map *m, const char **why)
+{
+	uint32_t state = atomic_load_explicit(&m->base->state, memory_order_acquire);
+	if (state != FSC_TABLE_LIVE) {
+		*why = "table is not live";
+		return false;
+	}
+	if (!fsc_shm_writer_alive(m->base)) {
+		*why = "table writer has exited";
+		return false;
+	}
+	return true;
+}
+
+fsc_t *fsc_open(const char *name)
+{
+	struct fsc *c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!name)
+		name = "default";
+	if (!fsc_shm_name_valid(name)) {
+		free(c);
+		errno = EINVAL;
+		return NULL;
+	}
+	strcpy(c->name, name);
+	pthread_mutex_init(&c->attach_lock, NULL);
+	struct fsc_map *m;
+	const char *why;
+	int rc = fsc_map_attach(name, &m, &why);
+	if (rc == 0 && !map_usable(m, &why)) {
+		fsc_map_free(m);
+		rc = -ESRCH;
+	}
+	if (rc) {
+		pthread_mutex_destroy(&c->attach_lock);
+		free(c);
+		errno = -rc;
+		return NULL;
+	}
+	atomic_store_explicit(&c->current, m, memory_order_release);
+	return c;
+}
+
+void fsc_close(fsc_t *c)
+{
+	if (!c)
+		return;
+	struct fsc_map *m = atomic_load_explicit(&c->current, memory_order_acquire);
+	if (m)
+		fsc_map_free(m);
+	while (c->retired) {
+		struct fsc_map *next = c->retired->next_retired;
+		fsc_map_free(c->retired);
+		c->retired = next;
+	}
+	pthread_mutex_destroy(&c->attach_lock);
+	free(c);
+}
+
+struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired)
+{
+	uint64_t now = fsc_reader_now_coarse_ns();
+	/* A dead or stopped writer: look for a successor at most every 100 ms, so callers that
+	 * fall back to stat(2) do not also pay shm_open on every call. A retired table always
+	 * has a successor published before it was retired, so it is replaced at once. */
+	if (!retired && now < atomic_load_explicit(&c->next_attach_ns, memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&c->attach_lock);
+	struct fsc_map *cur = atomic_load_explicit(&c->current, memory_order_acquire);
+	if (cur != seen) {
+		/* another thread re-attached while we waited */
+		pthread_mutex_unlock(&c->attach_lock);
+		return cur;
+	}
+	atomic_store_explicit(&c->next_attach_ns, now + FSC_REATTACH_INTERVAL_NS,
+			      memory_order_relaxed);
+	struct fsc_map *m;
+	const char *why;
+	struct fsc_map *result = NULL;
+	if (fsc_map_attach(c->name, &m, &why) == 0) {
+		if (m->layout.generation == seen->layout.generation || !map_usable(m, &why)) {
+			fsc_map_free(m);
+		} else {
+			/* release: a thread that loads the new pointer sees its initialised fields */
+			atomic_store_explicit(&c->current, m, memory_order_release);
+			fsc_map_neutralize(seen);
+			seen->next_retired = c->retired;
+			c->retired = seen;
+			result = m;
+		}
+	}
+	pthread_mutex_unlock(&c->attach_lock);
+	return result;
+}

@@ -1,0 +1,167 @@
+/* libfsc: the lookup path. A hit makes no system call, takes no lock, allocates nothing and
+ * stores into shared memory at most once per slot (the hit hint, only when it is clear). */
+#define _GNU_SOURCE
+#include "fsc_reader.h"
+
+#include <errno.h>
+#include <string.h>
+
+enum map_status { MAP_OK, MAP_RETIRED, MAP_GONE };
+
+static enum map_status map_status(const struct fsc_map *m)
+{
+	/* acquire: pairs with the writer's release store of RETIRED/STOPPED, so a reader that
+	 * sees LIVE read the slots of a table that was completely built before publication. */
+	uint32_t state = atomic_load_explicit(&m->base->state, memory_order_acquire);
+	if (state == FSC_TABLE_RETIRED)
+		return MAP_RETIRED;
+	if (state != FSC_TABLE_LIVE || !fsc_shm_writer_alive(m->base))
+		return MAP_GONE;
+	/* relaxed: the heartbeat is a liveness hint, it orders nothing */
+	uint64_t beat = atomic_load_explicit(&m->base->heartbeat_ns, memory_order_relaxed);
+	uint64_t now = fsc_reader_now_coarse_ns();
+	/* the coarse clock may lag the writer's fine clock by a tick: "now < beat" is fresh */
+	if (now > beat && now - beat > m->layout.writer_timeout_ns)
+		return MAP_GONE; /* alive but silent (stopped, hung): do not trust it */
+	return MAP_OK;
+}
+
+static void record_to_stat(const struct fsc_shm_record *r, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = (dev_t)r->st[FSC_ST_DEV];
+	st->st_ino = (ino_t)r->st[FSC_ST_INO];
+	st->st_mode = (mode_t)r->st[FSC_ST_MODE];
+	st->st_nlink = (nlink_t)r->st[FSC_ST_NLINK];
+	st->st_uid = (uid_t)r->st[FSC_ST_UID];
+	st->st_gid = (gid_t)r->st[FSC_ST_GID];
+	st->st_rdev = (dev_t)r->st[FSC_ST_RDEV];
+	st->st_size = (off_t)r->st[FSC_ST_SIZE];
+	st->st_blksize = (blksize_t)r->st[FSC_ST_BLKSIZE];
+	st->st_blocks = (blkcnt_t)r->st[FSC_ST_BLOCKS];
+	st->st_atim.tv_sec = (time_t)r->st[FSC_ST_ATIME_SEC];
+	st->st_atim.tv_nsec = (long)r->st[FSC_ST_ATIME_NSEC];
+	st->st_mtim.tv_sec = (time_t)r->st[FSC_ST_MTIME_SEC];
+	st->st_mtim.tv_nsec = (long)r->st[FSC_ST_MTIME_NSEC];
+	st->st_ctim.tv_sec = (time_t)r->st[FSC_ST_CTIME_SEC];
+	st->st_ctim.tv_nsec = (long)r->st[FSC_ST_CTIME_NSEC];
+}
+
+static void hint_mark(const struct fsc_map *m, uint64_t index)
+{
+	if (!m->hints)
+		return;
+	_Atomic uint8_t *h = &m->hints[index & m->layout.mask];
+	/* Load first and store only when clear: repeat hits leave the cache line shared
+	 * instead of bouncing it between cores. relaxed: the hint is advisory for CLOCK. */
+	if (!atomic_load_explicit(h, memory_order_relaxed))
+		atomic_store_explicit(h, 1, memory_order_relaxed);
+}
+
+/* Finds the map to answer from, re-attaching if the one we hold was replaced. */
+static struct fsc_map *usable_map(fsc_t *c)
+{
+	/* acquire: pairs with the release store in fsc_reader_reattach */
+	struct fsc_map *m = atomic_load_explicit(&c->current, memory_order_acquire);
+	for (int round = 0; round < 2; round++) {
+		enum map_status s = map_status(m);
+		if (s == MAP_OK)
+			return m;
+		m = fsc_reader_reattach(c, m, s == MAP_RETIRED);
+		if (!m)
+			return NULL;
+	}
+	return NULL;
+}
+
+static int probe(const struct fsc_map *m, const struct fsc_shm_key *key, uint64_t *index,
+		 struct fsc_shm_record *rec)
+{
+	const struct fsc_shm_layout *l = &m->layout;
+	for (uint32_t i = 0; i < l->max_probe; i++) {
+		uint64_t idx = (key->hash + i) & l->mask;
+		switch (fsc_shm_slot_read(fsc_shm_slot_at(m->base, l, idx), key, rec)) {
+		case FSC_SLOT_MATCH_FOUND:
+			*index = idx;
+			return FSC_HIT;
+		case FSC_SLOT_MATCH_EMPTY:
+			return FSC_MISS;
+		case FSC_SLOT_MATCH_BUSY:
+			return FSC_UNAVAILABLE;
+		case FSC_SLOT_MATCH_OTHER:
+			break;
+		}
+	}
+	/* the writer never places a key further than max_probe from its home */
+	return FSC_MISS;
+}
+
+int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info)
+{
+	if (!c || !path) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct fsc_map *m = usable_map(c);
+	if (!m)
+		return FSC_UNAVAILABLE;
+	size_t len = strlen(path);
+	if (!fsc_shm_path_cacheable(path, len, m->layout.path_max))
+		return FSC_MISS;
+	uint64_t words[(FSC_SLOT_SIZE_MAX - FSC_SLOT_FIXED_BYTES) / 8];
+	uint32_t nwords = (uint32_t)((len + 7) / 8);
+	words[nwords - 1] = 0; /* the writer zero-pads the last word; so do we */
+	memcpy(words, path, len);
+	struct fsc_shm_key key = {
+		.hash = fsc_shm_hash(m->layout.hash_seed, path, len),
+		.len = (uint32_t)len,
+		.words = nwords,
+		.path_words = words,
+	};
+	struct fsc_shm_record rec;
+	uint64_t index = 0;
+	int r = probe(m, &key, &index, &rec);
+	if (r != FSC_HIT)
+		return r;
+	hint_mark(m, index);
+	if (info) {
+		info->change_seq = rec.change_seq;
+		info->verified_ns = rec.verified_ns;
+		info->generation = m->layout.generation;
+		info->flags = rec.flags & FSC_REC_MASK;
+		info->reserved = 0;
+	}
+	if (rec.flags & FSC_REC_NEGATIVE)
+		return FSC_NEGATIVE;
+	if (st)
+		record_to_stat(&rec, st);
+	return FSC_HIT;
+}
+
+int fsc_stat(fsc_t *c, const char *path, struct stat *st)
+{
+	if (c && path) {
+		struct fsc_info info;
+		int r = fsc_lookup(c, path, st, &info);
+		bool trusted = (r == FSC_HIT || r == FSC_NEGATIVE) &&
+			       !(info.flags & FSC_FLAG_STALE);
+		if (trusted && r == FSC_HIT)
+			return 0;
+		if (trusted && r == FSC_NEGATIVE) {
+			errno = ENOENT;
+			return -1;
+		}
+	}
+	return stat(path, st);
+}
+
+const char *fsc_result_name(int result)
+{
+	switch (result) {
+	case FSC_HIT: return "hit";
+	case FSC_NEGATIVE: return "negative";
+	case FSC_MISS: return "miss";
+	case FSC_UNAVAILABLE: return "unavailable";
+	default: return "error";
+	}
+}

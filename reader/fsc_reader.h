@@ -1,0 +1,38 @@
+/* libfsc internals shared by reader/ files; not installed, not included by users. */
+#ifndef FSC_READER_H
+#define FSC_READER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fsc.h"
+#include "fsc_shm_table.h"
+
+/* One attached table object. Immutable after attach, so threads share it without locks. */
+struct fsc_map {
+	const struct fsc_shm_header *base; /* PROT_READ mapping of the whole object */
+	size_t map_size;
+	struct fsc_shm_layout layout;      /* validated private copy of the header geometry */
+	_Atomic uint8_t *hints;            /* writable hit-hint bytes, one per slot, or NULL */
+	struct fsc_map *next_retired;
+};
+
+struct fsc {
+	/* acquire/release: publishes a fully built fsc_map to threads that load it */
+	_Atomic(struct fsc_map *) current;
+	_Atomic uint64_t next_attach_ns; /* rate limit for looking for a successor table */
+	pthread_mutex_t attach_lock;     /* serialises re-attach; never taken on a hit */
+	struct fsc_map *retired;         /* replaced maps, kept (neutralised) until close */
+	char name[FSC_NAME_MAX + 1];
+};
+
+uint64_t fsc_reader_now_coarse_ns(void);
+int fsc_map_attach(const char *name, struct fsc_map **out, const char **why);
+/* Called when the map the caller saw is not usable. Returns the map to use now (possibly a
+ * new one), or NULL if there is none yet. */
+struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired);
+
+#endif

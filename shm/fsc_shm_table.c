@@ -1,0 +1,258 @@
+#include "fsc_shm_table.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "fsc_shm_seqlock.h"
+
+/* A reader gives up on a slot the writer rewrites this many times in a row; the caller then
+ * answers from stat(2). The writer rewrites a slot in well under a microsecond, so reaching
+ * this means the writer died mid-write or the object is being scribbled on. */
+#define FSC_SLOT_READ_TRIES 256
+
+bool fsc_shm_name_valid(const char *name)
+{
+	size_t n = 0;
+	if (!name || name[0] == '\0' || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++, n++) {
+		char ch = *p;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+		if (!ok || n >= FSC_NAME_MAX)
+			return false;
+	}
+	return true;
+}
+
+int fsc_shm_object_name(char *buf, size_t size, const char *name)
+{
+	if (!fsc_shm_name_valid(name))
+		return -EINVAL;
+	int n = snprintf(buf, size, "/" FSC_SHM_PREFIX "%s", name);
+	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation)
+{
+	if (!fsc_shm_name_valid(name))
+		return -EINVAL;
+	int n = snprintf(buf, size, "/" FSC_SHM_PREFIX "%s.hints.%" PRIx64, name, generation);
+	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+uint64_t fsc_shm_hash(uint64_t seed, const void *path, size_t len)
+{
+	return XXH3_64bits_withSeed(path, len, seed);
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int fsc_shm_geometry(uint64_t capacity, uint32_t slot_size, uint64_t *slot_count,
+		     uint64_t *object_size, const char **why)
+{
+	if (slot_size < FSC_SLOT_SIZE_MIN || slot_size > FSC_SLOT_SIZE_MAX ||
+	    slot_size % FSC_CACHE_LINE) {
+		*why = "slot size must be a multiple of 64 between 256 and 4352 bytes";
+		return -EINVAL;
+	}
+	if (capacity == 0 || capacity > FSC_SLOT_COUNT_MAX / 2) {
+		*why = "capacity must be between 1 and 33554432 entries";
+		return -EINVAL;
+	}
+	/* Live keys fill at most half the slots: short linear-probe chains, room for tombstones */
+	uint64_t n = FSC_SLOT_COUNT_MIN;
+	while (n < 2 * capacity)
+		n <<= 1;
+	*slot_count = n;
+	*object_size = sizeof(struct fsc_shm_header) + n * slot_size;
+	return 0;
+}
+
+int fsc_shm_header_validate(const struct fsc_shm_header *h, uint64_t mapped_size,
+			    struct fsc_shm_layout *out, const char **why)
+{
+	/* Each check guards the arithmetic of the next: sizes are bounded before multiplying. */
+	if (mapped_size < sizeof(*h)) {
+		*why = "object smaller than a table header (truncated or not an fsc table)";
+		return -EPROTO;
+	}
+	if (h->magic != FSC_SHM_MAGIC) {
+		*why = "bad magic (not an fsc table)";
+		return -EPROTO;
+	}
+	if (h->abi_version != FSC_SHM_ABI_VERSION) {
+		*why = "table ABI version differs from this library's";
+		return -EPROTO;
+	}
+	if (h->header_size != sizeof(*h)) {
+		*why = "header size mismatch";
+		return -EPROTO;
+	}
+	if (h->object_size != mapped_size) {
+		*why = "object size differs from the size the header records (truncated?)";
+		return -EPROTO;
+	}
+	if (h->slot_size < FSC_SLOT_SIZE_MIN || h->slot_size > FSC_SLOT_SIZE_MAX ||
+	    h->slot_size % FSC_CACHE_LINE) {
+		*why = "slot size out of range";
+		return -EPROTO;
+	}
+	if (!is_pow2(h->slot_count) || h->slot_count < FSC_SLOT_COUNT_MIN ||
+	    h->slot_count > FSC_SLOT_COUNT_MAX) {
+		*why = "slot count not a power of two in range";
+		return -EPROTO;
+	}
+	if (h->slots_offset < sizeof(*h) || h->slots_offset % FSC_CACHE_LINE ||
+	    h->slots_offset > mapped_size ||
+	    h->slot_count * h->slot_size > mapped_size - h->slots_offset) {
+		*why = "slot array does not fit in the object";
+		return -EPROTO;
+	}
+	if (h->max_probe == 0 || h->max_probe > h->slot_count) {
+		*why = "probe bound out of range";
+		return -EPROTO;
+	}
+	if (h->capacity == 0 || h->capacity > h->slot_count) {
+		*why = "capacity out of range";
+		return -EPROTO;
+	}
+	uint64_t timeout = h->writer_timeout_ns;
+	if (timeout < FSC_WRITER_TIMEOUT_MIN_NS)
+		timeout = FSC_WRITER_TIMEOUT_MIN_NS;
+	if (timeout > FSC_WRITER_TIMEOUT_MAX_NS)
+		timeout = FSC_WRITER_TIMEOUT_MAX_NS;
+	*out = (struct fsc_shm_layout){
+		.slot_count = h->slot_count,
+		.mask = h->slot_count - 1,
+		.slots_offset = h->slots_offset,
+		.capacity = h->capacity,
+		.hash_seed = h->hash_seed,
+		.generation = h->generation,
+		.writer_timeout_ns = timeout,
+		.slot_size = h->slot_size,
+		.path_max = fsc_slot_path_max(h->slot_size),
+		.max_probe = h->max_probe,
+	};
+	return 0;
+}
+
+bool fsc_shm_writer_alive(const struct fsc_shm_header *hdr)
+{
+	/* The futex word of a glibc mutex is its first int (the writer asserts this). relaxed:
+	 * it is a hint checked on every lookup; a reader that just misses the kernel clearing it
+	 * serves one answer that was right an instant ago. */
+	const _Atomic uint32_t *word = (const _Atomic uint32_t *)(const void *)hdr->liveness_mutex;
+	uint32_t v = atomic_load_explicit(word, memory_order_relaxed);
+	return (v & FUTEX_TID_MASK) != 0 && (v & FUTEX_OWNER_DIED) == 0;
+}
+
+bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max)
+{
+	if (len == 0 || len > path_max || path[0] != '/')
+		return false;
+	if (len == 1)
+		return true; /* "/" itself */
+	if (path[len - 1] == '/')
+		return false;
+	/* every component must be non-empty and not "." or ".." */
+	for (size_t i = 0; i < len; i++) {
+		if (path[i] != '/')
+			continue;
+		size_t j = i + 1;
+		size_t k = j;
+		while (k < len && path[k] != '/')
+			k++;
+		size_t clen = k - j;
+		if (clen == 0 || (clen == 1 && path[j] == '.') ||
+		    (clen == 2 && path[j] == '.' && path[j + 1] == '.'))
+			return false;
+		i = k - 1;
+	}
+	return true;
+}
+
+enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s, const struct fsc_shm_key *k,
+				      struct fsc_shm_record *out)
+{
+	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++) {
+		uint64_t s0 = fsc_seqlock_read_begin(&s->seq);
+		if (fsc_seqlock_is_writing(s0))
+			continue;
+		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
+		uint32_t state = fsc_meta_state(meta);
+		if (state != FSC_SLOT_LIVE) {
+			/* EMPTY ends the chain only if this was a consistent read: validate */
+			if (fsc_seqlock_read_retry(&s->seq, s0))
+				continue;
+			return state == FSC_SLOT_EMPTY ? FSC_SLOT_MATCH_EMPTY
+						       : FSC_SLOT_MATCH_OTHER;
+		}
+		uint64_t hash = atomic_load_explicit(&s->hash, memory_order_relaxed);
+		if (hash != k->hash || fsc_meta_path_len(meta) != k->len) {
+			/* Another key. Skipping it needs no validation: a key present for the whole
+			 * lookup keeps its hash and length in its slot, so a torn read of this slot
+			 * cannot be the key we look for (see PROTOCOL.md, invariant 4). */
+			return FSC_SLOT_MATCH_OTHER;
+		}
+		bool same = true;
+		for (uint32_t w = 0; w < k->words; w++) {
+			if (atomic_load_explicit(&s->path[w], memory_order_relaxed) !=
+			    k->path_words[w]) {
+				same = false;
+				break;
+			}
+		}
+		out->change_seq = atomic_load_explicit(&s->change_seq, memory_order_relaxed);
+		out->verified_ns = atomic_load_explicit(&s->verified_ns, memory_order_relaxed);
+		out->flags = fsc_meta_flags(meta);
+		for (int w = 0; w < FSC_ST_WORDS; w++)
+			out->st[w] = atomic_load_explicit(&s->st[w], memory_order_relaxed);
+		if (fsc_seqlock_read_retry(&s->seq, s0))
+			continue;
+		return same ? FSC_SLOT_MATCH_FOUND : FSC_SLOT_MATCH_OTHER;
+	}
+	return FSC_SLOT_MATCH_BUSY;
+}
+
+const char *fsc_shm_counter_name(enum fsc_counter c)
+{
+	static const char *const names[FSC_CTR_COUNT] = {
+		[FSC_CTR_ENTRIES] = "entries",
+		[FSC_CTR_TOMBSTONES] = "tombstones",
+		[FSC_CTR_INSERTS] = "inserts",
+		[FSC_CTR_UPDATES] = "updates",
+		[FSC_CTR_REMOVES] = "removes",
+		[FSC_CTR_EVICTIONS] = "evictions",
+		[FSC_CTR_PROBE_EVICTIONS] = "probe_evictions",
+		[FSC_CTR_UNCACHEABLE] = "uncacheable",
+		[FSC_CTR_EVENTS] = "inotify_events",
+		[FSC_CTR_OVERFLOWS] = "inotify_overflows",
+		[FSC_CTR_WATCHES] = "watches",
+		[FSC_CTR_WATCH_FAILURES] = "watch_failures",
+		[FSC_CTR_RESCANS] = "rescans",
+		[FSC_CTR_STATS] = "writer_stats",
+		[FSC_CTR_STAT_ERRORS] = "writer_stat_errors",
+		[FSC_CTR_REBUILDS] = "rebuilds",
+	};
+	return (unsigned)c < FSC_CTR_COUNT ? names[c] : "unknown";
+}
+
+const char *fsc_shm_state_name(uint32_t state)
+{
+	switch (state) {
+	case FSC_TABLE_BUILDING: return "building";
+	case FSC_TABLE_LIVE: return "live";
+	case FSC_TABLE_RETIRED: return "retired";
+	case FSC_TABLE_STOPPED: return "stopped";
+	default: return "invalid";
+	}
+}

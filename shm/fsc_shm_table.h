@@ -1,0 +1,96 @@
+/* fsc shared-memory table: naming, hashing, validation and the read side of a slot.
+ * Used by reader/ (libfsc), tools/ and writer/ alike; nothing here stores into a table.
+ * The protocol these functions implement is written down in shm/PROTOCOL.md. */
+#ifndef FSC_SHM_TABLE_H
+#define FSC_SHM_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fsc_shm_format.h"
+
+#define FSC_SHM_OBJECT_NAME_MAX (1 + sizeof(FSC_SHM_PREFIX) + FSC_NAME_MAX + 32)
+
+/* What a reader keeps of a validated header: private copies, so the header can be ignored. */
+struct fsc_shm_layout {
+	uint64_t slot_count;
+	uint64_t mask;          /* slot_count - 1 */
+	uint64_t slots_offset;
+	uint64_t capacity;
+	uint64_t hash_seed;
+	uint64_t generation;
+	uint64_t writer_timeout_ns;
+	uint32_t slot_size;
+	uint32_t path_max;
+	uint32_t max_probe;
+};
+
+/* A path prepared for lookup: its hash, length and bytes zero-padded to whole words. */
+struct fsc_shm_key {
+	uint64_t hash;
+	uint32_t len;
+	uint32_t words;
+	const uint64_t *path_words;
+};
+
+/* One consistent copy of a slot's record (taken under the seqlock). */
+struct fsc_shm_record {
+	uint64_t change_seq;
+	uint64_t verified_ns;
+	uint32_t flags;
+	uint64_t st[FSC_ST_WORDS];
+};
+
+enum fsc_slot_match {
+	FSC_SLOT_MATCH_EMPTY,  /* end of the probe chain: the key is not in the table */
+	FSC_SLOT_MATCH_OTHER,  /* tombstone or another key: keep probing */
+	FSC_SLOT_MATCH_FOUND,  /* the key, record copied */
+	FSC_SLOT_MATCH_BUSY,   /* the writer kept rewriting the slot: give up this lookup */
+};
+
+/* Table names: 1..FSC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
+bool fsc_shm_name_valid(const char *name);
+/* "/fsc.<name>" for shm_open. Returns 0, or -EINVAL for an invalid name. */
+int fsc_shm_object_name(char *buf, size_t size, const char *name);
+/* "/fsc.<name>.hints.<generation hex>": the writable hit-hint segment of one table. */
+int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation);
+
+uint64_t fsc_shm_hash(uint64_t seed, const void *path, size_t len);
+
+/* Slot count and object size for a capacity; 0 or -EINVAL (with *why set). */
+int fsc_shm_geometry(uint64_t capacity, uint32_t slot_size, uint64_t *slot_count,
+		     uint64_t *object_size, const char **why);
+
+/* Checks every immutable header field against itself and against the object's real size.
+ * Returns 0 and fills *out, or -EPROTO (foreign/corrupt object; *why says what). It does
+ * not look at the state word: an object can be valid and retired. */
+int fsc_shm_header_validate(const struct fsc_shm_header *hdr, uint64_t mapped_size,
+			    struct fsc_shm_layout *out, const char **why);
+
+/* True while the writer thread that published the table is alive (robust futex word). */
+bool fsc_shm_writer_alive(const struct fsc_shm_header *hdr);
+
+static inline const struct fsc_shm_slot *fsc_shm_slot_at(const void *table,
+							 const struct fsc_shm_layout *l,
+							 uint64_t index)
+{
+	/* index is always masked: a damaged hash or probe count cannot leave the slot array */
+	return (const struct fsc_shm_slot *)((const unsigned char *)table + l->slots_offset +
+					     (index & l->mask) * l->slot_size);
+}
+
+/* Can this path be a key? Absolute, at most path_max bytes, no empty, "." or ".." component
+ * and no trailing '/': the writer only ever stores such paths, so anything else is a miss
+ * that fsc_stat answers with the real stat(2) (whose semantics for those differ). */
+bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max);
+
+/* Reads one slot under its seqlock for key; retries a torn read a bounded number of times. */
+enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *slot,
+				      const struct fsc_shm_key *key,
+				      struct fsc_shm_record *out);
+
+const char *fsc_shm_counter_name(enum fsc_counter c);
+const char *fsc_shm_state_name(uint32_t state);
+
+#endif

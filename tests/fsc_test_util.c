@@ -1,0 +1,106 @@
+#define _GNU_SOURCE
+#include "fsc_test_util.h"
+
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+void fsc_test_name(char *buf, size_t size, const char *tag)
+{
+	static unsigned n;
+	snprintf(buf, size, "t%d_%s_%u", (int)getpid(), tag, n++);
+}
+
+struct fsc_writer *fsc_test_writer(const char *name, uint64_t capacity)
+{
+	struct fsc_writer_opts o = {.name = name, .capacity = capacity, .group = (gid_t)-1};
+	struct fsc_writer *w = NULL;
+	const char *why = NULL;
+	int rc = fsc_writer_open(&w, &o, &why);
+	if (rc)
+		fail_msg("fsc_writer_open(%s): %s (%d)", name, why ? why : "?", rc);
+	return w;
+}
+
+/* Each field is a different function of (id, version), so a record mixing two writes of the
+ * same slot (a torn read) cannot pass fsc_test_fake_stat_consistent. */
+void fsc_test_fake_stat(struct stat *st, uint64_t id, uint64_t v)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = (dev_t)(id * 3 + 1);
+	st->st_ino = (ino_t)(id * 1000003 + v);
+	st->st_mode = (mode_t)(S_IFREG | (v & 0777));
+	st->st_nlink = (nlink_t)(1 + v % 7);
+	st->st_uid = (uid_t)(v % 60000);
+	st->st_gid = (gid_t)((v * 7) % 60000);
+	st->st_rdev = (dev_t)(v ^ id);
+	st->st_size = (off_t)(v * 4096 + id);
+	st->st_blksize = (blksize_t)4096;
+	st->st_blocks = (blkcnt_t)(v * 8);
+	st->st_atim.tv_sec = (time_t)(v + 11);
+	st->st_atim.tv_nsec = (long)(v % 1000000000);
+	st->st_mtim.tv_sec = (time_t)(v + 22);
+	st->st_mtim.tv_nsec = (long)((v * 3) % 1000000000);
+	st->st_ctim.tv_sec = (time_t)(v + 33);
+	st->st_ctim.tv_nsec = (long)((v * 5) % 1000000000);
+}
+
+bool fsc_test_fake_stat_consistent(const struct stat *st, uint64_t id)
+{
+	uint64_t v = (uint64_t)st->st_ino - id * 1000003;
+	struct stat want;
+	fsc_test_fake_stat(&want, id, v);
+	const char *why;
+	return fsc_test_stat_equal(st, &want, &why) && st->st_dev == want.st_dev;
+}
+
+bool fsc_test_stat_equal(const struct stat *a, const struct stat *b, const char **why)
+{
+#define CMP(f)                                                                                    \
+	if (a->f != b->f) {                                                                       \
+		*why = #f;                                                                        \
+		return false;                                                                     \
+	}
+	CMP(st_dev) CMP(st_ino) CMP(st_mode) CMP(st_nlink) CMP(st_uid) CMP(st_gid) CMP(st_rdev)
+	CMP(st_size) CMP(st_blksize) CMP(st_blocks) CMP(st_atim.tv_sec) CMP(st_atim.tv_nsec)
+	CMP(st_mtim.tv_sec) CMP(st_mtim.tv_nsec) CMP(st_ctim.tv_sec) CMP(st_ctim.tv_nsec)
+#undef CMP
+	*why = NULL;
+	return true;
+}
+
+char *fsc_test_tmpdir(const char *tag)
+{
+	char *p = NULL;
+	if (asprintf(&p, "/tmp/fsc_test_%s_XXXXXX", tag) < 0 || !mkdtemp(p))
+		fail_msg("mkdtemp failed");
+	return p;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void fsc_test_rmtree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+uint64_t fsc_test_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,71 @@
+/* The writer half of the table protocol: the one process that stores into a table.
+ * fscd uses it; tests and benchmarks use it to build tables. Readers never link it.
+ * All functions must be called from one thread (the table's single writer). */
+#ifndef FSC_WRITER_H
+#define FSC_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "fsc_shm_table.h"
+
+struct fsc_writer_opts {
+	const char *name;    /* table name, NULL = "default" */
+	uint64_t capacity;   /* most entries kept; CLOCK evicts beyond it */
+	uint32_t slot_size;  /* 0 = FSC_SLOT_SIZE_DEFAULT */
+	uint32_t max_probe;  /* 0 = FSC_MAX_PROBE_DEFAULT */
+	mode_t mode;         /* 0 = 0640; never world-writable */
+	gid_t group;         /* (gid_t)-1 = leave the creator's group */
+	/* called for each key CLOCK or a full probe window evicts (e.g. to drop an index) */
+	void (*on_evict)(void *ctx, const char *path, size_t len);
+	void *evict_ctx;
+};
+
+struct fsc_writer;
+
+/* Creates a table and publishes it under the name, taking over from any table there (which
+ * is marked retired). Returns 0, or -errno with *why (a sentence for the operator). */
+int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
+		    const char **why);
+/* Marks the table stopped and removes the name if it is still ours. */
+void fsc_writer_close(struct fsc_writer *w);
+/* Marks the table retired without removing the name (a successor owns it). */
+void fsc_writer_abandon(struct fsc_writer *w);
+
+/* Insert or update the record for path. flags: FSC_REC_POLLED/STALE. 0, or -ENAMETOOLONG
+ * (path longer than the table's path_max: counted, not stored), -EINVAL (not cacheable). */
+int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
+		   uint32_t flags);
+/* Record that path does not exist (negative entry). */
+int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len);
+/* Forget path entirely (tombstone). 0, or -ENOENT if it was not there. */
+int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len);
+/* Is path in the table? Fills flags if so. */
+bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uint32_t *flags);
+
+/* Visit every live key. The callback may put/put_negative the key it is given (updates stay
+ * in place) but must not insert or remove others. */
+typedef void (*fsc_writer_visit_fn)(void *ctx, const char *path, size_t len, uint32_t flags);
+void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx);
+
+/* Publishes a new table with the given capacity holding every live entry, and retires the
+ * current one (replacement: tables are never resized in place). 0 or -errno with *why. */
+int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why);
+
+void fsc_writer_heartbeat(struct fsc_writer *w);
+/* Is the published name still our table? false once another writer took over. */
+bool fsc_writer_owns_name(struct fsc_writer *w);
+void fsc_writer_count(struct fsc_writer *w, enum fsc_counter c, uint64_t delta);
+void fsc_writer_set_counter(struct fsc_writer *w, enum fsc_counter c, uint64_t value);
+
+const struct fsc_shm_header *fsc_writer_header(const struct fsc_writer *w);
+const struct fsc_shm_layout *fsc_writer_layout(const struct fsc_writer *w);
+/* The slot index holding path, or -1. For tests of placement and eviction. */
+int64_t fsc_writer_slot_of(struct fsc_writer *w, const char *path, size_t len);
+
+uint64_t fsc_writer_now_ns(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* Private state of the table writer, shared by writer/fsc_writer_*.c only. */
+#ifndef FSC_WRITER_INTERNAL_H
+#define FSC_WRITER_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "fsc_writer.h"
+
+/* One table object the writer built and mapped read-write. */
+struct fsc_wtable {
+	struct fsc_shm_header *hdr;
+	size_t size;
+	struct fsc_shm_layout layout;
+	_Atomic uint8_t *hints; /* hit hints readers set; NULL if the segment could not be made */
+	char hints_name[FSC_SHM_OBJECT_NAME_MAX];
+	char *tmp_name;         /* set until the table is renamed to the public name */
+	dev_t dev;              /* identity of the object, to tell whether the name is ours */
+	ino_t ino;
+	uint64_t clock_hand;
+};
+
+struct fsc_writer {
+	struct fsc_writer_opts opts;
+	char name[FSC_NAME_MAX + 1];
+	char object_name[FSC_SHM_OBJECT_NAME_MAX];
+	struct fsc_wtable t;
+};
+
+/* fsc_writer_table.c: object life cycle */
+int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, uint64_t min_generation,
+		      struct fsc_wtable *t, const char **why);
+int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **why);
+void fsc_wtable_set_state(struct fsc_wtable *t, enum fsc_table_state s);
+void fsc_wtable_unmap(struct fsc_wtable *t);
+
+/* fsc_writer_slots.c: slot operations on one table */
+struct fsc_shm_slot *fsc_wtable_slot(struct fsc_wtable *t, uint64_t index);
+void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, struct fsc_wtable *to);
+
+#endif

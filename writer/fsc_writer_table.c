@@ -1,0 +1,351 @@
+/* Table objects: create, publish by rename, retire, stop. The writer half of the life cycle
+ * described in shm/PROTOCOL.md ("Publication and replacement"). */
+#define _GNU_SOURCE
+#include "fsc_writer_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(((struct fsc_shm_header *)0)->liveness_mutex),
+	       "liveness mutex fits its header field");
+/* Readers load the futex word as the first 4 bytes of the mutex (fsc_shm_writer_alive) */
+_Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "glibc futex word at offset 0");
+
+uint64_t fsc_writer_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void shm_path(char *buf, size_t size, const char *object_name)
+{
+	/* object names are "/fsc.<...>"; glibc keeps them as files in FSC_SHM_DIR */
+	snprintf(buf, size, "%s%s", FSC_SHM_DIR, object_name);
+}
+
+/* Creates, sizes and maps a shm object; allocates its pages now so that a full /dev/shm is an
+ * error here rather than a SIGBUS on some later store. */
+static void *create_object(const char *oname, size_t size, mode_t mode, gid_t group,
+			   struct stat *st, const char **why)
+{
+	int fd = shm_open(oname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		*why = errno == EEXIST ? "a shm object with the new table's name already exists"
+				       : "cannot create the shm object";
+		return NULL;
+	}
+	void *p = NULL;
+	int err = 0;
+	if (fchmod(fd, mode) < 0 || (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0)) {
+		err = errno;
+		*why = "cannot set the shm object's mode or group";
+	} else if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		*why = err == ENOSPC ? "/dev/shm is full: free space or lower --capacity"
+				     : "cannot allocate the shm object";
+	} else if (fstat(fd, st) < 0) {
+		err = errno;
+		*why = "cannot stat the shm object";
+	} else {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			err = errno;
+			p = NULL;
+			*why = "cannot map the shm object";
+		}
+	}
+	close(fd);
+	if (!p) {
+		shm_unlink(oname);
+		errno = err;
+	}
+	return p;
+}
+
+static void hints_create(struct fsc_writer *w, struct fsc_wtable *t)
+{
+	/* readers who may read the table may also write hints: r bits become rw */
+	mode_t mode = w->opts.mode | ((w->opts.mode & 0044) >> 1);
+	struct stat st;
+	const char *why;
+	fsc_shm_hints_name(t->hints_name, sizeof(t->hints_name), w->name, t->layout.generation);
+	shm_unlink(t->hints_name); /* a leftover of a crashed writer with this generation */
+	t->hints = create_object(t->hints_name, t->layout.slot_count, mode, w->opts.group, &st,
+				 &why);
+	if (!t->hints)
+		t->hints_name[0] = '\0'; /* CLOCK then degrades to FIFO; lookups are unaffected */
+}
+
+static void liveness_lock(struct fsc_shm_header *h)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	/* robust: the kernel marks the futex word OWNER_DIED when this thread exits, however */
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_t *m = (pthread_mutex_t *)(void *)h->liveness_mutex;
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	pthread_mutex_lock(m);
+}
+
+static void liveness_unlock(struct fsc_shm_header *h)
+{
+	/* Unlocking takes the mutex off this thread's robust list before the memory is
+	 * unmapped; a list entry in unmapped memory would stop the kernel's walk at exit. */
+	pthread_mutex_unlock((pthread_mutex_t *)(void *)h->liveness_mutex);
+}
+
+int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, uint64_t min_generation,
+		      struct fsc_wtable *t, const char **why)
+{
+	uint64_t slot_count, size;
+	int rc = fsc_shm_geometry(capacity, w->opts.slot_size, &slot_count, &size, why);
+	if (rc)
+		return rc;
+	uint32_t max_probe = w->opts.max_probe ? w->opts.max_probe : FSC_MAX_PROBE_DEFAULT;
+	if (max_probe > slot_count)
+		max_probe = (uint32_t)slot_count;
+	static unsigned serial;
+	char tmp[FSC_SHM_OBJECT_NAME_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s.new.%d.%u", w->object_name, (int)getpid(), serial++);
+	struct stat st;
+	memset(t, 0, sizeof(*t));
+	struct fsc_shm_header *h = create_object(tmp, size, w->opts.mode, w->opts.group, &st, why);
+	if (!h)
+		return -errno;
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = realtime_ns() ^ ((uint64_t)getpid() << 32);
+	uint64_t gen = realtime_ns();
+	if (gen < min_generation)
+		gen = min_generation;
+	/* Plain stores: nobody can see the object until it is renamed to the public name. */
+	h->magic = FSC_SHM_MAGIC;
+	h->abi_version = FSC_SHM_ABI_VERSION;
+	h->header_size = sizeof(*h);
+	h->object_size = size;
+	h->slots_offset = sizeof(*h);
+	h->slot_count = slot_count;
+	h->slot_size = w->opts.slot_size;
+	h->max_probe = max_probe;
+	h->capacity = capacity;
+	h->hash_seed = seed;
+	h->generation = gen;
+	h->created_realtime_ns = realtime_ns();
+	h->heartbeat_interval_ns = FSC_HEARTBEAT_INTERVAL_NS;
+	h->writer_timeout_ns = FSC_WRITER_TIMEOUT_NS;
+	h->writer_pid = (uint32_t)getpid();
+	atomic_store_explicit(&h->heartbeat_ns, fsc_writer_now_ns(), memory_order_relaxed);
+	liveness_lock(h);
+	t->hdr = h;
+	t->size = size;
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	fsc_shm_header_validate(h, size, &t->layout, why);
+	hints_create(w, t);
+	/* remember the temporary name until publication */
+	char *tmpname = strdup(tmp);
+	if (!tmpname) {
+		fsc_wtable_unmap(t);
+		shm_unlink(tmp);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	t->tmp_name = tmpname;
+	return 0;
+}
+
+/* Marks the table behind fd retired, if it is a valid fsc table other than ours. */
+static void retire_object(int fd, const struct fsc_wtable *ours)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (st.st_dev == ours->dev && st.st_ino == ours->ino) ||
+	    (uint64_t)st.st_size < sizeof(struct fsc_shm_header))
+		return;
+	struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		return;
+	if (h->magic == FSC_SHM_MAGIC && h->abi_version == FSC_SHM_ABI_VERSION)
+		/* release: a reader that sees RETIRED re-opens the name and must find the
+		 * successor; the rename() that published it came before this store */
+		atomic_store_explicit(&h->state, FSC_TABLE_RETIRED, memory_order_release);
+	munmap(h, sizeof(*h));
+}
+
+int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **why)
+{
+	char from[FSC_SHM_OBJECT_NAME_MAX + 64], to[FSC_SHM_OBJECT_NAME_MAX + 64];
+	shm_path(from, sizeof(from), t->tmp_name);
+	shm_path(to, sizeof(to), w->object_name);
+	/* hold the previous table (if any) open across the rename, to retire exactly it */
+	int prev = shm_open(w->object_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	/* release: every slot and header store made while building happens-before a reader's
+	 * acquire load of LIVE (readers check state on every lookup) */
+	atomic_store_explicit(&t->hdr->state, FSC_TABLE_LIVE, memory_order_release);
+	/* rename() replaces the name atomically: a reader opening it gets the old table or the
+	 * new one, never neither. The old object lives on for readers that still map it. */
+	if (rename(from, to) < 0) {
+		int err = errno;
+		*why = err == EPERM || err == EACCES
+			       ? "cannot replace the published table (owned by another user?)"
+			       : "cannot publish the table";
+		if (prev >= 0)
+			close(prev);
+		return -err;
+	}
+	free(t->tmp_name);
+	t->tmp_name = NULL;
+	if (prev >= 0) {
+		retire_object(prev, t);
+		close(prev);
+	}
+	return 0;
+}
+
+void fsc_wtable_set_state(struct fsc_wtable *t, enum fsc_table_state s)
+{
+	/* release: pairs with the readers' acquire load of state */
+	atomic_store_explicit(&t->hdr->state, s, memory_order_release);
+}
+
+void fsc_wtable_unmap(struct fsc_wtable *t)
+{
+	if (t->hdr) {
+		liveness_unlock(t->hdr);
+		munmap(t->hdr, t->size);
+		t->hdr = NULL;
+	}
+	if (t->hints) {
+		munmap((void *)t->hints, t->layout.slot_count);
+		t->hints = NULL;
+	}
+	if (t->hints_name[0])
+		shm_unlink(t->hints_name);
+	t->hints_name[0] = '\0';
+	if (t->tmp_name) {
+		shm_unlink(t->tmp_name);
+		free(t->tmp_name);
+		t->tmp_name = NULL;
+	}
+}
+
+bool fsc_writer_owns_name(struct fsc_writer *w)
+{
+	char path[FSC_SHM_OBJECT_NAME_MAX + 64];
+	struct stat st;
+	shm_path(path, sizeof(path), w->object_name);
+	return stat(path, &st) == 0 && st.st_dev == w->t.dev && st.st_ino == w->t.ino;
+}
+
+int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
+		    const char **why)
+{
+	struct fsc_writer *w = calloc(1, sizeof(*w));
+	if (!w) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	w->opts = *opts;
+	if (!w->opts.name)
+		w->opts.name = "default";
+	if (!w->opts.slot_size)
+		w->opts.slot_size = FSC_SLOT_SIZE_DEFAULT;
+	if (!w->opts.mode)
+		w->opts.mode = 0640;
+	if (w->opts.mode & 0002) {
+		free(w);
+		*why = "a world-writable table would let anyone forge records: drop o+w from the mode";
+		return -EINVAL;
+	}
+	if (fsc_shm_object_name(w->object_name, sizeof(w->object_name), w->opts.name)) {
+		free(w);
+		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.')";
+		return -EINVAL;
+	}
+	strcpy(w->name, w->opts.name);
+	w->opts.name = w->name;
+	int rc = fsc_wtable_create(w, w->opts.capacity, 0, &w->t, why);
+	if (rc == 0)
+		rc = fsc_wtable_publish(w, &w->t, why);
+	if (rc) {
+		fsc_wtable_unmap(&w->t);
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool unlink_name)
+{
+	bool ours = unlink_name && fsc_writer_owns_name(w);
+	fsc_wtable_set_state(&w->t, final);
+	if (ours)
+		shm_unlink(w->object_name);
+	fsc_wtable_unmap(&w->t);
+	free(w);
+}
+
+void fsc_writer_close(struct fsc_writer *w)
+{
+	if (w)
+		writer_free(w, FSC_TABLE_STOPPED, true);
+}
+
+void fsc_writer_abandon(struct fsc_writer *w)
+{
+	if (w)
+		writer_free(w, FSC_TABLE_RETIRED, false);
+}
+
+void fsc_writer_heartbeat(struct fsc_writer *w)
+{
+	/* relaxed: a liveness hint only; readers order nothing on it */
+	atomic_store_explicit(&w->t.hdr->heartbeat_ns, fsc_writer_now_ns(), memory_order_relaxed);
+}
+
+int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why)
+{
+	struct fsc_wtable next;
+	int rc = fsc_wtable_create(w, capacity, w->t.layout.generation + 1, &next, why);
+	if (rc)
+		return rc;
+	fsc_wtable_copy_entries(w, &w->t, &next);
+	rc = fsc_wtable_publish(w, &next, why);
+	if (rc) {
+		fsc_wtable_unmap(&next);
+		return rc;
+	}
+	fsc_wtable_set_state(&w->t, FSC_TABLE_RETIRED);
+	fsc_wtable_unmap(&w->t);
+	w->t = next;
+	fsc_writer_count(w, FSC_CTR_REBUILDS, 1);
+	return 0;
+}
+
+const struct fsc_shm_header *fsc_writer_header(const struct fsc_writer *w)
+{
+	return w->t.hdr;
+}
+
+const struct fsc_shm_layout *fsc_writer_layout(const struct fsc_writer *w)
+{
+	return &w->t.layout;
+}
