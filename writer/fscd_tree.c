@@ -1,0 +1,458 @@
+/* Watches and scans. Directory watches only: the watch count grows with directories, not
+ * files; a file root is watched through its parent with a name filter. A directory is
+ * watched before it is read, so nothing created during the scan is missed. */
+#define _GNU_SOURCE
+#include "fscd_tree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fscd_log.h"
+#include "fscd_pending.h"
+
+#define FSCD_WATCH_MASK                                                                           \
+	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |            \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+
+struct fscd_dir {
+	int wd;
+	bool recursive; /* everything below is cached */
+	int root;       /* index of the root this directory is, or -1 */
+	char *path;
+	char **names;   /* for a directory watched only for file roots: their names */
+	size_t nnames;
+};
+
+struct fscd_root {
+	char *path;      /* canonical (realpath) */
+	char *dir;       /* the directory watched for it (itself, or a file root's parent) */
+	char *name;      /* file roots: the file's name in dir */
+	bool present;    /* its directory is being watched */
+};
+
+struct fscd_tree {
+	int ifd;
+	struct fsc_writer *w;
+	uint32_t path_max;
+	struct fscd_dir **dirs; /* indexed by watch descriptor */
+	size_t dirs_cap;
+	struct fscd_root *roots;
+	size_t nroots;
+	struct fscd_pending pending;
+	bool enospc_reported;
+};
+
+static struct fscd_dir *dir_of(struct fscd_tree *t, int wd)
+{
+	return wd >= 0 && (size_t)wd < t->dirs_cap ? t->dirs[wd] : NULL;
+}
+
+static void dir_free(struct fscd_dir *d)
+{
+	for (size_t i = 0; i < d->nnames; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->path);
+	free(d);
+}
+
+static void dir_forget(struct fscd_tree *t, int wd)
+{
+	struct fscd_dir *d = dir_of(t, wd);
+	if (!d)
+		return;
+	if (d->root >= 0)
+		t->roots[d->root].present = false;
+	t->dirs[wd] = NULL;
+	dir_free(d);
+	fsc_writer_count(t->w, FSC_CTR_WATCHES, (uint64_t)-1);
+}
+
+static struct fscd_dir *dir_slot(struct fscd_tree *t, int wd)
+{
+	if ((size_t)wd >= t->dirs_cap) {
+		size_t cap = t->dirs_cap ? t->dirs_cap : 64;
+		while (cap <= (size_t)wd)
+			cap *= 2;
+		struct fscd_dir **d = realloc(t->dirs, cap * sizeof(*d));
+		if (!d)
+			return NULL;
+		memset(d + t->dirs_cap, 0, (cap - t->dirs_cap) * sizeof(*d));
+		t->dirs = d;
+		t->dirs_cap = cap;
+	}
+	if (!t->dirs[wd]) {
+		t->dirs[wd] = calloc(1, sizeof(struct fscd_dir));
+		if (!t->dirs[wd])
+			return NULL;
+		t->dirs[wd]->wd = wd;
+		t->dirs[wd]->root = -1;
+		fsc_writer_count(t->w, FSC_CTR_WATCHES, 1);
+	}
+	return t->dirs[wd];
+}
+
+static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
+{
+	fsc_writer_count(t->w, FSC_CTR_WATCH_FAILURES, 1);
+	if (err == ENOSPC) {
+		if (!t->enospc_reported)
+			fscd_log(FSCD_LOG_ERROR,
+				 "cannot watch %s: inotify watch limit reached; changes below it "
+				 "are not seen. Raise fs.inotify.max_user_watches (sysctl)",
+				 path);
+		t->enospc_reported = true;
+		return;
+	}
+	if (err != ENOENT && err != ENOTDIR)
+		fscd_log(FSCD_LOG_WARN, "cannot watch %s: %s; changes below it are not seen",
+			 path, strerror(err));
+}
+
+/* Watches directory path; for a file root, name is the file to follow in it. */
+static struct fscd_dir *watch_dir(struct fscd_tree *t, const char *path, bool recursive,
+				  const char *name)
+{
+	int wd = inotify_add_watch(t->ifd, path, FSCD_WATCH_MASK);
+	if (wd < 0) {
+		report_watch_failure(t, path, errno);
+		return NULL;
+	}
+	struct fscd_dir *d = dir_slot(t, wd);
+	if (!d)
+		return NULL;
+	if (!d->path || strcmp(d->path, path) != 0) {
+		free(d->path);
+		d->path = strdup(path);
+	}
+	if (recursive) {
+		d->recursive = true;
+	} else if (name && !d->recursive) {
+		char **names = realloc(d->names, (d->nnames + 1) * sizeof(*names));
+		if (names) {
+			d->names = names;
+			d->names[d->nnames++] = strdup(name);
+		}
+	}
+	return d;
+}
+
+static bool dir_wants(const struct fscd_dir *d, const char *name)
+{
+	if (d->recursive)
+		return true;
+	for (size_t i = 0; i < d->nnames; i++)
+		if (strcmp(d->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p = NULL;
+	if (strcmp(dir, "/") == 0)
+		return asprintf(&p, "/%s", name) < 0 ? NULL : p;
+	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+/* Publishes what lstat says about path: a record, a negative entry, or nothing (symlinks,
+ * whose target may change where no watch sees it, are left to stat(2)). */
+static void refresh(void *ctx, const char *path)
+{
+	struct fscd_tree *t = ctx;
+	struct stat st;
+	size_t len = strlen(path);
+	fsc_writer_count(t->w, FSC_CTR_STATS, 1);
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			fsc_writer_remove(t->w, path, len);
+		else
+			fsc_writer_put(t->w, path, len, &st, 0);
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		fsc_writer_put_negative(t->w, path, len);
+	} else {
+		/* EACCES and the like: stat(2) would fail for readers too, but maybe not for
+		 * every reader; never serve a guess */
+		fsc_writer_count(t->w, FSC_CTR_STAT_ERRORS, 1);
+		fsc_writer_remove(t->w, path, len);
+	}
+}
+
+/* Watches dir, then queues it and everything in it; recurses into subdirectories. */
+static void scan_dir(struct fscd_tree *t, const char *path)
+{
+	fscd_pending_add(&t->pending, path);
+	if (!watch_dir(t, path, true, NULL))
+		return;
+	DIR *dh = opendir(path);
+	if (!dh) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			fscd_log(FSCD_LOG_WARN, "cannot read directory %s: %s", path,
+				 strerror(errno));
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(dh)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *child = path_join(path, e->d_name);
+		if (!child)
+			continue;
+		bool is_dir = e->d_type == DT_DIR;
+		if (e->d_type == DT_UNKNOWN) {
+			struct stat st;
+			is_dir = lstat(child, &st) == 0 && S_ISDIR(st.st_mode);
+		}
+		if (is_dir)
+			scan_dir(t, child);
+		else
+			fscd_pending_add(&t->pending, child);
+		free(child);
+	}
+	closedir(dh);
+}
+
+static bool path_under(const char *path, const char *prefix, size_t plen)
+{
+	return strncmp(path, prefix, plen) == 0 && (path[plen] == '\0' || path[plen] == '/' ||
+						    (plen == 1 && prefix[0] == '/'));
+}
+
+struct subtree_visit {
+	const char *prefix;
+	size_t len;
+	struct fscd_pending *out;
+};
+
+static void collect_under(void *ctx, const char *path, size_t len, uint32_t flags)
+{
+	struct subtree_visit *v = ctx;
+	(void)len;
+	if (!(flags & FSC_REC_NEGATIVE) && path_under(path, v->prefix, v->len))
+		fscd_pending_add(v->out, path);
+}
+
+/* A directory was deleted or moved away: stop watching everything below it and re-check
+ * every record below it (they turn negative). */
+static void drop_subtree(struct fscd_tree *t, const char *path)
+{
+	size_t len = strlen(path);
+	for (size_t wd = 0; wd < t->dirs_cap; wd++) {
+		struct fscd_dir *d = t->dirs[wd];
+		if (d && path_under(d->path, path, len)) {
+			inotify_rm_watch(t->ifd, (int)wd);
+			dir_forget(t, (int)wd);
+		}
+	}
+	struct subtree_visit v = {.prefix = path, .len = len, .out = &t->pending};
+	fsc_writer_foreach(t->w, collect_under, &v);
+}
+
+static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
+{
+	struct fscd_dir *d = dir_of(t, ev->wd);
+	if (!d)
+		return;
+	if (ev->mask & IN_IGNORED) {
+		dir_forget(t, ev->wd);
+		return;
+	}
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+		if (d->root >= 0) {
+			fscd_log(FSCD_LOG_WARN, "watched directory %s was %s; watching for it to "
+				 "come back", d->path, ev->mask & IN_MOVE_SELF ? "moved" : "deleted");
+			char *p = strdup(d->path);
+			if (p) {
+				drop_subtree(t, p);
+				free(p);
+			}
+		}
+		return;
+	}
+	if (ev->len == 0 || !dir_wants(d, ev->name))
+		return;
+	char *child = path_join(d->path, ev->name);
+	if (!child)
+		return;
+	if (ev->mask & IN_ISDIR) {
+		if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+			drop_subtree(t, child);
+		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && d->recursive)
+			scan_dir(t, child);
+	}
+	fscd_pending_add(&t->pending, child);
+	free(child);
+}
+
+static void collect_all(void *ctx, const char *path, size_t len, uint32_t flags)
+{
+	(void)len;
+	(void)flags;
+	fscd_pending_add(ctx, path);
+}
+
+/* After IN_Q_OVERFLOW events were lost: re-verify every record and rescan every root. The
+ * table keeps serving throughout; each record is rewritten as it is checked. */
+static void reverify_all(struct fscd_tree *t)
+{
+	fsc_writer_count(t->w, FSC_CTR_RESCANS, 1);
+	fsc_writer_foreach(t->w, collect_all, &t->pending);
+	fscd_tree_scan_all(t);
+}
+
+void fscd_tree_process_events(struct fscd_tree *t)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool overflow = false;
+	for (;;) {
+		ssize_t n = read(t->ifd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			fsc_writer_count(t->w, FSC_CTR_EVENTS, 1);
+			if (ev->mask & IN_Q_OVERFLOW)
+				overflow = true;
+			else
+				handle_event(t, ev);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (overflow) {
+		fsc_writer_count(t->w, FSC_CTR_OVERFLOWS, 1);
+		fscd_log(FSCD_LOG_WARN, "inotify queue overflowed: re-verifying everything");
+		reverify_all(t);
+	}
+	/* coalescing: a path changed many times since the last pass is stat'ed once */
+	fscd_pending_flush(&t->pending, refresh, t);
+}
+
+static int root_watch(struct fscd_tree *t, size_t i)
+{
+	struct fscd_root *r = &t->roots[i];
+	struct fscd_dir *d;
+	if (r->name) {
+		d = watch_dir(t, r->dir, false, r->name);
+		fscd_pending_add(&t->pending, r->path);
+	} else {
+		scan_dir(t, r->dir);
+		d = NULL;
+		for (size_t wd = 0; wd < t->dirs_cap && !d; wd++)
+			if (t->dirs[wd] && strcmp(t->dirs[wd]->path, r->dir) == 0)
+				d = t->dirs[wd];
+	}
+	if (!d)
+		return -1;
+	d->root = (int)i;
+	r->present = true;
+	return 0;
+}
+
+void fscd_tree_scan_all(struct fscd_tree *t)
+{
+	for (size_t i = 0; i < t->nroots; i++)
+		root_watch(t, i);
+	fscd_pending_flush(&t->pending, refresh, t);
+}
+
+void fscd_tree_tick(struct fscd_tree *t)
+{
+	for (size_t i = 0; i < t->nroots; i++) {
+		struct stat st;
+		if (t->roots[i].present || lstat(t->roots[i].dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		fscd_log(FSCD_LOG_INFO, "%s is back: watching it again", t->roots[i].dir);
+		root_watch(t, i);
+	}
+	fscd_pending_flush(&t->pending, refresh, t);
+}
+
+int fscd_tree_add_root(struct fscd_tree *t, const char *path)
+{
+	char *real = realpath(path, NULL);
+	struct stat st;
+	if (!real || stat(real, &st) < 0) {
+		int e = errno;
+		fscd_log(FSCD_LOG_ERROR, "cannot watch %s: %s (check the path)", path, strerror(e));
+		free(real);
+		return -e;
+	}
+	if (strlen(real) > t->path_max) {
+		fscd_log(FSCD_LOG_ERROR, "cannot watch %s: path longer than the table's %u-byte "
+			 "path limit (use a larger --slot-size)", real, t->path_max);
+		free(real);
+		return -ENAMETOOLONG;
+	}
+	struct fscd_root *roots = realloc(t->roots, (t->nroots + 1) * sizeof(*roots));
+	if (!roots) {
+		free(real);
+		return -ENOMEM;
+	}
+	t->roots = roots;
+	struct fscd_root *r = &t->roots[t->nroots++];
+	*r = (struct fscd_root){.path = real};
+	if (S_ISDIR(st.st_mode)) {
+		r->dir = strdup(real);
+	} else {
+		char *slash = strrchr(real, '/');
+		r->dir = slash == real ? strdup("/") : strndup(real, (size_t)(slash - real));
+		r->name = strdup(slash + 1);
+	}
+	return 0;
+}
+
+void fscd_tree_set_writer(struct fscd_tree *t, struct fsc_writer *w)
+{
+	t->w = w;
+}
+
+int fscd_tree_create(struct fscd_tree **out, uint32_t path_max)
+{
+	struct fscd_tree *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->path_max = path_max;
+	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (t->ifd < 0) {
+		int e = errno;
+		fscd_log(FSCD_LOG_ERROR, "cannot create an inotify instance: %s%s", strerror(e),
+			 e == EMFILE ? " (raise fs.inotify.max_user_instances)" : "");
+		free(t);
+		return -e;
+	}
+	*out = t;
+	return 0;
+}
+
+void fscd_tree_destroy(struct fscd_tree *t)
+{
+	if (!t)
+		return;
+	for (size_t wd = 0; wd < t->dirs_cap; wd++)
+		if (t->dirs[wd])
+			dir_free(t->dirs[wd]);
+	free(t->dirs);
+	for (size_t i = 0; i < t->nroots; i++) {
+		free(t->roots[i].path);
+		free(t->roots[i].dir);
+		free(t->roots[i].name);
+	}
+	free(t->roots);
+	fscd_pending_free(&t->pending);
+	close(t->ifd);
+	free(t);
+}
+
+int fscd_tree_fd(const struct fscd_tree *t)
+{
+	return t->ifd;
+}
