@@ -25,22 +25,22 @@ typedef struct fsc fsc_t;
 
 /* fsc_lookup results */
 enum {
-	FSC_HIT = 1,         /* *st holds the cached record */
+	FSC_HIT = 1,	     /* *st holds the cached record */
 	FSC_NEGATIVE = 2,    /* cached "does not exist" (what stat(2) reports as ENOENT) */
-	FSC_MISS = 3,        /* not in the table, or a path the table never holds */
+	FSC_MISS = 3,	     /* not in the table, or a path the table never holds */
 	FSC_UNAVAILABLE = 4, /* writer gone, stopped or busy, table retired: fall back */
 };
 
 /* struct fsc_info.flags */
 #define FSC_FLAG_NEGATIVE 0x1u /* the record says the path does not exist */
-#define FSC_FLAG_POLLED 0x2u   /* kept current by polling: compare verified_ns with now */
-#define FSC_FLAG_STALE 0x4u    /* fscd knows the record may be out of date */
+#define FSC_FLAG_POLLED	  0x2u /* kept current by polling: compare verified_ns with now */
+#define FSC_FLAG_STALE	  0x4u /* fscd knows the record may be out of date */
 
 struct fsc_info {
 	uint64_t change_seq;  /* table-wide sequence number of the record's last change */
 	uint64_t verified_ns; /* CLOCK_MONOTONIC ns when fscd last confirmed the record */
 	uint64_t generation;  /* which published table answered */
-	uint32_t flags;       /* FSC_FLAG_* */
+	uint32_t flags;	      /* FSC_FLAG_* */
 	uint32_t reserved;
 };
 

@@ -101,7 +101,8 @@ int fsc_map_attach(const char *name, struct fsc_map **out, const char **why)
  * released now; only the address range stays reserved until fsc_close. */
 static void fsc_map_neutralize(struct fsc_map *m)
 {
-	mmap((void *)m->base, m->map_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	mmap((void *)m->base, m->map_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+	     0);
 	if (m->hints)
 		mmap(m->hints, m->layout.slot_count, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -202,7 +203,8 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired
 		if (m->layout.generation == seen->layout.generation || !map_usable(m, &why)) {
 			fsc_map_free(m);
 		} else {
-			/* release: a thread that loads the new pointer sees its initialised fields */
+			/* release: a thread that loads the new pointer sees its initialised fields
+			 */
 			atomic_store_explicit(&c->current, m, memory_order_release);
 			fsc_map_neutralize(seen);
 			seen->next_retired = c->retired;

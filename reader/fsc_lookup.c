@@ -6,7 +6,11 @@
 #include <errno.h>
 #include <string.h>
 
-enum map_status { MAP_OK, MAP_RETIRED, MAP_GONE };
+enum map_status {
+	MAP_OK,
+	MAP_RETIRED,
+	MAP_GONE
+};
 
 static enum map_status map_status(const struct fsc_map *m)
 {
@@ -113,10 +117,10 @@ int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *inf
 	words[nwords - 1] = 0; /* the writer zero-pads the last word; so do we */
 	memcpy(words, path, len);
 	struct fsc_shm_key key = {
-		.hash = fsc_shm_hash(m->layout.hash_seed, path, len),
-		.len = (uint32_t)len,
-		.words = nwords,
-		.path_words = words,
+	    .hash = fsc_shm_hash(m->layout.hash_seed, path, len),
+	    .len = (uint32_t)len,
+	    .words = nwords,
+	    .path_words = words,
 	};
 	struct fsc_shm_record rec;
 	uint64_t index = 0;
@@ -143,8 +147,8 @@ int fsc_stat(fsc_t *c, const char *path, struct stat *st)
 	if (c && path) {
 		struct fsc_info info;
 		int r = fsc_lookup(c, path, st, &info);
-		bool trusted = (r == FSC_HIT || r == FSC_NEGATIVE) &&
-			       !(info.flags & FSC_FLAG_STALE);
+		bool trusted =
+		    (r == FSC_HIT || r == FSC_NEGATIVE) && !(info.flags & FSC_FLAG_STALE);
 		if (trusted && r == FSC_HIT)
 			return 0;
 		if (trusted && r == FSC_NEGATIVE) {
@@ -158,10 +162,15 @@ int fsc_stat(fsc_t *c, const char *path, struct stat *st)
 const char *fsc_result_name(int result)
 {
 	switch (result) {
-	case FSC_HIT: return "hit";
-	case FSC_NEGATIVE: return "negative";
-	case FSC_MISS: return "miss";
-	case FSC_UNAVAILABLE: return "unavailable";
-	default: return "error";
+	case FSC_HIT:
+		return "hit";
+	case FSC_NEGATIVE:
+		return "negative";
+	case FSC_MISS:
+		return "miss";
+	case FSC_UNAVAILABLE:
+		return "unavailable";
+	default:
+		return "error";
 	}
 }

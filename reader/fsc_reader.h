@@ -15,8 +15,8 @@
 struct fsc_map {
 	const struct fsc_shm_header *base; /* PROT_READ mapping of the whole object */
 	size_t map_size;
-	struct fsc_shm_layout layout;      /* validated private copy of the header geometry */
-	_Atomic uint8_t *hints;            /* writable hit-hint bytes, one per slot, or NULL */
+	struct fsc_shm_layout layout; /* validated private copy of the header geometry */
+	_Atomic uint8_t *hints;	      /* writable hit-hint bytes, one per slot, or NULL */
 	struct fsc_map *next_retired;
 };
 
@@ -24,8 +24,8 @@ struct fsc {
 	/* acquire/release: publishes a fully built fsc_map to threads that load it */
 	_Atomic(struct fsc_map *) current;
 	_Atomic uint64_t next_attach_ns; /* rate limit for looking for a successor table */
-	pthread_mutex_t attach_lock;     /* serialises re-attach; never taken on a hit */
-	struct fsc_map *retired;         /* replaced maps, kept (neutralised) until close */
+	pthread_mutex_t attach_lock;	 /* serialises re-attach; never taken on a hit */
+	struct fsc_map *retired;	 /* replaced maps, kept (neutralised) until close */
 	char name[FSC_NAME_MAX + 1];
 };
 

@@ -21,83 +21,105 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define FSC_SHM_MAGIC 0x31304c4254435346ull /* "FSCTBL01" read as little-endian bytes */
+#define FSC_SHM_MAGIC	    0x31304c4254435346ull /* "FSCTBL01" read as little-endian bytes */
 #define FSC_SHM_ABI_VERSION 1u
 
 /* Where glibc keeps shm_open objects; the writer publishes a table by rename() inside it. */
-#define FSC_SHM_DIR "/dev/shm"
+#define FSC_SHM_DIR    "/dev/shm"
 #define FSC_SHM_PREFIX "fsc."
-#define FSC_NAME_MAX 64 /* bytes of a table name, [A-Za-z0-9._-] only */
+#define FSC_NAME_MAX   64 /* bytes of a table name, [A-Za-z0-9._-] only */
 
-#define FSC_CACHE_LINE 64
-#define FSC_SLOT_FIXED_BYTES 168u     /* bytes of a slot before the inline path */
-#define FSC_SLOT_SIZE_MIN 256u        /* path_max 88 */
-#define FSC_SLOT_SIZE_DEFAULT 512u    /* path_max 344 */
-#define FSC_SLOT_SIZE_MAX 4352u       /* path_max 4184 >= PATH_MAX */
-#define FSC_SLOT_COUNT_MIN 64ull
-#define FSC_SLOT_COUNT_MAX (1ull << 26) /* 64 Mi slots; a bound on what a reader will map */
-#define FSC_MAX_PROBE_DEFAULT 64u
-#define FSC_HEARTBEAT_INTERVAL_NS 100000000ull /* the writer beats every 100 ms */
-#define FSC_WRITER_TIMEOUT_NS 2000000000ull    /* silent this long = gone */
+#define FSC_CACHE_LINE		  64
+#define FSC_SLOT_FIXED_BYTES	  168u	/* bytes of a slot before the inline path */
+#define FSC_SLOT_SIZE_MIN	  256u	/* path_max 88 */
+#define FSC_SLOT_SIZE_DEFAULT	  512u	/* path_max 344 */
+#define FSC_SLOT_SIZE_MAX	  4352u /* path_max 4184 >= PATH_MAX */
+#define FSC_SLOT_COUNT_MIN	  64ull
+#define FSC_SLOT_COUNT_MAX	  (1ull << 26) /* 64 Mi slots; a bound on what a reader will map */
+#define FSC_MAX_PROBE_DEFAULT	  64u
+#define FSC_HEARTBEAT_INTERVAL_NS 100000000ull	/* the writer beats every 100 ms */
+#define FSC_WRITER_TIMEOUT_NS	  2000000000ull /* silent this long = gone */
 #define FSC_WRITER_TIMEOUT_MIN_NS 200000000ull
 #define FSC_WRITER_TIMEOUT_MAX_NS 60000000000ull
 
 /* Table life cycle, in fsc_shm_header.state. */
 enum fsc_table_state {
 	FSC_TABLE_BUILDING = 0, /* being filled, not yet published (also: all-zero memory) */
-	FSC_TABLE_LIVE = 1,     /* published; the writer keeps it current */
-	FSC_TABLE_RETIRED = 2,  /* replaced by a newer table at the same name: re-attach */
-	FSC_TABLE_STOPPED = 3,  /* the writer exited cleanly: nothing keeps it current */
+	FSC_TABLE_LIVE = 1,	/* published; the writer keeps it current */
+	FSC_TABLE_RETIRED = 2,	/* replaced by a newer table at the same name: re-attach */
+	FSC_TABLE_STOPPED = 3,	/* the writer exited cleanly: nothing keeps it current */
 };
 
 /* Slot state, the low 8 bits of fsc_shm_slot.meta. All-zero memory is an EMPTY slot. */
 enum fsc_slot_state {
-	FSC_SLOT_EMPTY = 0,     /* never used, or a tombstone no probe chain runs through */
-	FSC_SLOT_LIVE = 1,      /* holds a key and its record */
+	FSC_SLOT_EMPTY = 0,	/* never used, or a tombstone no probe chain runs through */
+	FSC_SLOT_LIVE = 1,	/* holds a key and its record */
 	FSC_SLOT_TOMBSTONE = 2, /* deleted; probes continue past it */
 };
 
 /* Record flags, bits 8..31 of meta (shifted down by 8 they are the public FSC_FLAG_* bits). */
 #define FSC_REC_NEGATIVE 0x1u /* the path does not exist; stat fields are zero */
-#define FSC_REC_POLLED 0x2u   /* kept current by polling, not inotify: check verified_ns */
-#define FSC_REC_STALE 0x4u    /* the writer knows it may be out of date: do not trust */
-#define FSC_REC_MASK 0x7u
+#define FSC_REC_POLLED	 0x2u /* kept current by polling, not inotify: check verified_ns */
+#define FSC_REC_STALE	 0x4u /* the writer knows it may be out of date: do not trust */
+#define FSC_REC_MASK	 0x7u
 
 static inline uint64_t fsc_meta_pack(uint32_t state, uint32_t flags, uint32_t path_len)
 {
 	return (uint64_t)(state & 0xffu) | ((uint64_t)(flags & 0xffffffu) << 8) |
 	       ((uint64_t)path_len << 32);
 }
-static inline uint32_t fsc_meta_state(uint64_t m) { return (uint32_t)(m & 0xffu); }
-static inline uint32_t fsc_meta_flags(uint64_t m) { return (uint32_t)((m >> 8) & 0xffffffu); }
-static inline uint32_t fsc_meta_path_len(uint64_t m) { return (uint32_t)(m >> 32); }
+static inline uint32_t fsc_meta_state(uint64_t m)
+{
+	return (uint32_t)(m & 0xffu);
+}
+static inline uint32_t fsc_meta_flags(uint64_t m)
+{
+	return (uint32_t)((m >> 8) & 0xffffffu);
+}
+static inline uint32_t fsc_meta_path_len(uint64_t m)
+{
+	return (uint32_t)(m >> 32);
+}
 
 /* The stat fields of a record, one 8-byte word each, in this order. */
 enum fsc_stat_word {
-	FSC_ST_DEV, FSC_ST_INO, FSC_ST_MODE, FSC_ST_NLINK, FSC_ST_UID, FSC_ST_GID, FSC_ST_RDEV,
-	FSC_ST_SIZE, FSC_ST_BLKSIZE, FSC_ST_BLOCKS, FSC_ST_ATIME_SEC, FSC_ST_ATIME_NSEC,
-	FSC_ST_MTIME_SEC, FSC_ST_MTIME_NSEC, FSC_ST_CTIME_SEC, FSC_ST_CTIME_NSEC,
+	FSC_ST_DEV,
+	FSC_ST_INO,
+	FSC_ST_MODE,
+	FSC_ST_NLINK,
+	FSC_ST_UID,
+	FSC_ST_GID,
+	FSC_ST_RDEV,
+	FSC_ST_SIZE,
+	FSC_ST_BLKSIZE,
+	FSC_ST_BLOCKS,
+	FSC_ST_ATIME_SEC,
+	FSC_ST_ATIME_NSEC,
+	FSC_ST_MTIME_SEC,
+	FSC_ST_MTIME_NSEC,
+	FSC_ST_CTIME_SEC,
+	FSC_ST_CTIME_NSEC,
 	FSC_ST_WORDS
 };
 
 /* Writer counters in the header; names for tools are in fsc_shm_counter_name(). */
 enum fsc_counter {
-	FSC_CTR_ENTRIES,          /* live slots (positive and negative records) */
-	FSC_CTR_TOMBSTONES,       /* tombstone slots */
-	FSC_CTR_INSERTS,          /* keys added */
-	FSC_CTR_UPDATES,          /* records rewritten in place */
-	FSC_CTR_REMOVES,          /* keys removed (tombstoned) */
-	FSC_CTR_EVICTIONS,        /* keys evicted by CLOCK because the table was full */
-	FSC_CTR_PROBE_EVICTIONS,  /* keys evicted because a probe window was full */
-	FSC_CTR_UNCACHEABLE,      /* paths refused: longer than path_max */
-	FSC_CTR_EVENTS,           /* inotify events read */
-	FSC_CTR_OVERFLOWS,        /* IN_Q_OVERFLOW seen */
-	FSC_CTR_WATCHES,          /* inotify watches held */
-	FSC_CTR_WATCH_FAILURES,   /* inotify_add_watch failures (ENOSPC, EACCES, ...) */
-	FSC_CTR_RESCANS,          /* full re-verifications */
-	FSC_CTR_STATS,            /* lstat calls made by the writer */
-	FSC_CTR_STAT_ERRORS,      /* lstat failures other than ENOENT/ENOTDIR */
-	FSC_CTR_REBUILDS,         /* replacement tables published by this writer */
+	FSC_CTR_ENTRIES,	 /* live slots (positive and negative records) */
+	FSC_CTR_TOMBSTONES,	 /* tombstone slots */
+	FSC_CTR_INSERTS,	 /* keys added */
+	FSC_CTR_UPDATES,	 /* records rewritten in place */
+	FSC_CTR_REMOVES,	 /* keys removed (tombstoned) */
+	FSC_CTR_EVICTIONS,	 /* keys evicted by CLOCK because the table was full */
+	FSC_CTR_PROBE_EVICTIONS, /* keys evicted because a probe window was full */
+	FSC_CTR_UNCACHEABLE,	 /* paths refused: longer than path_max */
+	FSC_CTR_EVENTS,		 /* inotify events read */
+	FSC_CTR_OVERFLOWS,	 /* IN_Q_OVERFLOW seen */
+	FSC_CTR_WATCHES,	 /* inotify watches held */
+	FSC_CTR_WATCH_FAILURES,	 /* inotify_add_watch failures (ENOSPC, EACCES, ...) */
+	FSC_CTR_RESCANS,	 /* full re-verifications */
+	FSC_CTR_STATS,		 /* lstat calls made by the writer */
+	FSC_CTR_STAT_ERRORS,	 /* lstat failures other than ENOENT/ENOTDIR */
+	FSC_CTR_REBUILDS,	 /* replacement tables published by this writer */
 	FSC_CTR_COUNT
 };
 #define FSC_COUNTER_SLOTS 32 /* room reserved in the header; FSC_CTR_COUNT <= this */
@@ -108,14 +130,14 @@ struct fsc_shm_header {
 	 * send them out of bounds. */
 	alignas(FSC_CACHE_LINE) uint64_t magic;
 	uint32_t abi_version;
-	uint32_t header_size;   /* sizeof(struct fsc_shm_header) */
-	uint64_t object_size;   /* bytes the writer sized the object to; must equal fstat size */
-	uint64_t slots_offset;  /* multiple of FSC_CACHE_LINE, >= header_size */
-	uint64_t slot_count;    /* power of two in [FSC_SLOT_COUNT_MIN, FSC_SLOT_COUNT_MAX] */
-	uint32_t slot_size;     /* multiple of FSC_CACHE_LINE in [SLOT_SIZE_MIN, SLOT_SIZE_MAX] */
-	uint32_t max_probe;     /* every live key sits within max_probe slots of its home */
-	uint64_t capacity;      /* most live entries the writer keeps (<= slot_count / 2) */
-	uint64_t hash_seed;     /* XXH3 seed, random per table (hash-flooding defence) */
+	uint32_t header_size;  /* sizeof(struct fsc_shm_header) */
+	uint64_t object_size;  /* bytes the writer sized the object to; must equal fstat size */
+	uint64_t slots_offset; /* multiple of FSC_CACHE_LINE, >= header_size */
+	uint64_t slot_count;   /* power of two in [FSC_SLOT_COUNT_MIN, FSC_SLOT_COUNT_MAX] */
+	uint32_t slot_size;    /* multiple of FSC_CACHE_LINE in [SLOT_SIZE_MIN, SLOT_SIZE_MAX] */
+	uint32_t max_probe;    /* every live key sits within max_probe slots of its home */
+	uint64_t capacity;     /* most live entries the writer keeps (<= slot_count / 2) */
+	uint64_t hash_seed;    /* XXH3 seed, random per table (hash-flooding defence) */
 
 	/* Cache line 1: immutable identity and timing. */
 	alignas(FSC_CACHE_LINE) uint64_t generation; /* distinct for every table published */
@@ -143,13 +165,13 @@ struct fsc_shm_header {
 };
 
 struct fsc_shm_slot {
-	_Atomic uint64_t seq;         /* seqlock sequence: odd while the writer rewrites the slot */
-	_Atomic uint64_t hash;        /* XXH3-64 of the path with the table's seed */
-	_Atomic uint64_t meta;        /* fsc_meta_pack(state, flags, path_len) */
+	_Atomic uint64_t seq;	      /* seqlock sequence: odd while the writer rewrites the slot */
+	_Atomic uint64_t hash;	      /* XXH3-64 of the path with the table's seed */
+	_Atomic uint64_t meta;	      /* fsc_meta_pack(state, flags, path_len) */
 	_Atomic uint64_t change_seq;  /* header change_seq when this record last changed */
 	_Atomic uint64_t verified_ns; /* CLOCK_MONOTONIC ns when the writer last checked it */
 	_Atomic uint64_t st[FSC_ST_WORDS];
-	_Atomic uint64_t path[];      /* (slot_size - FIXED) / 8 words; bytes past path_len are 0 */
+	_Atomic uint64_t path[]; /* (slot_size - FIXED) / 8 words; bytes past path_len are 0 */
 };
 
 _Static_assert(sizeof(struct fsc_shm_slot) == FSC_SLOT_FIXED_BYTES, "slot fixed part");

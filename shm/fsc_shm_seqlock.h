@@ -36,8 +36,7 @@ static inline bool fsc_seqlock_read_retry(const _Atomic uint64_t *seq, uint64_t 
 	/* relaxed is enough after the fence: any writer store the data loads observed is
 	 * ordered (by the writer's release fence) after its odd seq store, which this load must
 	 * then see or a later value. */
-	return fsc_seqlock_is_writing(s0) ||
-	       atomic_load_explicit(seq, memory_order_relaxed) != s0;
+	return fsc_seqlock_is_writing(s0) || atomic_load_explicit(seq, memory_order_relaxed) != s0;
 }
 
 static inline uint64_t fsc_seqlock_write_begin(_Atomic uint64_t *seq)

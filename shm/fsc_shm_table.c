@@ -131,16 +131,16 @@ int fsc_shm_header_validate(const struct fsc_shm_header *h, uint64_t mapped_size
 	if (timeout > FSC_WRITER_TIMEOUT_MAX_NS)
 		timeout = FSC_WRITER_TIMEOUT_MAX_NS;
 	*out = (struct fsc_shm_layout){
-		.slot_count = h->slot_count,
-		.mask = h->slot_count - 1,
-		.slots_offset = h->slots_offset,
-		.capacity = h->capacity,
-		.hash_seed = h->hash_seed,
-		.generation = h->generation,
-		.writer_timeout_ns = timeout,
-		.slot_size = h->slot_size,
-		.path_max = fsc_slot_path_max(h->slot_size),
-		.max_probe = h->max_probe,
+	    .slot_count = h->slot_count,
+	    .mask = h->slot_count - 1,
+	    .slots_offset = h->slots_offset,
+	    .capacity = h->capacity,
+	    .hash_seed = h->hash_seed,
+	    .generation = h->generation,
+	    .writer_timeout_ns = timeout,
+	    .slot_size = h->slot_size,
+	    .path_max = fsc_slot_path_max(h->slot_size),
+	    .max_probe = h->max_probe,
 	};
 	return 0;
 }
@@ -226,22 +226,22 @@ enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s, const struct
 const char *fsc_shm_counter_name(enum fsc_counter c)
 {
 	static const char *const names[FSC_CTR_COUNT] = {
-		[FSC_CTR_ENTRIES] = "entries",
-		[FSC_CTR_TOMBSTONES] = "tombstones",
-		[FSC_CTR_INSERTS] = "inserts",
-		[FSC_CTR_UPDATES] = "updates",
-		[FSC_CTR_REMOVES] = "removes",
-		[FSC_CTR_EVICTIONS] = "evictions",
-		[FSC_CTR_PROBE_EVICTIONS] = "probe_evictions",
-		[FSC_CTR_UNCACHEABLE] = "uncacheable",
-		[FSC_CTR_EVENTS] = "inotify_events",
-		[FSC_CTR_OVERFLOWS] = "inotify_overflows",
-		[FSC_CTR_WATCHES] = "watches",
-		[FSC_CTR_WATCH_FAILURES] = "watch_failures",
-		[FSC_CTR_RESCANS] = "rescans",
-		[FSC_CTR_STATS] = "writer_stats",
-		[FSC_CTR_STAT_ERRORS] = "writer_stat_errors",
-		[FSC_CTR_REBUILDS] = "rebuilds",
+	    [FSC_CTR_ENTRIES] = "entries",
+	    [FSC_CTR_TOMBSTONES] = "tombstones",
+	    [FSC_CTR_INSERTS] = "inserts",
+	    [FSC_CTR_UPDATES] = "updates",
+	    [FSC_CTR_REMOVES] = "removes",
+	    [FSC_CTR_EVICTIONS] = "evictions",
+	    [FSC_CTR_PROBE_EVICTIONS] = "probe_evictions",
+	    [FSC_CTR_UNCACHEABLE] = "uncacheable",
+	    [FSC_CTR_EVENTS] = "inotify_events",
+	    [FSC_CTR_OVERFLOWS] = "inotify_overflows",
+	    [FSC_CTR_WATCHES] = "watches",
+	    [FSC_CTR_WATCH_FAILURES] = "watch_failures",
+	    [FSC_CTR_RESCANS] = "rescans",
+	    [FSC_CTR_STATS] = "writer_stats",
+	    [FSC_CTR_STAT_ERRORS] = "writer_stat_errors",
+	    [FSC_CTR_REBUILDS] = "rebuilds",
 	};
 	return (unsigned)c < FSC_CTR_COUNT ? names[c] : "unknown";
 }
@@ -249,10 +249,15 @@ const char *fsc_shm_counter_name(enum fsc_counter c)
 const char *fsc_shm_state_name(uint32_t state)
 {
 	switch (state) {
-	case FSC_TABLE_BUILDING: return "building";
-	case FSC_TABLE_LIVE: return "live";
-	case FSC_TABLE_RETIRED: return "retired";
-	case FSC_TABLE_STOPPED: return "stopped";
-	default: return "invalid";
+	case FSC_TABLE_BUILDING:
+		return "building";
+	case FSC_TABLE_LIVE:
+		return "live";
+	case FSC_TABLE_RETIRED:
+		return "retired";
+	case FSC_TABLE_STOPPED:
+		return "stopped";
+	default:
+		return "invalid";
 	}
 }

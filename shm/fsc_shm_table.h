@@ -15,7 +15,7 @@
 /* What a reader keeps of a validated header: private copies, so the header can be ignored. */
 struct fsc_shm_layout {
 	uint64_t slot_count;
-	uint64_t mask;          /* slot_count - 1 */
+	uint64_t mask; /* slot_count - 1 */
 	uint64_t slots_offset;
 	uint64_t capacity;
 	uint64_t hash_seed;
@@ -43,10 +43,10 @@ struct fsc_shm_record {
 };
 
 enum fsc_slot_match {
-	FSC_SLOT_MATCH_EMPTY,  /* end of the probe chain: the key is not in the table */
-	FSC_SLOT_MATCH_OTHER,  /* tombstone or another key: keep probing */
-	FSC_SLOT_MATCH_FOUND,  /* the key, record copied */
-	FSC_SLOT_MATCH_BUSY,   /* the writer kept rewriting the slot: give up this lookup */
+	FSC_SLOT_MATCH_EMPTY, /* end of the probe chain: the key is not in the table */
+	FSC_SLOT_MATCH_OTHER, /* tombstone or another key: keep probing */
+	FSC_SLOT_MATCH_FOUND, /* the key, record copied */
+	FSC_SLOT_MATCH_BUSY,  /* the writer kept rewriting the slot: give up this lookup */
 };
 
 /* Table names: 1..FSC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
@@ -71,9 +71,8 @@ int fsc_shm_header_validate(const struct fsc_shm_header *hdr, uint64_t mapped_si
 /* True while the writer thread that published the table is alive (robust futex word). */
 bool fsc_shm_writer_alive(const struct fsc_shm_header *hdr);
 
-static inline const struct fsc_shm_slot *fsc_shm_slot_at(const void *table,
-							 const struct fsc_shm_layout *l,
-							 uint64_t index)
+static inline const struct fsc_shm_slot *
+fsc_shm_slot_at(const void *table, const struct fsc_shm_layout *l, uint64_t index)
 {
 	/* index is always masked: a damaged hash or probe count cannot leave the slot array */
 	return (const struct fsc_shm_slot *)((const unsigned char *)table + l->slots_offset +
@@ -87,8 +86,7 @@ bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max);
 
 /* Reads one slot under its seqlock for key; retries a torn read a bounded number of times. */
 enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *slot,
-				      const struct fsc_shm_key *key,
-				      struct fsc_shm_record *out);
+				      const struct fsc_shm_key *key, struct fsc_shm_record *out);
 
 const char *fsc_shm_counter_name(enum fsc_counter c);
 const char *fsc_shm_state_name(uint32_t state);

@@ -203,15 +203,15 @@ static void test_open_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_insert_then_hit),
-		cmocka_unit_test(test_update_in_place),
-		cmocka_unit_test(test_miss_and_prefix_is_not_a_hit),
-		cmocka_unit_test(test_uncacheable_paths_miss),
-		cmocka_unit_test(test_negative_entry),
-		cmocka_unit_test(test_remove_then_reinsert_reuses_tombstone),
-		cmocka_unit_test(test_trailing_tombstones_become_empty),
-		cmocka_unit_test(test_stat_falls_back_when_not_cached),
-		cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_insert_then_hit),
+	    cmocka_unit_test(test_update_in_place),
+	    cmocka_unit_test(test_miss_and_prefix_is_not_a_hit),
+	    cmocka_unit_test(test_uncacheable_paths_miss),
+	    cmocka_unit_test(test_negative_entry),
+	    cmocka_unit_test(test_remove_then_reinsert_reuses_tombstone),
+	    cmocka_unit_test(test_trailing_tombstones_become_empty),
+	    cmocka_unit_test(test_stat_falls_back_when_not_cached),
+	    cmocka_unit_test(test_open_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

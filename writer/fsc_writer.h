@@ -13,12 +13,12 @@
 #include "fsc_shm_table.h"
 
 struct fsc_writer_opts {
-	const char *name;    /* table name, NULL = "default" */
-	uint64_t capacity;   /* most entries kept; CLOCK evicts beyond it */
-	uint32_t slot_size;  /* 0 = FSC_SLOT_SIZE_DEFAULT */
-	uint32_t max_probe;  /* 0 = FSC_MAX_PROBE_DEFAULT */
-	mode_t mode;         /* 0 = 0640; never world-writable */
-	gid_t group;         /* (gid_t)-1 = leave the creator's group */
+	const char *name;   /* table name, NULL = "default" */
+	uint64_t capacity;  /* most entries kept; CLOCK evicts beyond it */
+	uint32_t slot_size; /* 0 = FSC_SLOT_SIZE_DEFAULT */
+	uint32_t max_probe; /* 0 = FSC_MAX_PROBE_DEFAULT */
+	mode_t mode;	    /* 0 = 0640; never world-writable */
+	gid_t group;	    /* (gid_t)-1 = leave the creator's group */
 	/* called for each key CLOCK or a full probe window evicts (e.g. to drop an index) */
 	void (*on_evict)(void *ctx, const char *path, size_t len);
 	void *evict_ctx;
@@ -28,8 +28,7 @@ struct fsc_writer;
 
 /* Creates a table and publishes it under the name, taking over from any table there (which
  * is marked retired). Returns 0, or -errno with *why (a sentence for the operator). */
-int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
-		    const char **why);
+int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts, const char **why);
 /* Marks the table stopped and removes the name if it is still ours. */
 void fsc_writer_close(struct fsc_writer *w);
 /* Marks the table retired without removing the name (a successor owns it). */
@@ -45,10 +44,14 @@ int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len);
 int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len);
 /* Is path in the table? Fills flags if so. */
 bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uint32_t *flags);
+/* The record for path, if any: its stat fields (zero for a negative entry) and flags. */
+bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct stat *st,
+		    uint32_t *flags);
 
-/* Visit every live key. The callback may put/put_negative the key it is given (updates stay
- * in place) but must not insert or remove others. */
-typedef void (*fsc_writer_visit_fn)(void *ctx, const char *path, size_t len, uint32_t flags);
+/* Visit every live key with its record. The callback may put/put_negative the key it is
+ * given (updates stay in place) but must not insert or remove others. */
+typedef void (*fsc_writer_visit_fn)(void *ctx, const char *path, size_t len, uint32_t flags,
+				    const struct stat *st);
 void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx);
 
 /* Publishes a new table with the given capacity holding every live entry, and retires the

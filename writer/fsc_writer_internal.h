@@ -13,8 +13,8 @@ struct fsc_wtable {
 	struct fsc_shm_layout layout;
 	_Atomic uint8_t *hints; /* hit hints readers set; NULL if the segment could not be made */
 	char hints_name[FSC_SHM_OBJECT_NAME_MAX];
-	char *tmp_name;         /* set until the table is renamed to the public name */
-	dev_t dev;              /* identity of the object, to tell whether the name is ours */
+	char *tmp_name; /* set until the table is renamed to the public name */
+	dev_t dev;	/* identity of the object, to tell whether the name is ours */
 	ino_t ino;
 	uint64_t clock_hand;
 };

@@ -60,10 +60,10 @@ static void wkey_make(struct wkey *wk, const struct fsc_wtable *t, const char *p
 	wk->words[n - 1] = 0;
 	memcpy(wk->words, path, len);
 	wk->k = (struct fsc_shm_key){
-		.hash = fsc_shm_hash(t->layout.hash_seed, path, len),
-		.len = (uint32_t)len,
-		.words = n,
-		.path_words = wk->words,
+	    .hash = fsc_shm_hash(t->layout.hash_seed, path, len),
+	    .len = (uint32_t)len,
+	    .words = n,
+	    .path_words = wk->words,
 	};
 }
 
@@ -346,6 +346,41 @@ int64_t fsc_writer_slot_of(struct fsc_writer *w, const char *path, size_t len)
 	return found;
 }
 
+static void words_to_stat(struct fsc_shm_slot *s, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = (dev_t)load(&s->st[FSC_ST_DEV]);
+	st->st_ino = (ino_t)load(&s->st[FSC_ST_INO]);
+	st->st_mode = (mode_t)load(&s->st[FSC_ST_MODE]);
+	st->st_nlink = (nlink_t)load(&s->st[FSC_ST_NLINK]);
+	st->st_uid = (uid_t)load(&s->st[FSC_ST_UID]);
+	st->st_gid = (gid_t)load(&s->st[FSC_ST_GID]);
+	st->st_rdev = (dev_t)load(&s->st[FSC_ST_RDEV]);
+	st->st_size = (off_t)load(&s->st[FSC_ST_SIZE]);
+	st->st_blksize = (blksize_t)load(&s->st[FSC_ST_BLKSIZE]);
+	st->st_blocks = (blkcnt_t)load(&s->st[FSC_ST_BLOCKS]);
+	st->st_atim.tv_sec = (time_t)load(&s->st[FSC_ST_ATIME_SEC]);
+	st->st_atim.tv_nsec = (long)load(&s->st[FSC_ST_ATIME_NSEC]);
+	st->st_mtim.tv_sec = (time_t)load(&s->st[FSC_ST_MTIME_SEC]);
+	st->st_mtim.tv_nsec = (long)load(&s->st[FSC_ST_MTIME_NSEC]);
+	st->st_ctim.tv_sec = (time_t)load(&s->st[FSC_ST_CTIME_SEC]);
+	st->st_ctim.tv_nsec = (long)load(&s->st[FSC_ST_CTIME_NSEC]);
+}
+
+bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct stat *st,
+		    uint32_t *flags)
+{
+	int64_t idx = fsc_writer_slot_of(w, path, len);
+	if (idx < 0)
+		return false;
+	struct fsc_shm_slot *s = fsc_wtable_slot(&w->t, (uint64_t)idx);
+	if (flags)
+		*flags = fsc_meta_flags(load(&s->meta));
+	if (st)
+		words_to_stat(s, st);
+	return true;
+}
+
 bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uint32_t *flags)
 {
 	int64_t idx = fsc_writer_slot_of(w, path, len);
@@ -360,7 +395,7 @@ static void slot_key(struct fsc_shm_slot *s, struct wkey *wk, uint32_t len)
 	for (uint32_t i = 0; i < n; i++)
 		wk->words[i] = load(&s->path[i]);
 	wk->k = (struct fsc_shm_key){
-		.hash = load(&s->hash), .len = len, .words = n, .path_words = wk->words};
+	    .hash = load(&s->hash), .len = len, .words = n, .path_words = wk->words};
 }
 
 void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)
@@ -376,7 +411,9 @@ void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)
 		char path[PATH_WORDS_MAX * 8 + 1];
 		memcpy(path, wk.words, len);
 		path[len] = '\0';
-		fn(ctx, path, len, fsc_meta_flags(meta));
+		struct stat st;
+		words_to_stat(s, &st);
+		fn(ctx, path, len, fsc_meta_flags(meta), &st);
 	}
 }
 

@@ -86,8 +86,8 @@ static void hints_create(struct fsc_writer *w, struct fsc_wtable *t)
 	const char *why;
 	fsc_shm_hints_name(t->hints_name, sizeof(t->hints_name), w->name, t->layout.generation);
 	shm_unlink(t->hints_name); /* a leftover of a crashed writer with this generation */
-	t->hints = create_object(t->hints_name, t->layout.slot_count, mode, w->opts.group, &st,
-				 &why);
+	t->hints =
+	    create_object(t->hints_name, t->layout.slot_count, mode, w->opts.group, &st, &why);
 	if (!t->hints)
 		t->hints_name[0] = '\0'; /* CLOCK then degrades to FIFO; lookups are unaffected */
 }
@@ -173,19 +173,26 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, uint64_t min_gene
 }
 
 /* Marks the table behind fd retired, if it is a valid fsc table other than ours. */
-static void retire_object(int fd, const struct fsc_wtable *ours)
+static void retire_object(struct fsc_writer *w, int fd, const struct fsc_wtable *ours)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0 || (st.st_dev == ours->dev && st.st_ino == ours->ino) ||
 	    (uint64_t)st.st_size < sizeof(struct fsc_shm_header))
 		return;
-	struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct fsc_shm_header *h =
+	    mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		return;
-	if (h->magic == FSC_SHM_MAGIC && h->abi_version == FSC_SHM_ABI_VERSION)
+	if (h->magic == FSC_SHM_MAGIC && h->abi_version == FSC_SHM_ABI_VERSION) {
 		/* release: a reader that sees RETIRED re-opens the name and must find the
 		 * successor; the rename() that published it came before this store */
 		atomic_store_explicit(&h->state, FSC_TABLE_RETIRED, memory_order_release);
+		/* a writer that died left its hint segment behind; readers mapping it keep it */
+		char hints[FSC_SHM_OBJECT_NAME_MAX];
+		if (fsc_shm_hints_name(hints, sizeof(hints), w->name, h->generation) == 0 &&
+		    strcmp(hints, ours->hints_name) != 0)
+			shm_unlink(hints);
+	}
 	munmap(h, sizeof(*h));
 }
 
@@ -204,8 +211,8 @@ int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **
 	if (rename(from, to) < 0) {
 		int err = errno;
 		*why = err == EPERM || err == EACCES
-			       ? "cannot replace the published table (owned by another user?)"
-			       : "cannot publish the table";
+			   ? "cannot replace the published table (owned by another user?)"
+			   : "cannot publish the table";
 		if (prev >= 0)
 			close(prev);
 		return -err;
@@ -213,7 +220,7 @@ int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **
 	free(t->tmp_name);
 	t->tmp_name = NULL;
 	if (prev >= 0) {
-		retire_object(prev, t);
+		retire_object(w, prev, t);
 		close(prev);
 	}
 	return 0;
@@ -254,8 +261,7 @@ bool fsc_writer_owns_name(struct fsc_writer *w)
 	return stat(path, &st) == 0 && st.st_dev == w->t.dev && st.st_ino == w->t.ino;
 }
 
-int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
-		    const char **why)
+int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts, const char **why)
 {
 	struct fsc_writer *w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -271,7 +277,8 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 		w->opts.mode = 0640;
 	if (w->opts.mode & 0002) {
 		free(w);
-		*why = "a world-writable table would let anyone forge records: drop o+w from the mode";
+		*why =
+		    "a world-writable table would let anyone forge records: drop o+w from the mode";
 		return -EINVAL;
 	}
 	if (fsc_shm_object_name(w->object_name, sizeof(w->object_name), w->opts.name)) {

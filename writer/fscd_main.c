@@ -34,29 +34,30 @@ struct fscd_config {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: fscd --watch PATH [--watch PATH ...] [options]\n"
-		"\n"
-		"Watch PATHs with inotify and publish their files' stat records in a shared-memory\n"
-		"table that programs read through libfsc (fsc_stat, fsc_lookup) with no syscall.\n"
-		"A directory is cached with everything below it; a file through its directory.\n"
-		"Runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it cleanly.\n"
-		"\n"
-		"options:\n"
-		"  -w, --watch PATH      directory or file to cache (repeatable; at least one)\n"
-		"  -n, --name NAME       table name, /dev/shm/fsc.NAME (default: default)\n"
-		"  -c, --capacity N      most entries kept; CLOCK evicts beyond it (default %d)\n"
-		"      --slot-size BYTES bytes per entry, 256..4352, multiple of 64; longest\n"
-		"                        cacheable path is BYTES-168 (default %u)\n"
-		"  -m, --mode OCTAL      table permissions (default 0640; never world-writable)\n"
-		"  -g, --group GROUP     group owning the table (readers in it may map it)\n"
-		"  -l, --log-level L     error, warn, info or debug (default info)\n"
-		"  -h, --help            this text\n"
-		"  -V, --version         version\n"
-		"\n"
-		"A second fscd started with the same --name takes the table over; the first exits.\n"
-		"Inspect a live table with: fsc-shmdump --name NAME [--entries] [--json]\n",
-		FSCD_DEFAULT_CAPACITY, FSC_SLOT_SIZE_DEFAULT);
+	fprintf(
+	    out,
+	    "usage: fscd --watch PATH [--watch PATH ...] [options]\n"
+	    "\n"
+	    "Watch PATHs with inotify and publish their files' stat records in a shared-memory\n"
+	    "table that programs read through libfsc (fsc_stat, fsc_lookup) with no syscall.\n"
+	    "A directory is cached with everything below it; a file through its directory.\n"
+	    "Runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it cleanly.\n"
+	    "\n"
+	    "options:\n"
+	    "  -w, --watch PATH      directory or file to cache (repeatable; at least one)\n"
+	    "  -n, --name NAME       table name, /dev/shm/fsc.NAME (default: default)\n"
+	    "  -c, --capacity N      most entries kept; CLOCK evicts beyond it (default %d)\n"
+	    "      --slot-size BYTES bytes per entry, 256..4352, multiple of 64; longest\n"
+	    "                        cacheable path is BYTES-168 (default %u)\n"
+	    "  -m, --mode OCTAL      table permissions (default 0640; never world-writable)\n"
+	    "  -g, --group GROUP     group owning the table (readers in it may map it)\n"
+	    "  -l, --log-level L     error, warn, info or debug (default info)\n"
+	    "  -h, --help            this text\n"
+	    "  -V, --version         version\n"
+	    "\n"
+	    "A second fscd started with the same --name takes the table over; the first exits.\n"
+	    "Inspect a live table with: fsc-shmdump --name NAME [--entries] [--json]\n",
+	    FSCD_DEFAULT_CAPACITY, FSC_SLOT_SIZE_DEFAULT);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -84,11 +85,17 @@ static int parse_option(struct fscd_config *cfg, int opt, const char *arg)
 	}
 	case 'n':
 		cfg->name = arg;
-		return fsc_shm_name_valid(arg) ? 0 : (fprintf(stderr, "fscd: invalid --name '%s': use 1-64 of [A-Za-z0-9._-], not starting with '.'\n", arg), -1);
+		return fsc_shm_name_valid(arg) ? 0
+					       : (fprintf(stderr,
+							  "fscd: invalid --name '%s': use 1-64 of "
+							  "[A-Za-z0-9._-], not starting with '.'\n",
+							  arg),
+						  -1);
 	case 'c':
 		if (parse_u64(arg, &cfg->capacity) == 0 && cfg->capacity > 0)
 			return 0;
-		fprintf(stderr, "fscd: invalid --capacity '%s': a positive number of entries\n", arg);
+		fprintf(stderr, "fscd: invalid --capacity '%s': a positive number of entries\n",
+			arg);
 		return -1;
 	case 'S':
 		if (parse_u64(arg, &v) == 0 && v <= UINT32_MAX) {
@@ -122,7 +129,8 @@ static int parse_option(struct fscd_config *cfg, int opt, const char *arg)
 			fscd_log_set_level((enum fscd_log_level)lvl);
 			return 0;
 		}
-		fprintf(stderr, "fscd: invalid --log-level '%s': error, warn, info or debug\n", arg);
+		fprintf(stderr, "fscd: invalid --log-level '%s': error, warn, info or debug\n",
+			arg);
 		return -1;
 	}
 	default:
@@ -134,11 +142,16 @@ static int parse_option(struct fscd_config *cfg, int opt, const char *arg)
 static int parse_args(int argc, char **argv, struct fscd_config *cfg)
 {
 	static const struct option opts[] = {
-		{"watch", required_argument, NULL, 'w'},   {"name", required_argument, NULL, 'n'},
-		{"capacity", required_argument, NULL, 'c'}, {"slot-size", required_argument, NULL, 'S'},
-		{"mode", required_argument, NULL, 'm'},    {"group", required_argument, NULL, 'g'},
-		{"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	    {"watch", required_argument, NULL, 'w'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"capacity", required_argument, NULL, 'c'},
+	    {"slot-size", required_argument, NULL, 'S'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"group", required_argument, NULL, 'g'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "w:n:c:m:g:l:hV", opts, NULL)) != -1) {
@@ -201,7 +214,10 @@ static int loop_open(struct fscd_loop *l, int inotify_fd)
 	return 0;
 }
 
-enum loop_exit { LOOP_STOP, LOOP_SUPERSEDED };
+enum loop_exit {
+	LOOP_STOP,
+	LOOP_SUPERSEDED
+};
 
 /* Returns true to keep running. */
 static bool on_timer(struct fscd_loop *l, struct fsc_writer *w, struct fscd_tree *tree,
@@ -242,7 +258,8 @@ static enum loop_exit run_loop(struct fscd_loop *l, struct fsc_writer *w, struct
 				if (read(l->sigfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP) {
-					fscd_log(FSCD_LOG_INFO, "SIGHUP: configuration reload is not "
+					fscd_log(FSCD_LOG_INFO,
+						 "SIGHUP: configuration reload is not "
 						 "supported yet; restart fscd to change it");
 					continue;
 				}
@@ -256,11 +273,11 @@ static enum loop_exit run_loop(struct fscd_loop *l, struct fsc_writer *w, struct
 static int open_writer(const struct fscd_config *cfg, struct fsc_writer **w)
 {
 	struct fsc_writer_opts o = {
-		.name = cfg->name,
-		.capacity = cfg->capacity,
-		.slot_size = cfg->slot_size,
-		.mode = cfg->mode,
-		.group = cfg->group,
+	    .name = cfg->name,
+	    .capacity = cfg->capacity,
+	    .slot_size = cfg->slot_size,
+	    .mode = cfg->mode,
+	    .group = cfg->group,
 	};
 	const char *why = "";
 	int rc = fsc_writer_open(w, &o, &why);
@@ -272,8 +289,8 @@ static int open_writer(const struct fscd_config *cfg, struct fsc_writer **w)
 
 int main(int argc, char **argv)
 {
-	struct fscd_config cfg = {.name = "default", .capacity = FSCD_DEFAULT_CAPACITY,
-				  .group = (gid_t)-1};
+	struct fscd_config cfg = {
+	    .name = "default", .capacity = FSCD_DEFAULT_CAPACITY, .group = (gid_t)-1};
 	int pr = parse_args(argc, argv, &cfg);
 	if (pr)
 		return pr > 0 ? 0 : 2;
@@ -283,8 +300,8 @@ int main(int argc, char **argv)
 	/* Check every root before publishing: a mistyped path must not take the table over
 	 * from a healthy fscd and then leave nobody serving it. */
 	uint32_t slot_size = cfg.slot_size ? cfg.slot_size : FSC_SLOT_SIZE_DEFAULT;
-	if (fscd_tree_create(&tree, slot_size > FSC_SLOT_FIXED_BYTES
-					    ? fsc_slot_path_max(slot_size) : 0) < 0)
+	if (fscd_tree_create(&tree, slot_size > FSC_SLOT_FIXED_BYTES ? fsc_slot_path_max(slot_size)
+								     : 0) < 0)
 		return 1;
 	for (size_t i = 0; i < cfg.nwatch; i++) {
 		if (fscd_tree_add_root(tree, cfg.watch[i]) < 0) {
@@ -299,8 +316,9 @@ int main(int argc, char **argv)
 	fscd_tree_set_writer(tree, w);
 	fscd_tree_scan_all(tree);
 	const struct fsc_shm_header *h = fsc_writer_header(w);
-	fscd_log(FSCD_LOG_INFO, "serving table '%s' (generation %" PRIx64 "): %" PRIu64
-		 " entries, %" PRIu64 " directories watched, capacity %" PRIu64,
+	fscd_log(FSCD_LOG_INFO,
+		 "serving table '%s' (generation %" PRIx64 "): %" PRIu64 " entries, %" PRIu64
+		 " directories watched, capacity %" PRIu64,
 		 cfg.name, h->generation, h->counters[FSC_CTR_ENTRIES],
 		 h->counters[FSC_CTR_WATCHES], h->capacity);
 	enum loop_exit why = run_loop(&loop, w, tree);

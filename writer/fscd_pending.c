@@ -27,8 +27,7 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path),
-			void *ctx)
+void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path), void *ctx)
 {
 	/* fn may add more paths (it does not today); take the batch first */
 	char **batch = p->paths;

@@ -14,8 +14,7 @@ struct fscd_pending {
 
 void fscd_pending_add(struct fscd_pending *p, const char *path);
 /* Calls fn once per distinct path (sorted order), then empties the set. */
-void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path),
-			void *ctx);
+void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path), void *ctx);
 void fscd_pending_free(struct fscd_pending *p);
 
 #endif

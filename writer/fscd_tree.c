@@ -19,24 +19,24 @@
 #include "fscd_log.h"
 #include "fscd_pending.h"
 
-#define FSCD_WATCH_MASK                                                                           \
-	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |            \
+#define FSCD_WATCH_MASK                                                                            \
+	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |             \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 
 struct fscd_dir {
 	int wd;
 	bool recursive; /* everything below is cached */
-	int root;       /* index of the root this directory is, or -1 */
+	int root;	/* index of the root this directory is, or -1 */
 	char *path;
-	char **names;   /* for a directory watched only for file roots: their names */
+	char **names; /* for a directory watched only for file roots: their names */
 	size_t nnames;
 };
 
 struct fscd_root {
-	char *path;      /* canonical (realpath) */
-	char *dir;       /* the directory watched for it (itself, or a file root's parent) */
-	char *name;      /* file roots: the file's name in dir */
-	bool present;    /* its directory is being watched */
+	char *path;   /* canonical (realpath) */
+	char *dir;    /* the directory watched for it (itself, or a file root's parent) */
+	char *name;   /* file roots: the file's name in dir */
+	bool present; /* its directory is being watched */
 };
 
 struct fscd_tree {
@@ -114,8 +114,8 @@ static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
 		return;
 	}
 	if (err != ENOENT && err != ENOTDIR)
-		fscd_log(FSCD_LOG_WARN, "cannot watch %s: %s; changes below it are not seen",
-			 path, strerror(err));
+		fscd_log(FSCD_LOG_WARN, "cannot watch %s: %s; changes below it are not seen", path,
+			 strerror(err));
 }
 
 /* Watches directory path; for a file root, name is the file to follow in it. */
@@ -164,20 +164,33 @@ static char *path_join(const char *dir, const char *name)
 	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
-/* Publishes what lstat says about path: a record, a negative entry, or nothing (symlinks,
- * whose target may change where no watch sees it, are left to stat(2)). */
-static void refresh(void *ctx, const char *path)
+struct inode_visit {
+	uint64_t dev, ino;
+	const char *except;
+	struct fscd_pending *out;
+};
+
+static void collect_inode(void *ctx, const char *path, size_t len, uint32_t flags,
+			  const struct stat *st)
 {
-	struct fscd_tree *t = ctx;
-	struct stat st;
+	struct inode_visit *v = ctx;
+	(void)len;
+	if (!(flags & FSC_REC_NEGATIVE) && (uint64_t)st->st_dev == v->dev &&
+	    (uint64_t)st->st_ino == v->ino && strcmp(path, v->except) != 0)
+		fscd_pending_add(v->out, path);
+}
+
+static void refresh_one(struct fscd_tree *t, const char *path, struct stat *st, int *err)
+{
 	size_t len = strlen(path);
 	fsc_writer_count(t->w, FSC_CTR_STATS, 1);
-	if (lstat(path, &st) == 0) {
-		if (S_ISLNK(st.st_mode))
+	*err = lstat(path, st) == 0 ? 0 : errno;
+	if (*err == 0) {
+		if (S_ISLNK(st->st_mode))
 			fsc_writer_remove(t->w, path, len);
 		else
-			fsc_writer_put(t->w, path, len, &st, 0);
-	} else if (errno == ENOENT || errno == ENOTDIR) {
+			fsc_writer_put(t->w, path, len, st, 0);
+	} else if (*err == ENOENT || *err == ENOTDIR) {
 		fsc_writer_put_negative(t->w, path, len);
 	} else {
 		/* EACCES and the like: stat(2) would fail for readers too, but maybe not for
@@ -185,6 +198,47 @@ static void refresh(void *ctx, const char *path)
 		fsc_writer_count(t->w, FSC_CTR_STAT_ERRORS, 1);
 		fsc_writer_remove(t->w, path, len);
 	}
+}
+
+static void refresh_inode_links(struct fscd_tree *t, const struct stat *st, const char *except)
+{
+	struct fscd_pending links = {0};
+	struct inode_visit v = {.dev = (uint64_t)st->st_dev,
+				.ino = (uint64_t)st->st_ino,
+				.except = except,
+				.out = &links};
+	fsc_writer_foreach(t->w, collect_inode, &v);
+	for (size_t i = 0; i < links.count; i++) {
+		struct stat ignored;
+		int err;
+		refresh_one(t, links.paths[i], &ignored, &err);
+	}
+	fscd_pending_free(&links);
+}
+
+static bool multiply_linked(const struct stat *st)
+{
+	return !S_ISDIR(st->st_mode) && st->st_nlink > 1;
+}
+
+/* Publishes what lstat says about path: a record, a negative entry, or nothing (symlinks,
+ * whose target may change where no watch sees it, are left to stat(2)). A link count change
+ * is reported by the kernel only on the inode, not to directory watches: when the inode had
+ * or has other names, the records of those names are re-checked too. */
+static void refresh(void *ctx, const char *path)
+{
+	struct fscd_tree *t = ctx;
+	struct stat old, now;
+	uint32_t flags = 0;
+	bool had =
+	    fsc_writer_get(t->w, path, strlen(path), &old, &flags) && !(flags & FSC_REC_NEGATIVE);
+	int err;
+	refresh_one(t, path, &now, &err);
+	if (had && multiply_linked(&old))
+		refresh_inode_links(t, &old, path);
+	if (err == 0 && multiply_linked(&now) &&
+	    !(had && old.st_dev == now.st_dev && old.st_ino == now.st_ino && multiply_linked(&old)))
+		refresh_inode_links(t, &now, path);
 }
 
 /* Watches dir, then queues it and everything in it; recurses into subdirectories. */
@@ -223,8 +277,8 @@ static void scan_dir(struct fscd_tree *t, const char *path)
 
 static bool path_under(const char *path, const char *prefix, size_t plen)
 {
-	return strncmp(path, prefix, plen) == 0 && (path[plen] == '\0' || path[plen] == '/' ||
-						    (plen == 1 && prefix[0] == '/'));
+	return strncmp(path, prefix, plen) == 0 &&
+	       (path[plen] == '\0' || path[plen] == '/' || (plen == 1 && prefix[0] == '/'));
 }
 
 struct subtree_visit {
@@ -233,8 +287,10 @@ struct subtree_visit {
 	struct fscd_pending *out;
 };
 
-static void collect_under(void *ctx, const char *path, size_t len, uint32_t flags)
+static void collect_under(void *ctx, const char *path, size_t len, uint32_t flags,
+			  const struct stat *st)
 {
+	(void)st;
 	struct subtree_visit *v = ctx;
 	(void)len;
 	if (!(flags & FSC_REC_NEGATIVE) && path_under(path, v->prefix, v->len))
@@ -268,8 +324,10 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
 		if (d->root >= 0) {
-			fscd_log(FSCD_LOG_WARN, "watched directory %s was %s; watching for it to "
-				 "come back", d->path, ev->mask & IN_MOVE_SELF ? "moved" : "deleted");
+			fscd_log(FSCD_LOG_WARN,
+				 "watched directory %s was %s; watching for it to "
+				 "come back",
+				 d->path, ev->mask & IN_MOVE_SELF ? "moved" : "deleted");
 			char *p = strdup(d->path);
 			if (p) {
 				drop_subtree(t, p);
@@ -278,6 +336,11 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 		}
 		return;
 	}
+	/* A directory's own record (mtime, size, nlink) changes with its entries, and with
+	 * chmod & co. on it (an event with no name); only directories cached whole have one. */
+	if (d->recursive &&
+	    (ev->len == 0 || (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))))
+		fscd_pending_add(&t->pending, d->path);
 	if (ev->len == 0 || !dir_wants(d, ev->name))
 		return;
 	char *child = path_join(d->path, ev->name);
@@ -293,8 +356,10 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	free(child);
 }
 
-static void collect_all(void *ctx, const char *path, size_t len, uint32_t flags)
+static void collect_all(void *ctx, const char *path, size_t len, uint32_t flags,
+			const struct stat *st)
 {
+	(void)st;
 	(void)len;
 	(void)flags;
 	fscd_pending_add(ctx, path);
@@ -387,8 +452,10 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path)
 		return -e;
 	}
 	if (strlen(real) > t->path_max) {
-		fscd_log(FSCD_LOG_ERROR, "cannot watch %s: path longer than the table's %u-byte "
-			 "path limit (use a larger --slot-size)", real, t->path_max);
+		fscd_log(FSCD_LOG_ERROR,
+			 "cannot watch %s: path longer than the table's %u-byte "
+			 "path limit (use a larger --slot-size)",
+			 real, t->path_max);
 		free(real);
 		return -ENAMETOOLONG;
 	}

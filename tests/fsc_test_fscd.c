@@ -1,0 +1,148 @@
+#define _GNU_SOURCE
+#include "fsc_test_fscd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc_test_util.h"
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+pid_t fsc_test_fscd_start(const char *const *argv, const char *errfile)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (errfile) {
+			int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd >= 0)
+				dup2(fd, STDERR_FILENO);
+		}
+		execv(FSCD_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int fsc_test_fscd_wait(pid_t pid, int timeout_ms)
+{
+	uint64_t end = fsc_test_now_ms() + (uint64_t)timeout_ms;
+	int status;
+	do {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		pause_ms(5);
+	} while (fsc_test_now_ms() < end);
+	return -1;
+}
+
+int fsc_test_fscd_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	int status = fsc_test_fscd_wait(pid, 10000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	return status;
+}
+
+fsc_t *fsc_test_open_new_generation(const char *name, const char *probe, uint64_t not_gen,
+				    int timeout_ms)
+{
+	uint64_t end = fsc_test_now_ms() + (uint64_t)timeout_ms;
+	do {
+		fsc_t *c = fsc_open(name);
+		struct fsc_info info;
+		if (c && (!probe || (fsc_lookup(c, probe, NULL, &info) == FSC_HIT &&
+				     info.generation != not_gen)))
+			return c;
+		fsc_close(c);
+		pause_ms(10);
+	} while (fsc_test_now_ms() < end);
+	fail_msg("no live table '%s' serving %s (generation other than %llx) within %d ms", name,
+		 probe ? probe : "-", (unsigned long long)not_gen, timeout_ms);
+	return NULL;
+}
+
+fsc_t *fsc_test_open_when_live(const char *name, int timeout_ms)
+{
+	return fsc_test_open_new_generation(name, NULL, 0, timeout_ms);
+}
+
+bool fsc_test_agrees(fsc_t *c, const char *path, enum fsc_test_expect e, char *why, size_t n)
+{
+	struct stat real, cached;
+	struct fsc_info info;
+	int r = fsc_lookup(c, path, &cached, &info);
+	if (e == FSC_EXPECT_MISS) {
+		snprintf(why, n, "%s: expected miss, got %s", path, fsc_result_name(r));
+		return r == FSC_MISS;
+	}
+	if (e == FSC_EXPECT_NEGATIVE) {
+		bool gone = lstat(path, &real) < 0 && errno == ENOENT;
+		snprintf(why, n, "%s: expected negative, got %s (file %s)", path,
+			 fsc_result_name(r), gone ? "absent" : "present");
+		return gone && r == FSC_NEGATIVE;
+	}
+	if (lstat(path, &real) < 0) {
+		snprintf(why, n, "%s: lstat failed: %s", path, strerror(errno));
+		return false;
+	}
+	if (r != FSC_HIT) {
+		snprintf(why, n, "%s: expected hit, got %s", path, fsc_result_name(r));
+		return false;
+	}
+	const char *field;
+	if (!fsc_test_stat_equal(&cached, &real, &field)) {
+		snprintf(why, n, "%s: cached %s differs from lstat()", path, field);
+		return false;
+	}
+	return true;
+}
+
+void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expect e, int timeout_ms)
+{
+	uint64_t end = fsc_test_now_ms() + (uint64_t)timeout_ms;
+	char why[512];
+	for (;;) {
+		bool all = true;
+		for (size_t i = 0; paths[i] && all; i++)
+			all = fsc_test_agrees(c, paths[i], e, why, sizeof(why));
+		if (all)
+			return;
+		if (fsc_test_now_ms() > end)
+			fail_msg("table did not converge within %d ms: %s", timeout_ms, why);
+		pause_ms(2);
+	}
+}
+
+const char *fsc_test_read_file(const char *path)
+{
+	static char buf[65536];
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return buf;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}

@@ -1,0 +1,39 @@
+/* Running the real fscd binary in tests, and waiting for the table to agree with stat(). */
+#ifndef FSC_TEST_FSCD_H
+#define FSC_TEST_FSCD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fsc.h"
+
+/* Starts fscd with argv (argv[0] ignored, NULL-terminated); its stderr goes to errfile if
+ * not NULL. Returns the pid; fails the test if exec is impossible. */
+pid_t fsc_test_fscd_start(const char *const *argv, const char *errfile);
+/* Waits up to timeout_ms for fscd to exit; returns its wait status or -1 on timeout. */
+int fsc_test_fscd_wait(pid_t pid, int timeout_ms);
+/* SIGTERM, then reap (SIGKILL after 10 s); returns the wait status. */
+int fsc_test_fscd_stop(pid_t pid);
+/* Opens table name once a live table is published (up to timeout_ms); fails the test if not. */
+fsc_t *fsc_test_open_when_live(const char *name, int timeout_ms);
+/* Opens name once a live table whose generation is not not_gen serves a hit for probe. */
+fsc_t *fsc_test_open_new_generation(const char *name, const char *probe, uint64_t not_gen,
+				    int timeout_ms);
+
+enum fsc_test_expect {
+	FSC_EXPECT_STAT,
+	FSC_EXPECT_NEGATIVE,
+	FSC_EXPECT_MISS
+};
+/* Does fsc_lookup(path) agree with reality now? EXPECT_STAT: a hit equal to lstat();
+ * NEGATIVE: lstat fails with ENOENT and the table says negative; MISS: not in the table. */
+bool fsc_test_agrees(fsc_t *c, const char *path, enum fsc_test_expect e, char *why, size_t n);
+/* Polls until every path agrees (generous timeout); fails the test naming the first that
+ * does not. */
+void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expect e,
+			 int timeout_ms);
+/* Reads a whole small file into a static buffer (for checking logs). */
+const char *fsc_test_read_file(const char *path);
+
+#endif

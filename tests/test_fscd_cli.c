@@ -1,0 +1,181 @@
+/* fscd's command line: help, clear errors for bad input, and that a failed start never takes
+ * a table away from a healthy fscd. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc.h"
+#include "fsc_test_fscd.h"
+#include "fsc_test_util.h"
+
+/* Runs fscd to completion; returns its exit code and leaves stdout/stderr in files. */
+static int run_fscd(const char *const *argv, const char **out, const char **err)
+{
+	static char outf[64], errf[64];
+	snprintf(outf, sizeof(outf), "/tmp/fsc_cli_%d.out", (int)getpid());
+	snprintf(errf, sizeof(errf), "/tmp/fsc_cli_%d.err", (int)getpid());
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(o, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		execv(FSCD_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	int status = fsc_test_fscd_wait(pid, 20000);
+	assert_true(status != -1 && WIFEXITED(status));
+	static char outbuf[65536], errbuf[65536];
+	snprintf(outbuf, sizeof(outbuf), "%s", fsc_test_read_file(outf));
+	snprintf(errbuf, sizeof(errbuf), "%s", fsc_test_read_file(errf));
+	unlink(outf);
+	unlink(errf);
+	*out = outbuf;
+	*err = errbuf;
+	return WEXITSTATUS(status);
+}
+
+static void test_help_and_version(void **state)
+{
+	(void)state;
+	const char *out, *err;
+	const char *help[] = {"fscd", "--help", NULL};
+	assert_int_equal(run_fscd(help, &out, &err), 0);
+	const char *documented[] = {"--watch", "--name",      "--capacity", "--slot-size", "--mode",
+				    "--group", "--log-level", "--help",	    "--version"};
+	for (size_t i = 0; i < sizeof(documented) / sizeof(*documented); i++)
+		assert_non_null(strstr(out, documented[i]));
+	assert_string_equal(err, "");
+	const char *ver[] = {"fscd", "--version", NULL};
+	assert_int_equal(run_fscd(ver, &out, &err), 0);
+	assert_non_null(strstr(out, "fscd "));
+}
+
+static void expect_usage_error(const char *const *argv, const char *message)
+{
+	const char *out, *err;
+	assert_int_equal(run_fscd(argv, &out, &err), 2);
+	if (!strstr(err, message))
+		fail_msg("stderr lacks \"%s\": %s", message, err);
+	assert_string_equal(out, "");
+}
+
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	expect_usage_error((const char *[]){"fscd", NULL}, "give at least one --watch");
+	expect_usage_error((const char *[]){"fscd", "--bogus", NULL}, "Try 'fscd --help'");
+	expect_usage_error((const char *[]){"fscd", "/tmp", NULL}, "--watch /tmp");
+	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--name", "../x", NULL},
+			   "invalid --name");
+	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--capacity", "-5", NULL},
+			   "invalid --capacity");
+	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--mode", "abc", NULL},
+			   "invalid --mode");
+	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--log-level", "loud", NULL},
+			   "invalid --log-level");
+}
+
+static void expect_start_error(const char *const *argv, const char *message)
+{
+	const char *out, *err;
+	assert_int_equal(run_fscd(argv, &out, &err), 1);
+	if (!strstr(err, message))
+		fail_msg("stderr lacks \"%s\": %s", message, err);
+}
+
+static void test_bad_input_is_reported(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "cli");
+	expect_start_error((const char *[]){"fscd", "-n", name, "-w", "/nonexistent/dir", NULL},
+			   "cannot watch /nonexistent/dir: No such file or directory");
+	expect_start_error(
+	    (const char *[]){"fscd", "-n", name, "-w", "/tmp", "--mode", "0666", NULL},
+	    "world-writable");
+	expect_start_error(
+	    (const char *[]){"fscd", "-n", name, "-w", "/tmp", "--slot-size", "100", NULL},
+	    "cannot watch /tmp");
+	expect_start_error(
+	    (const char *[]){"fscd", "-n", name, "-w", "/tmp", "--slot-size", "1000", NULL},
+	    "slot size must be a multiple of 64");
+	/* none of these left a table behind */
+	assert_null(fsc_open(name));
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_failed_start_keeps_running_table(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "keep");
+	char *root = fsc_test_tmpdir("keep");
+	const char *argv[] = {"fscd", "--name", name, "--watch", root, NULL};
+	pid_t good = fsc_test_fscd_start(argv, "/dev/null");
+	fsc_t *c = fsc_test_open_new_generation(name, root, 0, 15000);
+	struct fsc_info before, after;
+	assert_int_equal(fsc_lookup(c, root, NULL, &before), FSC_HIT);
+	expect_start_error((const char *[]){"fscd", "-n", name, "-w", "/nonexistent", NULL},
+			   "cannot watch");
+	assert_int_equal(fsc_lookup(c, root, NULL, &after), FSC_HIT);
+	assert_int_equal(after.generation, before.generation);
+	assert_int_equal(fsc_test_fscd_wait(good, 0), -1); /* still running */
+	fsc_close(c);
+	int status = fsc_test_fscd_stop(good);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fsc_test_rmtree(root);
+	free(root);
+}
+
+static void test_file_root_watches_only_that_file(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "fileroot");
+	char *root = fsc_test_tmpdir("fileroot");
+	char file[256], other[256];
+	snprintf(file, sizeof(file), "%s/only.log", root);
+	snprintf(other, sizeof(other), "%s/other.log", root);
+	close(open(file, O_WRONLY | O_CREAT, 0644));
+	close(open(other, O_WRONLY | O_CREAT, 0644));
+	const char *argv[] = {"fscd", "--name", name, "--watch", file, NULL};
+	pid_t pid = fsc_test_fscd_start(argv, "/dev/null");
+	fsc_t *c = fsc_test_open_new_generation(name, file, 0, 15000);
+	int fd = open(file, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "grow\n", 5), 5);
+	close(fd);
+	const char *p[] = {file, NULL};
+	fsc_test_wait_agree(c, p, FSC_EXPECT_STAT, 15000);
+	assert_int_equal(fsc_lookup(c, other, NULL, NULL), FSC_MISS);
+	assert_int_equal(fsc_lookup(c, root, NULL, NULL), FSC_MISS);
+	fsc_close(c);
+	fsc_test_fscd_stop(pid);
+	fsc_test_rmtree(root);
+	free(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_usage_errors),
+	    cmocka_unit_test(test_bad_input_is_reported),
+	    cmocka_unit_test(test_failed_start_keeps_running_table),
+	    cmocka_unit_test(test_file_root_watches_only_that_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
