@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# fsc developer entry point: install dependencies, build, run the demo or the test suite.
+#   tools/dev.sh demo [DIR]   build, start fscd on DIR (default /var/log), show live records
+#   tools/dev.sh test         build and run every test: normal, ASan+UBSan, TSan (stress)
+#   tools/dev.sh deps         only install the Debian/Ubuntu packages
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+packages=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbenchmark-dev
+	libxxhash-dev libinih-dev clang libclang-rt-14-dev python3)
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+deps() {
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	as_root apt-get update -qq
+	# clang's runtime package name differs between releases; take what exists
+	if ! apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
+		missing=("${missing[@]/libclang-rt-14-dev/}")
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		${missing[@]} >/dev/null
+}
+
+build() { # build DIR [cmake args...]
+	local dir=$1
+	shift
+	cmake -S "$top" -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j "$jobs" >/dev/null
+}
+
+demo() {
+	local watch=${1:-/var/log}
+	local name=demo$$
+	deps
+	say "building (release) in build/"
+	build "$top/build" -DCMAKE_BUILD_TYPE=Release
+	say "starting fscd on $watch (table '$name')"
+	"$top/build/writer/fscd" --name "$name" --watch "$watch" &
+	local fscd=$!
+	trap 'kill $fscd 2>/dev/null; wait $fscd 2>/dev/null' EXIT INT TERM
+	for _ in $(seq 100); do
+		"$top/build/tools/fsc-shmdump" --name "$name" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	say "the table (fsc-shmdump --name $name)"
+	"$top/build/tools/fsc-shmdump" --name "$name"
+	mapfile -t files < <(find "$watch" -xdev -type f 2>/dev/null | head -n 8)
+	if [ ${#files[@]} -eq 0 ]; then
+		echo "no files under $watch; try: tools/dev.sh demo /some/dir" >&2
+		return 0
+	fi
+	say "live records from the table, no syscalls (fsc-stat --watch); Ctrl-C to stop"
+	if [ -n "${FSC_DEMO_SECONDS:-}" ]; then
+		timeout "$FSC_DEMO_SECONDS" "$top/build/tools/fsc-stat" --name "$name" --watch 500 "${files[@]}" || true
+	else
+		"$top/build/tools/fsc-stat" --name "$name" --watch 500 "${files[@]}"
+	fi
+}
+
+run_ctest() { # DIR [ctest args...]
+	local dir=$1
+	shift
+	(cd "$dir" && ctest --output-on-failure -j "$jobs" "$@")
+}
+
+test_all() {
+	deps
+	say "build and test: normal (build/)"
+	build "$top/build"
+	run_ctest "$top/build"
+	say "build and test: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+	build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DFSC_SANITIZE=ON -DFSC_BENCH=OFF
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$top/build-asan"
+	say "build and test: ThreadSanitizer, concurrency tests (build-tsan/)"
+	build "$top/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DFSC_TSAN=ON -DFSC_BENCH=OFF
+	run_ctest "$top/build-tsan" -R 'test_stress|test_seqlock'
+	say "all test suites passed"
+}
+
+case "${1:-}" in
+demo) shift; demo "$@" ;;
+test) test_all ;;
+deps) deps ;;
+*)
+	sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
