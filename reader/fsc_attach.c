@@ -116,18 +116,9 @@ static void fsc_map_free(struct fsc_map *m)
 	free(m);
 }
 
-static bool map_usable(const struct fsc_map *m, const char **why)
+static bool map_usable(const struct fsc_map *m)
 {
-	uint32_t state = atomic_load_explicit(&m->base->state, memory_order_acquire);
-	if (state != FSC_TABLE_LIVE) {
-		*why = "table is not live";
-		return false;
-	}
-	if (!fsc_shm_writer_alive(m->base)) {
-		*why = "table writer has exited";
-		return false;
-	}
-	return true;
+	return fsc_map_status(m) == MAP_OK;
 }
 
 fsc_t *fsc_open(const char *name)
@@ -149,7 +140,7 @@ fsc_t *fsc_open(const char *name)
 	struct fsc_map *m;
 	const char *why;
 	int rc = fsc_map_attach(name, &m, &why);
-	if (rc == 0 && !map_usable(m, &why)) {
+	if (rc == 0 && !map_usable(m)) {
 		fsc_map_free(m);
 		rc = -ESRCH;
 	}
@@ -200,7 +191,7 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired
 	const char *why;
 	struct fsc_map *result = NULL;
 	if (fsc_map_attach(c->name, &m, &why) == 0) {
-		if (m->layout.generation == seen->layout.generation || !map_usable(m, &why)) {
+		if (m->layout.generation == seen->layout.generation || !map_usable(m)) {
 			fsc_map_free(m);
 		} else {
 			/* release: a thread that loads the new pointer sees its initialised fields

@@ -6,30 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-enum map_status {
-	MAP_OK,
-	MAP_RETIRED,
-	MAP_GONE
-};
-
-static enum map_status map_status(const struct fsc_map *m)
-{
-	/* acquire: pairs with the writer's release store of RETIRED/STOPPED, so a reader that
-	 * sees LIVE read the slots of a table that was completely built before publication. */
-	uint32_t state = atomic_load_explicit(&m->base->state, memory_order_acquire);
-	if (state == FSC_TABLE_RETIRED)
-		return MAP_RETIRED;
-	if (state != FSC_TABLE_LIVE || !fsc_shm_writer_alive(m->base))
-		return MAP_GONE;
-	/* relaxed: the heartbeat is a liveness hint, it orders nothing */
-	uint64_t beat = atomic_load_explicit(&m->base->heartbeat_ns, memory_order_relaxed);
-	uint64_t now = fsc_reader_now_coarse_ns();
-	/* the coarse clock may lag the writer's fine clock by a tick: "now < beat" is fresh */
-	if (now > beat && now - beat > m->layout.writer_timeout_ns)
-		return MAP_GONE; /* alive but silent (stopped, hung): do not trust it */
-	return MAP_OK;
-}
-
 static void record_to_stat(const struct fsc_shm_record *r, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -68,7 +44,7 @@ static struct fsc_map *usable_map(fsc_t *c)
 	/* acquire: pairs with the release store in fsc_reader_reattach */
 	struct fsc_map *m = atomic_load_explicit(&c->current, memory_order_acquire);
 	for (int round = 0; round < 2; round++) {
-		enum map_status s = map_status(m);
+		enum fsc_map_status s = fsc_map_status(m);
 		if (s == MAP_OK)
 			return m;
 		m = fsc_reader_reattach(c, m, s == MAP_RETIRED);

@@ -30,6 +30,31 @@ struct fsc {
 };
 
 uint64_t fsc_reader_now_coarse_ns(void);
+
+enum fsc_map_status {
+	MAP_OK,
+	MAP_RETIRED,
+	MAP_GONE
+};
+
+/* May a lookup answer from this map right now? Checked on every call: no syscall. */
+static inline enum fsc_map_status fsc_map_status(const struct fsc_map *m)
+{
+	/* acquire: pairs with the writer's release store of LIVE at publication, so slots read
+	 * after seeing LIVE are at least as new as the table's construction */
+	uint32_t state = atomic_load_explicit(&m->base->state, memory_order_acquire);
+	if (state == FSC_TABLE_RETIRED)
+		return MAP_RETIRED;
+	if (state != FSC_TABLE_LIVE || !fsc_shm_writer_alive(m->base))
+		return MAP_GONE;
+	/* relaxed: the heartbeat is a liveness hint, it orders nothing */
+	uint64_t beat = atomic_load_explicit(&m->base->heartbeat_ns, memory_order_relaxed);
+	uint64_t now = fsc_reader_now_coarse_ns();
+	/* the coarse clock may lag the writer's fine clock by a tick: "now < beat" is fresh */
+	if (now > beat && now - beat > m->layout.writer_timeout_ns)
+		return MAP_GONE; /* alive but silent (stopped, hung): do not trust it */
+	return MAP_OK;
+}
 int fsc_map_attach(const char *name, struct fsc_map **out, const char **why);
 /* Called when the map the caller saw is not usable. Returns the map to use now (possibly a
  * new one), or NULL if there is none yet. */

@@ -244,6 +244,8 @@ static void refresh(void *ctx, const char *path)
 /* Watches dir, then queues it and everything in it; recurses into subdirectories. */
 static void scan_dir(struct fscd_tree *t, const char *path)
 {
+	/* a scan of a big tree can outlast the readers' writer timeout: keep beating */
+	fsc_writer_heartbeat(t->w);
 	fscd_pending_add(&t->pending, path);
 	if (!watch_dir(t, path, true, NULL))
 		return;

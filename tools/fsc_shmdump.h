@@ -1,0 +1,65 @@
+/* fsc-shmdump internals: a mapped table and a raw reader of its slots.
+ * The tool reads the format directly (shm/), never through libfsc or the writer. */
+#ifndef FSC_SHMDUMP_H
+#define FSC_SHMDUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fsc_json.h"
+#include "fsc_shm_table.h"
+
+/* A table mapped read-only and validated. Slot geometry comes only from layout (the private
+ * copy made by fsc_shm_header_validate), never again from the header. */
+struct fsc_dump_table {
+	const char *name;
+	char object[FSC_SHM_OBJECT_NAME_MAX];
+	const struct fsc_shm_header *hdr;
+	size_t map_size;
+	struct fsc_shm_layout layout;
+};
+
+/* One live slot, copied consistently under its seqlock. */
+struct fsc_dump_entry {
+	uint64_t slot;
+	uint64_t change_seq;
+	uint64_t verified_ns;
+	uint64_t st[FSC_ST_WORDS];
+	uint32_t flags;
+	uint32_t path_len;
+	char path[FSC_SLOT_SIZE_MAX - FSC_SLOT_FIXED_BYTES];
+};
+
+enum fsc_dump_slot_status {
+	FSC_DUMP_SLOT_LIVE,	 /* *out holds the entry */
+	FSC_DUMP_SLOT_EMPTY,	 /* never used */
+	FSC_DUMP_SLOT_TOMBSTONE, /* deleted */
+	FSC_DUMP_SLOT_BUSY,	 /* the writer kept rewriting it: skipped */
+	FSC_DUMP_SLOT_DAMAGED,	 /* a consistent read of an impossible slot (bad state, length) */
+};
+
+/* What a scan of every slot saw. */
+struct fsc_dump_scan {
+	uint64_t live;
+	uint64_t tombstones;
+	uint64_t busy;
+	uint64_t damaged;
+};
+
+/* Reads slot index under its seqlock, retrying a torn copy a bounded number of times. */
+enum fsc_dump_slot_status fsc_dump_slot_read(const struct fsc_dump_table *t, uint64_t index,
+					     struct fsc_dump_entry *out);
+
+/* Lists every live slot, as a table (text) or as the members of a JSON array (json). */
+void fsc_dump_entries_print_text(const struct fsc_dump_table *t, uint64_t now_ns, FILE *out,
+				 struct fsc_dump_scan *scan);
+void fsc_dump_entries_print_json(const struct fsc_dump_table *t, uint64_t now_ns,
+				 struct fsc_json *j, struct fsc_dump_scan *scan);
+
+/* CLOCK_MONOTONIC in ns, the clock of heartbeat_ns and verified_ns. */
+uint64_t fsc_dump_now_ns(void);
+/* a - b in ms, negative if b is later (never wraps). */
+int64_t fsc_dump_age_ms(uint64_t now_ns, uint64_t then_ns);
+
+#endif
