@@ -36,7 +36,11 @@ static void *map_hints(const char *name, const struct fsc_shm_layout *l)
 		return NULL; /* no write permission is fine: hits just do not inform eviction */
 	struct stat st;
 	void *p = NULL;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == l->slot_count) {
+	/* Only a segment owned by our own user: anyone who can write it can truncate it, and
+	 * a hit on a truncated mapping is a SIGBUS. Our own user could kill us anyway; another
+	 * (even when we are root and may open it) must not be able to. */
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
+	    (uint64_t)st.st_size == l->slot_count) {
 		p = mmap(NULL, l->slot_count, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
 			p = NULL;
@@ -170,13 +174,14 @@ void fsc_close(fsc_t *c)
 	free(c);
 }
 
-struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired)
+struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen)
 {
 	uint64_t now = fsc_reader_now_coarse_ns();
-	/* A dead or stopped writer: look for a successor at most every 100 ms, so callers that
-	 * fall back to stat(2) do not also pay shm_open on every call. A retired table always
-	 * has a successor published before it was retired, so it is replaced at once. */
-	if (!retired && now < atomic_load_explicit(&c->next_attach_ns, memory_order_relaxed))
+	/* After an attempt that found no usable successor, look again at most every 100 ms, so
+	 * callers that fall back to stat(2) do not also pay shm_open on every call. A table
+	 * retired by a takeover has its successor published already: the first attempt after
+	 * a success is never delayed. */
+	if (now < atomic_load_explicit(&c->next_attach_ns, memory_order_relaxed))
 		return NULL;
 	pthread_mutex_lock(&c->attach_lock);
 	struct fsc_map *cur = atomic_load_explicit(&c->current, memory_order_acquire);
@@ -185,8 +190,6 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired
 		pthread_mutex_unlock(&c->attach_lock);
 		return cur;
 	}
-	atomic_store_explicit(&c->next_attach_ns, now + FSC_REATTACH_INTERVAL_NS,
-			      memory_order_relaxed);
 	struct fsc_map *m;
 	const char *why;
 	struct fsc_map *result = NULL;
@@ -203,6 +206,9 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired
 			result = m;
 		}
 	}
+	if (!result)
+		atomic_store_explicit(&c->next_attach_ns, now + FSC_REATTACH_INTERVAL_NS,
+				      memory_order_relaxed);
 	pthread_mutex_unlock(&c->attach_lock);
 	return result;
 }

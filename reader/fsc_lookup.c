@@ -47,7 +47,7 @@ static struct fsc_map *usable_map(fsc_t *c)
 		enum fsc_map_status s = fsc_map_status(m);
 		if (s == MAP_OK)
 			return m;
-		m = fsc_reader_reattach(c, m, s == MAP_RETIRED);
+		m = fsc_reader_reattach(c, m);
 		if (!m)
 			return NULL;
 	}

@@ -58,6 +58,6 @@ static inline enum fsc_map_status fsc_map_status(const struct fsc_map *m)
 int fsc_map_attach(const char *name, struct fsc_map **out, const char **why);
 /* Called when the map the caller saw is not usable. Returns the map to use now (possibly a
  * new one), or NULL if there is none yet. */
-struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen, bool retired);
+struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen);
 
 #endif

@@ -80,8 +80,10 @@ static void *create_object(const char *oname, size_t size, mode_t mode, gid_t gr
 
 static void hints_create(struct fsc_writer *w, struct fsc_wtable *t)
 {
-	/* readers who may read the table may also write hints: r bits become rw */
-	mode_t mode = w->opts.mode | ((w->opts.mode & 0044) >> 1);
+	/* Owner only: whoever may write the segment may also ftruncate it, and a reader or
+	 * writer touching a truncated mapping dies of SIGBUS. Readers map hints only when they
+	 * run as the same user (reader/fsc_attach.c), who could harm this process anyway. */
+	mode_t mode = 0600;
 	struct stat st;
 	const char *why;
 	fsc_shm_hints_name(t->hints_name, sizeof(t->hints_name), w->name, t->layout.generation);
