@@ -287,29 +287,25 @@ static int open_writer(const struct fscd_config *cfg, struct fsc_writer **w)
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* Serves until stopped; returns the exit code. */
+static int serve(const struct fscd_config *cfg)
 {
-	struct fscd_config cfg = {
-	    .name = "default", .capacity = FSCD_DEFAULT_CAPACITY, .group = (gid_t)-1};
-	int pr = parse_args(argc, argv, &cfg);
-	if (pr)
-		return pr > 0 ? 0 : 2;
 	struct fsc_writer *w = NULL;
 	struct fscd_tree *tree = NULL;
 	struct fscd_loop loop;
 	/* Check every root before publishing: a mistyped path must not take the table over
 	 * from a healthy fscd and then leave nobody serving it. */
-	uint32_t slot_size = cfg.slot_size ? cfg.slot_size : FSC_SLOT_SIZE_DEFAULT;
-	if (fscd_tree_create(&tree, slot_size > FSC_SLOT_FIXED_BYTES ? fsc_slot_path_max(slot_size)
-								     : 0) < 0)
+	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
+	uint32_t path_max = slot_size > FSC_SLOT_FIXED_BYTES ? fsc_slot_path_max(slot_size) : 0;
+	if (fscd_tree_create(&tree, path_max) < 0)
 		return 1;
-	for (size_t i = 0; i < cfg.nwatch; i++) {
-		if (fscd_tree_add_root(tree, cfg.watch[i]) < 0) {
+	for (size_t i = 0; i < cfg->nwatch; i++) {
+		if (fscd_tree_add_root(tree, cfg->watch[i]) < 0) {
 			fscd_tree_destroy(tree);
 			return 1;
 		}
 	}
-	if (loop_open(&loop, fscd_tree_fd(tree)) < 0 || open_writer(&cfg, &w)) {
+	if (loop_open(&loop, fscd_tree_fd(tree)) < 0 || open_writer(cfg, &w)) {
 		fscd_tree_destroy(tree);
 		return 1;
 	}
@@ -319,16 +315,25 @@ int main(int argc, char **argv)
 	fscd_log(FSCD_LOG_INFO,
 		 "serving table '%s' (generation %" PRIx64 "): %" PRIu64 " entries, %" PRIu64
 		 " directories watched, capacity %" PRIu64,
-		 cfg.name, h->generation, h->counters[FSC_CTR_ENTRIES],
+		 cfg->name, h->generation, h->counters[FSC_CTR_ENTRIES],
 		 h->counters[FSC_CTR_WATCHES], h->capacity);
 	enum loop_exit why = run_loop(&loop, w, tree);
 	fscd_tree_destroy(tree);
 	if (why == LOOP_SUPERSEDED) {
-		fscd_log(FSCD_LOG_INFO, "another fscd took over table '%s': exiting", cfg.name);
+		fscd_log(FSCD_LOG_INFO, "another fscd took over table '%s': exiting", cfg->name);
 		fsc_writer_abandon(w);
 	} else {
 		fsc_writer_close(w);
 	}
-	free(cfg.watch);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fscd_config cfg = {
+	    .name = "default", .capacity = FSCD_DEFAULT_CAPACITY, .group = (gid_t)-1};
+	int pr = parse_args(argc, argv, &cfg);
+	int rc = pr > 0 ? 0 : pr < 0 ? 2 : serve(&cfg);
+	free(cfg.watch);
+	return rc;
 }
