@@ -122,7 +122,7 @@ enum fsc_counter {
 	FSC_CTR_REBUILDS,	 /* replacement tables published by this writer */
 	FSC_CTR_COUNT
 };
-#define FSC_COUNTER_SLOTS 32 /* room reserved in the header; FSC_CTR_COUNT <= this */
+#define FSC_COUNTER_SLOTS 31 /* room reserved in the header; FSC_CTR_COUNT <= this */
 
 struct fsc_shm_header {
 	/* Cache line 0: immutable once the object is published. Readers validate these at
@@ -156,12 +156,13 @@ struct fsc_shm_header {
 	 * and sets FUTEX_OWNER_DIED. Readers only load that word (fsc_shm_writer_alive()). */
 	alignas(8) unsigned char liveness_mutex[48];
 
-	/* Cache line 3: written by the writer every heartbeat_interval_ns (CLOCK_MONOTONIC). */
+	/* Cache line 3: written by the writer every heartbeat_interval_ns (CLOCK_MONOTONIC) and
+	 * read by every lookup; alone on its line so record changes do not invalidate it. */
 	alignas(FSC_CACHE_LINE) _Atomic uint64_t heartbeat_ns;
-	_Atomic uint64_t change_seq; /* bumped once per record change; records carry theirs */
 
-	/* Cache lines 4..7: counters, relaxed; for tools and tests, never for correctness. */
-	alignas(FSC_CACHE_LINE) _Atomic uint64_t counters[FSC_COUNTER_SLOTS];
+	/* Cache lines 4..7: written on every change; readers never touch them on a lookup. */
+	alignas(FSC_CACHE_LINE) _Atomic uint64_t change_seq; /* bumped once per record change */
+	_Atomic uint64_t counters[FSC_COUNTER_SLOTS]; /* relaxed; for tools, not correctness */
 };
 
 struct fsc_shm_slot {

@@ -12,6 +12,10 @@
 #include "fsc.h"
 #include "fsc_test_util.h"
 
+/* Read a counter now. Never keep a header pointer across writer calls: a put may compact the
+ * table into a new object and unmap the old one. */
+#define CTR(w, c) (fsc_writer_header(w)->counters[c])
+
 struct fixture {
 	char name[64];
 	struct fsc_writer *w;
@@ -121,7 +125,6 @@ static void test_negative_entry(void **state)
 static void test_remove_then_reinsert_reuses_tombstone(void **state)
 {
 	struct fixture *f = *state;
-	const struct fsc_shm_header *h = fsc_writer_header(f->w);
 	/* Find two keys with the same home slot so that removing the first leaves a tombstone
 	 * (its successor is live) that the next insert into that chain must reuse. */
 	const struct fsc_shm_layout *l = fsc_writer_layout(f->w);
@@ -143,38 +146,75 @@ static void test_remove_then_reinsert_reuses_tombstone(void **state)
 	assert_int_equal(put(f->w, a, 10, 1), 0);
 	assert_int_equal(put(f->w, b, 11, 1), 0);
 	int64_t slot_a = fsc_writer_slot_of(f->w, a, strlen(a));
-	uint64_t tombs = h->counters[FSC_CTR_TOMBSTONES];
+	uint64_t tombs = CTR(f->w, FSC_CTR_TOMBSTONES);
 	assert_int_equal(fsc_writer_remove(f->w, a, strlen(a)), 0);
-	assert_int_equal(h->counters[FSC_CTR_TOMBSTONES], tombs + 1);
+	assert_int_equal(CTR(f->w, FSC_CTR_TOMBSTONES), tombs + 1);
 	assert_int_equal(fsc_lookup(f->c, a, NULL, NULL), FSC_MISS);
 	/* b sits after the tombstone: still found */
 	assert_int_equal(fsc_lookup(f->c, b, NULL, NULL), FSC_HIT);
 	assert_int_equal(put(f->w, c, 12, 1), 0);
 	assert_int_equal(fsc_writer_slot_of(f->w, c, strlen(c)), slot_a);
-	assert_int_equal(h->counters[FSC_CTR_TOMBSTONES], tombs);
+	assert_int_equal(CTR(f->w, FSC_CTR_TOMBSTONES), tombs);
 	assert_int_equal(fsc_lookup(f->c, c, NULL, NULL), FSC_HIT);
 	assert_int_equal(fsc_writer_remove(f->w, a, strlen(a)), -ENOENT);
 }
 
+/* Invariant 3 (PROTOCOL.md): no tombstone is ever followed by an EMPTY slot, so once every
+ * key is removed, whatever the order and the (random) hash seed, no tombstone is left. */
 static void test_trailing_tombstones_become_empty(void **state)
 {
-	struct fixture *f = *state;
-	const struct fsc_shm_header *h = fsc_writer_header(f->w);
-	uint64_t tombs = h->counters[FSC_CTR_TOMBSTONES];
-	uint64_t entries = h->counters[FSC_CTR_ENTRIES];
-	/* a key alone at the end of its chain leaves no tombstone behind */
-	for (int i = 0; i < 20; i++) {
-		char p[32];
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "trail");
+	struct fsc_writer *w = fsc_test_writer(name, 64);
+	char p[32];
+	for (int i = 0; i < 24; i++) { /* < 32 tombstones ever: no compaction */
 		snprintf(p, sizeof(p), "/solo/%d", i);
-		assert_int_equal(put(f->w, p, 20 + (uint64_t)i, 1), 0);
+		assert_int_equal(put(w, p, 20 + (uint64_t)i, 1), 0);
 	}
-	for (int i = 0; i < 20; i++) {
-		char p[32];
-		snprintf(p, sizeof(p), "/solo/%d", i);
-		assert_int_equal(fsc_writer_remove(f->w, p, strlen(p)), 0);
+	for (int i = 0; i < 24; i++) { /* < 32 tombstones ever: no compaction */
+		snprintf(p, sizeof(p), "/solo/%d", (i * 7) % 24); /* an order unrelated to chains */
+		assert_int_equal(fsc_writer_remove(w, p, strlen(p)), 0);
 	}
-	assert_int_equal(h->counters[FSC_CTR_ENTRIES], entries);
-	assert_true(h->counters[FSC_CTR_TOMBSTONES] <= tombs);
+	assert_int_equal(CTR(w, FSC_CTR_ENTRIES), 0);
+	assert_int_equal(CTR(w, FSC_CTR_TOMBSTONES), 0);
+	assert_int_equal(CTR(w, FSC_CTR_REBUILDS), 0); /* emptied by invariant 3, not compaction */
+	fsc_writer_close(w);
+}
+
+/* Churn at capacity would fill the table with tombstones (they become EMPTY only at the end
+ * of a chain): the writer compacts by publishing a replacement, and readers follow it. */
+static void test_churn_compacts_tombstones(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "compact");
+	struct fsc_writer *w = fsc_test_writer(name, 32); /* 64 slots */
+	fsc_t *c = fsc_open(name);
+	assert_non_null(c);
+	assert_int_equal(put(w, "/keep", 99, 1), 0);
+	uint64_t gen = fsc_writer_header(w)->generation;
+	char p[32];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(p, sizeof(p), "/churn/%d", i);
+		assert_int_equal(put(w, p, (uint64_t)i, 1), 0);
+		if (i % 3 == 0)
+			assert_int_equal(fsc_writer_remove(w, p, strlen(p)), 0);
+		const struct fsc_shm_header *h = fsc_writer_header(w);
+		/* never more than a quarter of the slots are tombstones for long */
+		assert_true(CTR(w, FSC_CTR_TOMBSTONES) <= h->slot_count / 4);
+	}
+	const struct fsc_shm_header *h = fsc_writer_header(w);
+	assert_true(h->counters[FSC_CTR_REBUILDS] > 0);
+	assert_true(h->generation != gen);
+	/* the reader followed the replacements; what is live is found, what was removed is not */
+	struct fsc_info info;
+	assert_int_equal(fsc_lookup(c, "/churn/1999", NULL, &info), FSC_HIT);
+	assert_int_equal(info.generation, h->generation);
+	assert_int_equal(fsc_lookup(c, "/churn/1997", NULL, NULL), FSC_HIT);
+	assert_int_equal(fsc_lookup(c, "/churn/1998", NULL, NULL), FSC_MISS); /* removed */
+	fsc_close(c);
+	fsc_writer_close(w);
 }
 
 static void test_stat_falls_back_when_not_cached(void **state)
@@ -210,6 +250,7 @@ int main(void)
 	    cmocka_unit_test(test_negative_entry),
 	    cmocka_unit_test(test_remove_then_reinsert_reuses_tombstone),
 	    cmocka_unit_test(test_trailing_tombstones_become_empty),
+	    cmocka_unit_test(test_churn_compacts_tombstones),
 	    cmocka_unit_test(test_stat_falls_back_when_not_cached),
 	    cmocka_unit_test(test_open_errors),
 	};

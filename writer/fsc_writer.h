@@ -48,8 +48,8 @@ bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uin
 bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct stat *st,
 		    uint32_t *flags);
 
-/* Visit every live key with its record. The callback may put/put_negative the key it is
- * given (updates stay in place) but must not insert or remove others. */
+/* Visit every live key with its record. The callback must not change the table (a put may
+ * compact it into a new object): collect what to change, then change it afterwards. */
 typedef void (*fsc_writer_visit_fn)(void *ctx, const char *path, size_t len, uint32_t flags,
 				    const struct stat *st);
 void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx);

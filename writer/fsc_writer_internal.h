@@ -24,14 +24,21 @@ struct fsc_writer {
 	char name[FSC_NAME_MAX + 1];
 	char object_name[FSC_SHM_OBJECT_NAME_MAX];
 	struct fsc_wtable t;
+	uint64_t compact_at_tombstones; /* replace the table once this many tombstones exist */
 };
 
 /* fsc_writer_table.c: object life cycle */
-int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, uint64_t min_generation,
+/* prev: the table this one replaces (its seed is kept when the geometry is unchanged, and
+ * the new generation is newer), or NULL. */
+int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_wtable *prev,
 		      struct fsc_wtable *t, const char **why);
 int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **why);
 void fsc_wtable_set_state(struct fsc_wtable *t, enum fsc_table_state s);
 void fsc_wtable_unmap(struct fsc_wtable *t);
+/* Tombstones never become EMPTY in the middle of a chain, so steady churn fills the table
+ * with them and every miss probes the whole window: past a threshold, compact by publishing
+ * a replacement table. Called after operations that can add tombstones. */
+void fsc_writer_compact_if_needed(struct fsc_writer *w);
 
 /* fsc_writer_slots.c: slot operations on one table */
 struct fsc_shm_slot *fsc_wtable_slot(struct fsc_wtable *t, uint64_t index);

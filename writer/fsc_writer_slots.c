@@ -201,16 +201,17 @@ static void clock_evict_one(struct fsc_writer *w, struct fsc_wtable *t)
 	}
 }
 
-/* The probe window of k is all live: pick a victim inside it (first without a hint). */
+/* The probe window of k is all live: pick a victim inside it, the first without a hit hint
+ * (else the home slot). Hints are only read here: clearing them without evicting would strip
+ * hot entries of their second chance while the CLOCK hand is elsewhere. */
 static uint64_t window_victim(struct fsc_wtable *t, const struct fsc_shm_key *k)
 {
-	uint64_t first = k->hash & t->layout.mask;
 	for (uint32_t i = 0; i < t->layout.max_probe; i++) {
 		uint64_t idx = (k->hash + i) & t->layout.mask;
-		if (!hint_take(t, idx))
+		if (!t->hints || !atomic_load_explicit(&t->hints[idx], memory_order_relaxed))
 			return idx;
 	}
-	return first;
+	return k->hash & t->layout.mask;
 }
 
 /* Inserts or updates k. Returns the slot used. */
@@ -229,7 +230,9 @@ static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 		counter_add(t, FSC_CTR_UPDATES, 1);
 		return (uint64_t)found;
 	}
-	if (counter_get(t, FSC_CTR_ENTRIES) >= t->layout.capacity) {
+	/* Full table with room in this window: CLOCK picks the victim. A full window takes
+	 * its victim inside the window instead (below), so one insert never evicts two keys. */
+	if (free_slot >= 0 && counter_get(t, FSC_CTR_ENTRIES) >= t->layout.capacity) {
 		clock_evict_one(w, t);
 		wtable_find(t, k, &found, &free_slot); /* eviction may have freed a closer slot */
 	}
@@ -301,6 +304,7 @@ static int put_words(struct fsc_writer *w, const char *path, size_t len,
 	wkey_make(&wk, &w->t, path, len);
 	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, next_change_seq(&w->t),
 		     fsc_writer_now_ns());
+	fsc_writer_compact_if_needed(w); /* evictions leave tombstones too */
 	return 0;
 }
 
@@ -332,6 +336,7 @@ int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len)
 	slot_remove(&w->t, (uint64_t)found);
 	next_change_seq(&w->t);
 	counter_add(&w->t, FSC_CTR_REMOVES, 1);
+	fsc_writer_compact_if_needed(w);
 	return 0;
 }
 
@@ -437,8 +442,12 @@ void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, stru
 		uint64_t st[FSC_ST_WORDS];
 		for (int j = 0; j < FSC_ST_WORDS; j++)
 			st[j] = load(&s->st[j]);
-		wtable_store(w, to, &wk.k, fsc_meta_flags(meta), st, load(&s->change_seq),
-			     load(&s->verified_ns));
+		uint64_t idx = wtable_store(w, to, &wk.k, fsc_meta_flags(meta), st,
+					    load(&s->change_seq), load(&s->verified_ns));
+		/* keep CLOCK's knowledge of what readers use across the replacement */
+		if (from->hints && to->hints &&
+		    atomic_load_explicit(&from->hints[i], memory_order_relaxed))
+			atomic_store_explicit(&to->hints[idx], 1, memory_order_relaxed);
 	}
 	store(&to->hdr->counters[FSC_CTR_INSERTS], load(&from->hdr->counters[FSC_CTR_INSERTS]));
 }

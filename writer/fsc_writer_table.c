@@ -114,7 +114,7 @@ static void liveness_unlock(struct fsc_shm_header *h)
 	pthread_mutex_unlock((pthread_mutex_t *)(void *)h->liveness_mutex);
 }
 
-int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, uint64_t min_generation,
+int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_wtable *prev,
 		      struct fsc_wtable *t, const char **why)
 {
 	uint64_t slot_count, size;
@@ -133,11 +133,18 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, uint64_t min_gene
 	if (!h)
 		return -errno;
 	uint64_t seed = 0;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+	if (prev && prev->layout.slot_count == slot_count) {
+		/* Compaction keeps the seed: every key keeps its home and lands at or before its
+		 * old slot, so the CLOCK hand (carried over) visits no key earlier than it would
+		 * have. A fresh seed would scatter keys and let the hand come back to a key whose
+		 * hint it has just cleared before any reader could hit it again. */
+		seed = prev->layout.hash_seed;
+	} else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
 		seed = realtime_ns() ^ ((uint64_t)getpid() << 32);
+	}
 	uint64_t gen = realtime_ns();
-	if (gen < min_generation)
-		gen = min_generation;
+	if (prev && gen <= prev->layout.generation)
+		gen = prev->layout.generation + 1;
 	/* Plain stores: nobody can see the object until it is renamed to the public name. */
 	h->magic = FSC_SHM_MAGIC;
 	h->abi_version = FSC_SHM_ABI_VERSION;
@@ -290,7 +297,7 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 	}
 	strcpy(w->name, w->opts.name);
 	w->opts.name = w->name;
-	int rc = fsc_wtable_create(w, w->opts.capacity, 0, &w->t, why);
+	int rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
 	if (rc == 0)
 		rc = fsc_wtable_publish(w, &w->t, why);
 	if (rc) {
@@ -298,15 +305,17 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 		free(w);
 		return rc;
 	}
+	w->compact_at_tombstones = w->t.layout.slot_count / 4;
 	*out = w;
 	return 0;
 }
 
 static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool unlink_name)
 {
-	bool ours = unlink_name && fsc_writer_owns_name(w);
-	fsc_wtable_set_state(&w->t, final);
-	if (ours)
+	bool ours = fsc_writer_owns_name(w);
+	/* a table another writer has replaced stays RETIRED: its readers must move on */
+	fsc_wtable_set_state(&w->t, ours ? final : FSC_TABLE_RETIRED);
+	if (ours && unlink_name)
 		shm_unlink(w->object_name);
 	fsc_wtable_unmap(&w->t);
 	free(w);
@@ -333,10 +342,13 @@ void fsc_writer_heartbeat(struct fsc_writer *w)
 int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why)
 {
 	struct fsc_wtable next;
-	int rc = fsc_wtable_create(w, capacity, w->t.layout.generation + 1, &next, why);
+	int rc = fsc_wtable_create(w, capacity, &w->t, &next, why);
 	if (rc)
 		return rc;
 	fsc_wtable_copy_entries(w, &w->t, &next);
+	/* the hand's position carries over: restarting it at 0 on every compaction would sweep
+	 * the same slots again and again and take second chances away from hot entries there */
+	next.clock_hand = w->t.clock_hand & next.layout.mask;
 	rc = fsc_wtable_publish(w, &next, why);
 	if (rc) {
 		fsc_wtable_unmap(&next);
@@ -346,7 +358,20 @@ int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why
 	fsc_wtable_unmap(&w->t);
 	w->t = next;
 	fsc_writer_count(w, FSC_CTR_REBUILDS, 1);
+	w->compact_at_tombstones = w->t.layout.slot_count / 4;
 	return 0;
+}
+
+void fsc_writer_compact_if_needed(struct fsc_writer *w)
+{
+	uint64_t tombstones =
+	    atomic_load_explicit(&w->t.hdr->counters[FSC_CTR_TOMBSTONES], memory_order_relaxed);
+	if (tombstones < w->compact_at_tombstones)
+		return;
+	const char *why;
+	if (fsc_writer_replace(w, w->t.layout.capacity, &why) != 0)
+		/* e.g. /dev/shm full: keep serving with long chains, try again later */
+		w->compact_at_tombstones = tombstones + w->t.layout.slot_count / 8;
 }
 
 const struct fsc_shm_header *fsc_writer_header(const struct fsc_writer *w)
