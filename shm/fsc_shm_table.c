@@ -206,7 +206,7 @@ enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s, const struct
 		bool same = true;
 		for (uint32_t w = 0; w < k->words; w++) {
 			if (atomic_load_explicit(&s->path[w], memory_order_relaxed) !=
-			    k->path_words[w]) {
+			    fsc_shm_key_word(k, w)) {
 				same = false;
 				break;
 			}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fsc_shm_format.h"
 
@@ -26,13 +27,26 @@ struct fsc_shm_layout {
 	uint32_t max_probe;
 };
 
-/* A path prepared for lookup: its hash, length and bytes zero-padded to whole words. */
+/* A path prepared for lookup: its hash, its length and its bytes (not NUL-terminated; read
+ * as whole words by fsc_shm_key_word, so it needs no copy). */
 struct fsc_shm_key {
 	uint64_t hash;
 	uint32_t len;
-	uint32_t words;
-	const uint64_t *path_words;
+	uint32_t words; /* (len + 7) / 8 */
+	const char *path;
 };
+
+/* Word i of the key as slots store it: 8 path bytes, the last word zero-padded. */
+static inline uint64_t fsc_shm_key_word(const struct fsc_shm_key *k, uint32_t i)
+{
+	uint64_t w = 0;
+	size_t off = (size_t)i * 8;
+	if (off + 8 <= k->len)
+		memcpy(&w, k->path + off, 8); /* one unaligned load */
+	else
+		memcpy(&w, k->path + off, k->len - off);
+	return w;
+}
 
 /* One consistent copy of a slot's record (taken under the seqlock). */
 struct fsc_shm_record {

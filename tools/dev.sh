@@ -48,8 +48,9 @@ demo() {
 	build "$top/build" -DCMAKE_BUILD_TYPE=Release
 	say "starting fscd on $watch (table '$name')"
 	"$top/build/writer/fscd" --name "$name" --watch "$watch" &
-	local fscd=$!
-	trap 'kill $fscd 2>/dev/null; wait $fscd 2>/dev/null' EXIT INT TERM
+	demo_fscd=$! # global: the EXIT trap runs after this function's locals are gone
+	trap 'kill "$demo_fscd" 2>/dev/null; wait "$demo_fscd" 2>/dev/null' EXIT
+	trap 'exit 130' INT TERM
 	for _ in $(seq 100); do
 		"$top/build/tools/fsc-shmdump" --name "$name" >/dev/null 2>&1 && break
 		sleep 0.1

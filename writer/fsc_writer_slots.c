@@ -63,7 +63,7 @@ static void wkey_make(struct wkey *wk, const struct fsc_wtable *t, const char *p
 	    .hash = fsc_shm_hash(t->layout.hash_seed, path, len),
 	    .len = (uint32_t)len,
 	    .words = n,
-	    .path_words = wk->words,
+	    .path = (const char *)wk->words,
 	};
 }
 
@@ -74,7 +74,7 @@ static bool slot_holds(struct fsc_shm_slot *s, const struct fsc_shm_key *k)
 	    load(&s->hash) != k->hash)
 		return false;
 	for (uint32_t i = 0; i < k->words; i++)
-		if (load(&s->path[i]) != k->path_words[i])
+		if (load(&s->path[i]) != fsc_shm_key_word(k, i))
 			return false;
 	return true;
 }
@@ -124,7 +124,7 @@ static void slot_write_key(struct fsc_wtable *t, uint64_t idx, const struct fsc_
 	store(&s->hash, k->hash);
 	slot_write_record(s, flags, k->len, st, change_seq, verified_ns);
 	for (uint32_t i = 0; i < k->words; i++)
-		store(&s->path[i], k->path_words[i]);
+		store(&s->path[i], fsc_shm_key_word(k, i));
 	fsc_seqlock_write_end(&s->seq, seq);
 	if (t->hints)
 		/* a new key starts unreferenced: one-off entries are CLOCK's first victims */
@@ -400,7 +400,7 @@ static void slot_key(struct fsc_shm_slot *s, struct wkey *wk, uint32_t len)
 	for (uint32_t i = 0; i < n; i++)
 		wk->words[i] = load(&s->path[i]);
 	wk->k = (struct fsc_shm_key){
-	    .hash = load(&s->hash), .len = len, .words = n, .path_words = wk->words};
+	    .hash = load(&s->hash), .len = len, .words = n, .path = (const char *)wk->words};
 }
 
 void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)
