@@ -55,8 +55,8 @@ FSC_API void fsc_close(fsc_t *c);
 FSC_API int fsc_stat(fsc_t *c, const char *path, struct stat *st);
 
 /* Table only, no system call: FSC_HIT, FSC_NEGATIVE, FSC_MISS or FSC_UNAVAILABLE; -1 with
- * errno EINVAL if c or path is NULL. st and info may be NULL; they are filled on a hit
- * (info also on FSC_NEGATIVE). */
+ * errno EINVAL if c or path is NULL. st and info may be NULL. On FSC_HIT both are filled;
+ * on FSC_NEGATIVE info is; otherwise their contents are unspecified (st is used as scratch). */
 FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info);
 
 /* The name a result code stands for ("hit", "negative", ...), for messages. */

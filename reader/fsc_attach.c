@@ -174,6 +174,26 @@ void fsc_close(fsc_t *c)
 	free(c);
 }
 
+/* Opens the table published under name, if it is usable and not generation not_gen. A
+ * table found retired already has a successor (a compaction can follow another within
+ * microseconds): look again at once, a bounded number of times, rather than back off. */
+static struct fsc_map *fsc_map_attach_usable(const char *name, uint64_t not_gen)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		struct fsc_map *m;
+		const char *why;
+		if (fsc_map_attach(name, &m, &why) != 0)
+			return NULL;
+		enum fsc_map_status st = fsc_map_status(m);
+		if (st == MAP_OK && m->layout.generation != not_gen)
+			return m;
+		fsc_map_free(m);
+		if (st != MAP_RETIRED)
+			return NULL; /* dead, stopped or the same table: the caller backs off */
+	}
+	return NULL;
+}
+
 struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen)
 {
 	uint64_t now = fsc_reader_now_coarse_ns();
@@ -190,25 +210,17 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen)
 		pthread_mutex_unlock(&c->attach_lock);
 		return cur;
 	}
-	struct fsc_map *m;
-	const char *why;
-	struct fsc_map *result = NULL;
-	if (fsc_map_attach(c->name, &m, &why) == 0) {
-		if (m->layout.generation == seen->layout.generation || !map_usable(m)) {
-			fsc_map_free(m);
-		} else {
-			/* release: a thread that loads the new pointer sees its initialised fields
-			 */
-			atomic_store_explicit(&c->current, m, memory_order_release);
-			fsc_map_neutralize(seen);
-			seen->next_retired = c->retired;
-			c->retired = seen;
-			result = m;
-		}
-	}
-	if (!result)
+	struct fsc_map *result = fsc_map_attach_usable(c->name, seen->layout.generation);
+	if (result) {
+		/* release: a thread that loads the new pointer sees its initialised fields */
+		atomic_store_explicit(&c->current, result, memory_order_release);
+		fsc_map_neutralize(seen);
+		seen->next_retired = c->retired;
+		c->retired = seen;
+	} else {
 		atomic_store_explicit(&c->next_attach_ns, now + FSC_REATTACH_INTERVAL_NS,
 				      memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&c->attach_lock);
 	return result;
 }

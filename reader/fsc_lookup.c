@@ -6,26 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-static void record_to_stat(const struct fsc_shm_record *r, struct stat *st)
-{
-	/* one compound literal: the compiler zeroes the padding and stores each field once */
-	*st = (struct stat){
-	    .st_dev = (dev_t)r->st[FSC_ST_DEV],
-	    .st_ino = (ino_t)r->st[FSC_ST_INO],
-	    .st_mode = (mode_t)r->st[FSC_ST_MODE],
-	    .st_nlink = (nlink_t)r->st[FSC_ST_NLINK],
-	    .st_uid = (uid_t)r->st[FSC_ST_UID],
-	    .st_gid = (gid_t)r->st[FSC_ST_GID],
-	    .st_rdev = (dev_t)r->st[FSC_ST_RDEV],
-	    .st_size = (off_t)r->st[FSC_ST_SIZE],
-	    .st_blksize = (blksize_t)r->st[FSC_ST_BLKSIZE],
-	    .st_blocks = (blkcnt_t)r->st[FSC_ST_BLOCKS],
-	    .st_atim = {(time_t)r->st[FSC_ST_ATIME_SEC], (long)r->st[FSC_ST_ATIME_NSEC]},
-	    .st_mtim = {(time_t)r->st[FSC_ST_MTIME_SEC], (long)r->st[FSC_ST_MTIME_NSEC]},
-	    .st_ctim = {(time_t)r->st[FSC_ST_CTIME_SEC], (long)r->st[FSC_ST_CTIME_NSEC]},
-	};
-}
-
 static void hint_mark(const struct fsc_map *m, uint64_t index)
 {
 	if (!m->hints)
@@ -54,12 +34,12 @@ static struct fsc_map *usable_map(fsc_t *c)
 }
 
 static int probe(const struct fsc_map *m, const struct fsc_shm_key *key, uint64_t *index,
-		 struct fsc_shm_record *rec)
+		 struct fsc_shm_record *rec, struct stat *st)
 {
 	const struct fsc_shm_layout *l = &m->layout;
 	for (uint32_t i = 0; i < l->max_probe; i++) {
 		uint64_t idx = (key->hash + i) & l->mask;
-		switch (fsc_shm_slot_read(fsc_shm_slot_at(m->base, l, idx), key, rec)) {
+		switch (fsc_shm_slot_read(fsc_shm_slot_at(m->base, l, idx), key, rec, st)) {
 		case FSC_SLOT_MATCH_FOUND:
 			*index = idx;
 			return FSC_HIT;
@@ -90,15 +70,12 @@ int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *inf
 	 * hands them to stat(2)). Checking canonical form here cost 40% of a hit. */
 	if (len == 0 || len > m->layout.path_max || path[0] != '/')
 		return FSC_MISS;
-	struct fsc_shm_key key = {
-	    .hash = fsc_shm_hash(m->layout.hash_seed, path, len),
-	    .len = (uint32_t)len,
-	    .words = (uint32_t)((len + 7) / 8),
-	    .path = path,
-	};
+	struct fsc_shm_key key;
+	fsc_shm_key_init(&key, m->layout.hash_seed, path, len);
 	struct fsc_shm_record rec;
+	struct stat scratch;
 	uint64_t index = 0;
-	int r = probe(m, &key, &index, &rec);
+	int r = probe(m, &key, &index, &rec, st ? st : &scratch);
 	if (r != FSC_HIT)
 		return r;
 	hint_mark(m, index);
@@ -109,11 +86,7 @@ int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *inf
 		info->flags = rec.flags & FSC_REC_MASK;
 		info->reserved = 0;
 	}
-	if (rec.flags & FSC_REC_NEGATIVE)
-		return FSC_NEGATIVE;
-	if (st)
-		record_to_stat(&rec, st);
-	return FSC_HIT;
+	return (rec.flags & FSC_REC_NEGATIVE) ? FSC_NEGATIVE : FSC_HIT;
 }
 
 int fsc_stat(fsc_t *c, const char *path, struct stat *st)

@@ -19,7 +19,9 @@
 
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define FSC_SHM_MAGIC	    0x31304c4254435346ull /* "FSCTBL01" read as little-endian bytes */
 #define FSC_SHM_ABI_VERSION 1u
@@ -30,9 +32,9 @@
 #define FSC_NAME_MAX   64 /* bytes of a table name, [A-Za-z0-9._-] only */
 
 #define FSC_CACHE_LINE		  64
-#define FSC_SLOT_FIXED_BYTES	  168u	/* bytes of a slot before the inline path */
-#define FSC_SLOT_SIZE_MIN	  256u	/* path_max 88 */
-#define FSC_SLOT_SIZE_DEFAULT	  512u	/* path_max 344 */
+#define FSC_SLOT_FIXED_BYTES	  136u	/* bytes of a slot before the inline path */
+#define FSC_SLOT_SIZE_MIN	  256u	/* path_max 120 */
+#define FSC_SLOT_SIZE_DEFAULT	  512u	/* path_max 376 */
 #define FSC_SLOT_SIZE_MAX	  4352u /* path_max 4184 >= PATH_MAX */
 #define FSC_SLOT_COUNT_MIN	  64ull
 #define FSC_SLOT_COUNT_MAX	  (1ull << 26) /* 64 Mi slots; a bound on what a reader will map */
@@ -81,26 +83,79 @@ static inline uint32_t fsc_meta_path_len(uint64_t m)
 	return (uint32_t)(m >> 32);
 }
 
-/* The stat fields of a record, one 8-byte word each, in this order. */
+/* The stat fields of a record, packed into 12 words (96 bytes) so that a slot's fixed part
+ * and a path of up to 56 bytes fill exactly three cache lines. Fields that share a word are
+ * 32-bit in every Linux filesystem; the writer refuses (never truncates) a value that does
+ * not fit: fsc_stat_pack returns false and the path is left to stat(2). */
 enum fsc_stat_word {
 	FSC_ST_DEV,
 	FSC_ST_INO,
-	FSC_ST_MODE,
-	FSC_ST_NLINK,
-	FSC_ST_UID,
-	FSC_ST_GID,
+	FSC_ST_MODE_NLINK, /* mode | nlink << 32 */
+	FSC_ST_UID_GID,	   /* uid | gid << 32 */
 	FSC_ST_RDEV,
 	FSC_ST_SIZE,
-	FSC_ST_BLKSIZE,
 	FSC_ST_BLOCKS,
+	FSC_ST_BLKSIZE_ATIME_NSEC, /* blksize | atime nsec << 32 */
 	FSC_ST_ATIME_SEC,
-	FSC_ST_ATIME_NSEC,
 	FSC_ST_MTIME_SEC,
-	FSC_ST_MTIME_NSEC,
+	FSC_ST_MTIME_CTIME_NSEC, /* mtime nsec | ctime nsec << 32 */
 	FSC_ST_CTIME_SEC,
-	FSC_ST_CTIME_NSEC,
 	FSC_ST_WORDS
 };
+
+static inline uint64_t fsc_pack32(uint64_t lo, uint64_t hi)
+{
+	return (lo & 0xffffffffu) | (hi << 32);
+}
+
+static inline bool fsc_fits32(uint64_t v)
+{
+	return v <= UINT32_MAX;
+}
+
+static inline bool fsc_stat_pack(const struct stat *st, uint64_t w[FSC_ST_WORDS])
+{
+	/* a function, not an inline comparison: on some ABIs these types are 32-bit already */
+	if (!fsc_fits32((uint64_t)st->st_nlink) || !fsc_fits32((uint64_t)st->st_blksize) ||
+	    !fsc_fits32((uint64_t)st->st_mode) || !fsc_fits32((uint64_t)st->st_uid) ||
+	    !fsc_fits32((uint64_t)st->st_gid))
+		return false;
+	w[FSC_ST_DEV] = (uint64_t)st->st_dev;
+	w[FSC_ST_INO] = (uint64_t)st->st_ino;
+	w[FSC_ST_MODE_NLINK] = fsc_pack32((uint64_t)st->st_mode, (uint64_t)st->st_nlink);
+	w[FSC_ST_UID_GID] = fsc_pack32((uint64_t)st->st_uid, (uint64_t)st->st_gid);
+	w[FSC_ST_RDEV] = (uint64_t)st->st_rdev;
+	w[FSC_ST_SIZE] = (uint64_t)st->st_size;
+	w[FSC_ST_BLOCKS] = (uint64_t)st->st_blocks;
+	w[FSC_ST_BLKSIZE_ATIME_NSEC] =
+	    fsc_pack32((uint64_t)st->st_blksize, (uint64_t)st->st_atim.tv_nsec);
+	w[FSC_ST_ATIME_SEC] = (uint64_t)st->st_atim.tv_sec;
+	w[FSC_ST_MTIME_SEC] = (uint64_t)st->st_mtim.tv_sec;
+	w[FSC_ST_MTIME_CTIME_NSEC] =
+	    fsc_pack32((uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_nsec);
+	w[FSC_ST_CTIME_SEC] = (uint64_t)st->st_ctim.tv_sec;
+	return true;
+}
+
+static inline void fsc_stat_unpack(const uint64_t w[FSC_ST_WORDS], struct stat *st)
+{
+	/* one compound literal: padding zeroed, each field stored once */
+	*st = (struct stat){
+	    .st_dev = (dev_t)w[FSC_ST_DEV],
+	    .st_ino = (ino_t)w[FSC_ST_INO],
+	    .st_mode = (mode_t)(uint32_t)w[FSC_ST_MODE_NLINK],
+	    .st_nlink = (nlink_t)(w[FSC_ST_MODE_NLINK] >> 32),
+	    .st_uid = (uid_t)(uint32_t)w[FSC_ST_UID_GID],
+	    .st_gid = (gid_t)(w[FSC_ST_UID_GID] >> 32),
+	    .st_rdev = (dev_t)w[FSC_ST_RDEV],
+	    .st_size = (off_t)w[FSC_ST_SIZE],
+	    .st_blksize = (__typeof__(st->st_blksize))(uint32_t)w[FSC_ST_BLKSIZE_ATIME_NSEC],
+	    .st_blocks = (__typeof__(st->st_blocks))w[FSC_ST_BLOCKS],
+	    .st_atim = {(time_t)w[FSC_ST_ATIME_SEC], (long)(w[FSC_ST_BLKSIZE_ATIME_NSEC] >> 32)},
+	    .st_mtim = {(time_t)w[FSC_ST_MTIME_SEC], (long)(uint32_t)w[FSC_ST_MTIME_CTIME_NSEC]},
+	    .st_ctim = {(time_t)w[FSC_ST_CTIME_SEC], (long)(w[FSC_ST_MTIME_CTIME_NSEC] >> 32)},
+	};
+}
 
 /* Writer counters in the header; names for tools are in fsc_shm_counter_name(). */
 enum fsc_counter {

@@ -2,18 +2,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <xxhash.h>
-
-#include "fsc_shm_seqlock.h"
-
-/* A reader gives up on a slot the writer rewrites this many times in a row; the caller then
- * answers from stat(2). The writer rewrites a slot in well under a microsecond, so reaching
- * this means the writer died mid-write or the object is being scribbled on. */
-#define FSC_SLOT_READ_TRIES 256
 
 bool fsc_shm_name_valid(const char *name)
 {
@@ -44,11 +34,6 @@ int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t genera
 		return -EINVAL;
 	int n = snprintf(buf, size, "/" FSC_SHM_PREFIX "%s.hints.%" PRIx64, name, generation);
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
-}
-
-uint64_t fsc_shm_hash(uint64_t seed, const void *path, size_t len)
-{
-	return XXH3_64bits_withSeed(path, len, seed);
 }
 
 static bool is_pow2(uint64_t v)
@@ -145,16 +130,6 @@ int fsc_shm_header_validate(const struct fsc_shm_header *h, uint64_t mapped_size
 	return 0;
 }
 
-bool fsc_shm_writer_alive(const struct fsc_shm_header *hdr)
-{
-	/* The futex word of a glibc mutex is its first int (the writer asserts this). relaxed:
-	 * it is a hint checked on every lookup; a reader that just misses the kernel clearing it
-	 * serves one answer that was right an instant ago. */
-	const _Atomic uint32_t *word = (const _Atomic uint32_t *)(const void *)hdr->liveness_mutex;
-	uint32_t v = atomic_load_explicit(word, memory_order_relaxed);
-	return (v & FUTEX_TID_MASK) != 0 && (v & FUTEX_OWNER_DIED) == 0;
-}
-
 bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max)
 {
 	if (len == 0 || len > path_max || path[0] != '/')
@@ -178,49 +153,6 @@ bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max)
 		i = k - 1;
 	}
 	return true;
-}
-
-enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s, const struct fsc_shm_key *k,
-				      struct fsc_shm_record *out)
-{
-	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++) {
-		uint64_t s0 = fsc_seqlock_read_begin(&s->seq);
-		if (fsc_seqlock_is_writing(s0))
-			continue;
-		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
-		uint32_t state = fsc_meta_state(meta);
-		if (state != FSC_SLOT_LIVE) {
-			/* EMPTY ends the chain only if this was a consistent read: validate */
-			if (fsc_seqlock_read_retry(&s->seq, s0))
-				continue;
-			return state == FSC_SLOT_EMPTY ? FSC_SLOT_MATCH_EMPTY
-						       : FSC_SLOT_MATCH_OTHER;
-		}
-		uint64_t hash = atomic_load_explicit(&s->hash, memory_order_relaxed);
-		if (hash != k->hash || fsc_meta_path_len(meta) != k->len) {
-			/* Another key. Skipping it needs no validation: a key present for the whole
-			 * lookup keeps its hash and length in its slot, so a torn read of this slot
-			 * cannot be the key we look for (see PROTOCOL.md, invariant 4). */
-			return FSC_SLOT_MATCH_OTHER;
-		}
-		bool same = true;
-		for (uint32_t w = 0; w < k->words; w++) {
-			if (atomic_load_explicit(&s->path[w], memory_order_relaxed) !=
-			    fsc_shm_key_word(k, w)) {
-				same = false;
-				break;
-			}
-		}
-		out->change_seq = atomic_load_explicit(&s->change_seq, memory_order_relaxed);
-		out->verified_ns = atomic_load_explicit(&s->verified_ns, memory_order_relaxed);
-		out->flags = fsc_meta_flags(meta);
-		for (int w = 0; w < FSC_ST_WORDS; w++)
-			out->st[w] = atomic_load_explicit(&s->st[w], memory_order_relaxed);
-		if (fsc_seqlock_read_retry(&s->seq, s0))
-			continue;
-		return same ? FSC_SLOT_MATCH_FOUND : FSC_SLOT_MATCH_OTHER;
-	}
-	return FSC_SLOT_MATCH_BUSY;
 }
 
 const char *fsc_shm_counter_name(enum fsc_counter c)

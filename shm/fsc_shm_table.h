@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "fsc_shm_format.h"
+#include "fsc_shm_read.h"
 
 #define FSC_SHM_OBJECT_NAME_MAX (1 + sizeof(FSC_SHM_PREFIX) + FSC_NAME_MAX + 32)
 
@@ -27,50 +27,12 @@ struct fsc_shm_layout {
 	uint32_t max_probe;
 };
 
-/* A path prepared for lookup: its hash, its length and its bytes (not NUL-terminated; read
- * as whole words by fsc_shm_key_word, so it needs no copy). */
-struct fsc_shm_key {
-	uint64_t hash;
-	uint32_t len;
-	uint32_t words; /* (len + 7) / 8 */
-	const char *path;
-};
-
-/* Word i of the key as slots store it: 8 path bytes, the last word zero-padded. */
-static inline uint64_t fsc_shm_key_word(const struct fsc_shm_key *k, uint32_t i)
-{
-	uint64_t w = 0;
-	size_t off = (size_t)i * 8;
-	if (off + 8 <= k->len)
-		memcpy(&w, k->path + off, 8); /* one unaligned load */
-	else
-		memcpy(&w, k->path + off, k->len - off);
-	return w;
-}
-
-/* One consistent copy of a slot's record (taken under the seqlock). */
-struct fsc_shm_record {
-	uint64_t change_seq;
-	uint64_t verified_ns;
-	uint32_t flags;
-	uint64_t st[FSC_ST_WORDS];
-};
-
-enum fsc_slot_match {
-	FSC_SLOT_MATCH_EMPTY, /* end of the probe chain: the key is not in the table */
-	FSC_SLOT_MATCH_OTHER, /* tombstone or another key: keep probing */
-	FSC_SLOT_MATCH_FOUND, /* the key, record copied */
-	FSC_SLOT_MATCH_BUSY,  /* the writer kept rewriting the slot: give up this lookup */
-};
-
 /* Table names: 1..FSC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
 bool fsc_shm_name_valid(const char *name);
 /* "/fsc.<name>" for shm_open. Returns 0, or -EINVAL for an invalid name. */
 int fsc_shm_object_name(char *buf, size_t size, const char *name);
 /* "/fsc.<name>.hints.<generation hex>": the writable hit-hint segment of one table. */
 int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation);
-
-uint64_t fsc_shm_hash(uint64_t seed, const void *path, size_t len);
 
 /* Slot count and object size for a capacity; 0 or -EINVAL (with *why set). */
 int fsc_shm_geometry(uint64_t capacity, uint32_t slot_size, uint64_t *slot_count,
@@ -81,9 +43,6 @@ int fsc_shm_geometry(uint64_t capacity, uint32_t slot_size, uint64_t *slot_count
  * not look at the state word: an object can be valid and retired. */
 int fsc_shm_header_validate(const struct fsc_shm_header *hdr, uint64_t mapped_size,
 			    struct fsc_shm_layout *out, const char **why);
-
-/* True while the writer thread that published the table is alive (robust futex word). */
-bool fsc_shm_writer_alive(const struct fsc_shm_header *hdr);
 
 static inline const struct fsc_shm_slot *
 fsc_shm_slot_at(const void *table, const struct fsc_shm_layout *l, uint64_t index)
@@ -97,10 +56,6 @@ fsc_shm_slot_at(const void *table, const struct fsc_shm_layout *l, uint64_t inde
  * and no trailing '/': the writer only ever stores such paths, so anything else is a miss
  * that fsc_stat answers with the real stat(2) (whose semantics for those differ). */
 bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max);
-
-/* Reads one slot under its seqlock for key; retries a torn read a bounded number of times. */
-enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *slot,
-				      const struct fsc_shm_key *key, struct fsc_shm_record *out);
 
 const char *fsc_shm_counter_name(enum fsc_counter c);
 const char *fsc_shm_state_name(uint32_t state);

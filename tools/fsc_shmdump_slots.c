@@ -143,14 +143,16 @@ struct fsc_dump_print_ctx {
 static void fsc_dump_entry_text(void *ctx, const struct fsc_dump_entry *e)
 {
 	struct fsc_dump_print_ctx *p = ctx;
+	struct stat st;
+	fsc_stat_unpack(e->st, &st);
 	char flags[64], size[24] = "-", mode[24] = "-", ino[24] = "-", mtime[48] = "-";
 	if (!(e->flags & FSC_REC_NEGATIVE)) {
 		/* a negative record's stat words are zero: show them as absent */
-		snprintf(size, sizeof(size), "%" PRIu64, e->st[FSC_ST_SIZE]);
-		snprintf(mode, sizeof(mode), "%#" PRIo64, e->st[FSC_ST_MODE]);
-		snprintf(ino, sizeof(ino), "%" PRIu64, e->st[FSC_ST_INO]);
-		fsc_time_format_utc(mtime, sizeof(mtime), (int64_t)e->st[FSC_ST_MTIME_SEC],
-				    (int64_t)e->st[FSC_ST_MTIME_NSEC]);
+		snprintf(size, sizeof(size), "%" PRIu64, (uint64_t)st.st_size);
+		snprintf(mode, sizeof(mode), "%#" PRIo64, (uint64_t)st.st_mode);
+		snprintf(ino, sizeof(ino), "%" PRIu64, (uint64_t)st.st_ino);
+		fsc_time_format_utc(mtime, sizeof(mtime), (int64_t)st.st_mtim.tv_sec,
+				    (int64_t)st.st_mtim.tv_nsec);
 	}
 	fprintf(p->out, "%8" PRIu64 "  %-21s %12s %8s %10s  %-30s %8" PRIu64 " %10" PRId64 "  ",
 		e->slot, fsc_dump_flags_text(e->flags, flags, sizeof(flags)), size, mode, ino,
@@ -175,6 +177,8 @@ void fsc_dump_entries_print_text(const struct fsc_dump_table *t, uint64_t now_ns
 
 static void fsc_dump_entry_json(void *ctx, const struct fsc_dump_entry *e)
 {
+	struct stat st;
+	fsc_stat_unpack(e->st, &st);
 	struct fsc_dump_print_ctx *p = ctx;
 	struct fsc_json *j = p->j;
 	char mode[24], mtime[48];
@@ -189,14 +193,14 @@ static void fsc_dump_entry_json(void *ctx, const struct fsc_dump_entry *e)
 	if (e->flags & FSC_REC_STALE)
 		fsc_json_string(j, NULL, "stale");
 	fsc_json_array_end(j);
-	fsc_json_u64(j, "size", e->st[FSC_ST_SIZE]);
-	snprintf(mode, sizeof(mode), "%#" PRIo64, e->st[FSC_ST_MODE]);
+	fsc_json_u64(j, "size", (uint64_t)st.st_size);
+	snprintf(mode, sizeof(mode), "%#" PRIo64, (uint64_t)st.st_mode);
 	fsc_json_string(j, "mode", mode);
-	fsc_json_u64(j, "ino", e->st[FSC_ST_INO]);
-	fsc_json_i64(j, "mtime_sec", (int64_t)e->st[FSC_ST_MTIME_SEC]);
-	fsc_json_i64(j, "mtime_nsec", (int64_t)e->st[FSC_ST_MTIME_NSEC]);
-	fsc_time_format_utc(mtime, sizeof(mtime), (int64_t)e->st[FSC_ST_MTIME_SEC],
-			    (int64_t)e->st[FSC_ST_MTIME_NSEC]);
+	fsc_json_u64(j, "ino", (uint64_t)st.st_ino);
+	fsc_json_i64(j, "mtime_sec", (int64_t)st.st_mtim.tv_sec);
+	fsc_json_i64(j, "mtime_nsec", (int64_t)st.st_mtim.tv_nsec);
+	fsc_time_format_utc(mtime, sizeof(mtime), (int64_t)st.st_mtim.tv_sec,
+			    (int64_t)st.st_mtim.tv_nsec);
 	fsc_json_string(j, "mtime", mtime);
 	fsc_json_u64(j, "change_seq", e->change_seq);
 	fsc_json_i64(j, "verified_age_ms", fsc_dump_age_ms(p->now_ns, e->verified_ns));

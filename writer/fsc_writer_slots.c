@@ -56,15 +56,10 @@ void fsc_writer_set_counter(struct fsc_writer *w, enum fsc_counter c, uint64_t v
 
 static void wkey_make(struct wkey *wk, const struct fsc_wtable *t, const char *path, size_t len)
 {
-	uint32_t n = (uint32_t)((len + 7) / 8);
-	wk->words[n - 1] = 0;
+	/* a private zero-padded copy: callers' buffers may be reused while the key is in use */
+	wk->words[(len + 7) / 8 - 1] = 0;
 	memcpy(wk->words, path, len);
-	wk->k = (struct fsc_shm_key){
-	    .hash = fsc_shm_hash(t->layout.hash_seed, path, len),
-	    .len = (uint32_t)len,
-	    .words = n,
-	    .path = (const char *)wk->words,
-	};
+	fsc_shm_key_init(&wk->k, t->layout.hash_seed, (const char *)wk->words, len);
 }
 
 static bool slot_holds(struct fsc_shm_slot *s, const struct fsc_shm_key *k)
@@ -255,26 +250,6 @@ static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 	return idx;
 }
 
-static void stat_to_words(const struct stat *st, uint64_t w[FSC_ST_WORDS])
-{
-	w[FSC_ST_DEV] = (uint64_t)st->st_dev;
-	w[FSC_ST_INO] = (uint64_t)st->st_ino;
-	w[FSC_ST_MODE] = (uint64_t)st->st_mode;
-	w[FSC_ST_NLINK] = (uint64_t)st->st_nlink;
-	w[FSC_ST_UID] = (uint64_t)st->st_uid;
-	w[FSC_ST_GID] = (uint64_t)st->st_gid;
-	w[FSC_ST_RDEV] = (uint64_t)st->st_rdev;
-	w[FSC_ST_SIZE] = (uint64_t)st->st_size;
-	w[FSC_ST_BLKSIZE] = (uint64_t)st->st_blksize;
-	w[FSC_ST_BLOCKS] = (uint64_t)st->st_blocks;
-	w[FSC_ST_ATIME_SEC] = (uint64_t)st->st_atim.tv_sec;
-	w[FSC_ST_ATIME_NSEC] = (uint64_t)st->st_atim.tv_nsec;
-	w[FSC_ST_MTIME_SEC] = (uint64_t)st->st_mtim.tv_sec;
-	w[FSC_ST_MTIME_NSEC] = (uint64_t)st->st_mtim.tv_nsec;
-	w[FSC_ST_CTIME_SEC] = (uint64_t)st->st_ctim.tv_sec;
-	w[FSC_ST_CTIME_NSEC] = (uint64_t)st->st_ctim.tv_nsec;
-}
-
 static int key_check(struct fsc_writer *w, const char *path, size_t len)
 {
 	if (!fsc_shm_path_cacheable(path, len, UINT32_MAX))
@@ -312,7 +287,12 @@ int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const str
 		   uint32_t flags)
 {
 	uint64_t words[FSC_ST_WORDS];
-	stat_to_words(st, words);
+	if (!fsc_stat_pack(st, words)) {
+		/* a field wider than the format holds: never store a truncated value */
+		counter_add(&w->t, FSC_CTR_UNCACHEABLE, 1);
+		fsc_writer_remove(w, path, len);
+		return -EOVERFLOW;
+	}
 	return put_words(w, path, len, words, flags & ~FSC_REC_NEGATIVE);
 }
 
@@ -353,23 +333,10 @@ int64_t fsc_writer_slot_of(struct fsc_writer *w, const char *path, size_t len)
 
 static void words_to_stat(struct fsc_shm_slot *s, struct stat *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->st_dev = (dev_t)load(&s->st[FSC_ST_DEV]);
-	st->st_ino = (ino_t)load(&s->st[FSC_ST_INO]);
-	st->st_mode = (mode_t)load(&s->st[FSC_ST_MODE]);
-	st->st_nlink = (nlink_t)load(&s->st[FSC_ST_NLINK]);
-	st->st_uid = (uid_t)load(&s->st[FSC_ST_UID]);
-	st->st_gid = (gid_t)load(&s->st[FSC_ST_GID]);
-	st->st_rdev = (dev_t)load(&s->st[FSC_ST_RDEV]);
-	st->st_size = (off_t)load(&s->st[FSC_ST_SIZE]);
-	st->st_blksize = (blksize_t)load(&s->st[FSC_ST_BLKSIZE]);
-	st->st_blocks = (blkcnt_t)load(&s->st[FSC_ST_BLOCKS]);
-	st->st_atim.tv_sec = (time_t)load(&s->st[FSC_ST_ATIME_SEC]);
-	st->st_atim.tv_nsec = (long)load(&s->st[FSC_ST_ATIME_NSEC]);
-	st->st_mtim.tv_sec = (time_t)load(&s->st[FSC_ST_MTIME_SEC]);
-	st->st_mtim.tv_nsec = (long)load(&s->st[FSC_ST_MTIME_NSEC]);
-	st->st_ctim.tv_sec = (time_t)load(&s->st[FSC_ST_CTIME_SEC]);
-	st->st_ctim.tv_nsec = (long)load(&s->st[FSC_ST_CTIME_NSEC]);
+	uint64_t w[FSC_ST_WORDS];
+	for (int i = 0; i < FSC_ST_WORDS; i++)
+		w[i] = load(&s->st[i]);
+	fsc_stat_unpack(w, st);
 }
 
 bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct stat *st,
@@ -399,8 +366,11 @@ static void slot_key(struct fsc_shm_slot *s, struct wkey *wk, uint32_t len)
 	uint32_t n = (len + 7) / 8;
 	for (uint32_t i = 0; i < n; i++)
 		wk->words[i] = load(&s->path[i]);
-	wk->k = (struct fsc_shm_key){
-	    .hash = load(&s->hash), .len = len, .words = n, .path = (const char *)wk->words};
+	wk->k = (struct fsc_shm_key){.hash = load(&s->hash),
+				     .len = len,
+				     .words = n,
+				     .path = (const char *)wk->words,
+				     .tail = wk->words[n - 1]};
 }
 
 void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)

@@ -48,7 +48,7 @@ static void usage(FILE *out)
 	    "  -n, --name NAME       table name, /dev/shm/fsc.NAME (default: default)\n"
 	    "  -c, --capacity N      most entries kept; CLOCK evicts beyond it (default %d)\n"
 	    "      --slot-size BYTES bytes per entry, 256..4352, multiple of 64; longest\n"
-	    "                        cacheable path is BYTES-168 (default %u)\n"
+	    "                        cacheable path is BYTES-136 (default %u)\n"
 	    "  -m, --mode OCTAL      table permissions (default 0640; never world-writable)\n"
 	    "  -g, --group GROUP     group owning the table (readers in it may map it)\n"
 	    "  -l, --log-level L     error, warn, info or debug (default info)\n"
