@@ -17,15 +17,6 @@
 /* After the table is found dead or stopped, look for a new one at most this often. */
 #define FSC_REATTACH_INTERVAL_NS 100000000ull
 
-uint64_t fsc_reader_now_coarse_ns(void)
-{
-	/* CLOCK_MONOTONIC_COARSE is read from the vDSO data page: no system call, ~6 ns here,
-	 * and no hardware counter needed, so it never falls back to a real syscall. */
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void *map_hints(const char *name, const struct fsc_shm_layout *l)
 {
 	char hname[FSC_SHM_OBJECT_NAME_MAX];
