@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "fsc_test_util.h"
 
+#include <dirent.h>
 #include <ftw.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -70,9 +72,10 @@ bool fsc_test_stat_equal(const struct stat *a, const struct stat *b, const char 
 		return false;                                                                      \
 	}
 	CMP(st_dev)
-	CMP(st_ino) CMP(st_mode) CMP(st_nlink) CMP(st_uid) CMP(st_gid) CMP(st_rdev) CMP(st_size)
-	    CMP(st_blksize) CMP(st_blocks) CMP(st_atim.tv_sec) CMP(st_atim.tv_nsec)
-		CMP(st_mtim.tv_sec) CMP(st_mtim.tv_nsec) CMP(st_ctim.tv_sec) CMP(st_ctim.tv_nsec)
+	CMP(st_ino)
+	CMP(st_mode) CMP(st_nlink) CMP(st_uid) CMP(st_gid) CMP(st_rdev) CMP(st_size) CMP(st_blksize)
+	    CMP(st_blocks) CMP(st_atim.tv_sec) CMP(st_atim.tv_nsec) CMP(st_mtim.tv_sec)
+		CMP(st_mtim.tv_nsec) CMP(st_ctim.tv_sec) CMP(st_ctim.tv_nsec)
 #undef CMP
 		    *why = NULL;
 	return true;
@@ -104,4 +107,26 @@ uint64_t fsc_test_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int fsc_test_shm_leftovers(const char *name, bool unlink_them)
+{
+	char prefix[96];
+	int n = snprintf(prefix, sizeof(prefix), "fsc.%s", name);
+	DIR *d = opendir(FSC_SHM_DIR);
+	int count = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, (size_t)n) ||
+		    (e->d_name[n] != '\0' && e->d_name[n] != '.'))
+			continue;
+		count++;
+		char obj[300];
+		snprintf(obj, sizeof(obj), "/%s", e->d_name);
+		if (unlink_them)
+			shm_unlink(obj);
+	}
+	if (d)
+		closedir(d);
+	return count;
 }

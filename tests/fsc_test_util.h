@@ -25,5 +25,8 @@ void fsc_test_rmtree(const char *path);
 /* Compares the fields fsc caches; on mismatch fills why and returns false. */
 bool fsc_test_stat_equal(const struct stat *a, const struct stat *b, const char **why);
 uint64_t fsc_test_now_ms(void);
+/* Counts (and with unlink_them removes) the /dev/shm objects of table name: the table and
+ * its hint segments. */
+int fsc_test_shm_leftovers(const char *name, bool unlink_them);
 
 #endif

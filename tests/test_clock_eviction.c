@@ -47,29 +47,6 @@ static void on_evict(void *ctx, const char *path, size_t len)
 	e->n++;
 }
 
-/* Counts (and with unlink_them removes) the /dev/shm objects of table name. */
-static int shm_leftovers(const char *name, bool unlink_them)
-{
-	char prefix[96];
-	int n = snprintf(prefix, sizeof(prefix), "fsc.%s", name);
-	DIR *d = opendir(FSC_SHM_DIR);
-	int count = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, (size_t)n) ||
-		    (e->d_name[n] != '\0' && e->d_name[n] != '.'))
-			continue;
-		count++;
-		char obj[300];
-		snprintf(obj, sizeof(obj), "/%s", e->d_name);
-		if (unlink_them)
-			shm_unlink(obj);
-	}
-	if (d)
-		closedir(d);
-	return count;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -88,7 +65,7 @@ static int teardown(void **state)
 	for (int i = 0; i < 2; i++)
 		if (f->hints_map[i])
 			munmap(f->hints_map[i], f->hints_len);
-	int left = shm_leftovers(f->name, true);
+	int left = fsc_test_shm_leftovers(f->name, true);
 	free(f);
 	return left ? -1 : 0; /* the writer must remove its table and hints on close */
 }

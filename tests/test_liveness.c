@@ -42,29 +42,6 @@ struct fixture {
 	size_t hdr_size;
 };
 
-/* Counts (and with unlink_them removes) the /dev/shm objects of table name. */
-static int shm_leftovers(const char *name, bool unlink_them)
-{
-	char prefix[96];
-	int n = snprintf(prefix, sizeof(prefix), "fsc.%s", name);
-	DIR *d = opendir(FSC_SHM_DIR);
-	int count = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, (size_t)n) ||
-		    (e->d_name[n] != '\0' && e->d_name[n] != '.'))
-			continue;
-		count++;
-		char obj[300];
-		snprintf(obj, sizeof(obj), "/%s", e->d_name);
-		if (unlink_them)
-			shm_unlink(obj);
-	}
-	if (d)
-		closedir(d);
-	return count;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -102,7 +79,7 @@ static int teardown(void **state)
 	fsc_close(f->c);
 	if (f->hdr)
 		munmap((void *)f->hdr, f->hdr_size);
-	shm_leftovers(f->name, true); /* a killed writer leaves its objects behind */
+	fsc_test_shm_leftovers(f->name, true); /* a killed writer leaves its objects behind */
 	fsc_test_rmtree(f->dir);
 	free(f->dir);
 	free(f);
@@ -297,7 +274,7 @@ static void test_clean_close_is_unavailable(void **state)
 	errno = 0;
 	assert_null(fsc_open(f->name));
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(shm_leftovers(f->name, false), 0);
+	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
 }
 
 /* The writer dies; a new writer publishes the same name; the old reader handle moves to it.

@@ -47,29 +47,6 @@ static void on_evict(void *ctx, const char *path, size_t len)
 	f->evicted++;
 }
 
-/* Counts (and with unlink_them removes) the /dev/shm objects of table name. */
-static int shm_leftovers(const char *name, bool unlink_them)
-{
-	char prefix[96];
-	int n = snprintf(prefix, sizeof(prefix), "fsc.%s", name);
-	DIR *d = opendir(FSC_SHM_DIR);
-	int count = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, (size_t)n) ||
-		    (e->d_name[n] != '\0' && e->d_name[n] != '.'))
-			continue;
-		count++;
-		char obj[300];
-		snprintf(obj, sizeof(obj), "/%s", e->d_name);
-		if (unlink_them)
-			shm_unlink(obj);
-	}
-	if (d)
-		closedir(d);
-	return count;
-}
-
 static bool hints_exist(const char *name, uint64_t generation)
 {
 	char hname[FSC_SHM_OBJECT_NAME_MAX], path[FSC_SHM_OBJECT_NAME_MAX + 16];
@@ -96,7 +73,7 @@ static int teardown(void **state)
 		fsc_writer_close(f->w[i]);
 	if (f->old)
 		munmap((void *)f->old, f->old_size);
-	int left = shm_leftovers(f->name, true);
+	int left = fsc_test_shm_leftovers(f->name, true);
 	free(f);
 	return left ? -1 : 0;
 }
@@ -320,7 +297,7 @@ static void test_takeover_and_close(void **state)
 	assert_null(fsc_open(f->name));
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(fsc_lookup(f->c, "/t/a", NULL, NULL), FSC_UNAVAILABLE);
-	assert_int_equal(shm_leftovers(f->name, false), 0);
+	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
 }
 
 static void test_close_removes_name_after_replace(void **state)
@@ -332,7 +309,7 @@ static void test_close_removes_name_after_replace(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(fsc_writer_replace(f->w[0], 64 + 64 * (uint64_t)i, &why), 0);
 	/* three replacements leave exactly one table and one hint segment */
-	assert_int_equal(shm_leftovers(f->name, false), 2);
+	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 2);
 	f->c = fsc_open(f->name);
 	assert_non_null(f->c);
 	expect_hit(f->c, "/r/a", fsc_writer_header(f->w[0])->generation, 1 * 4096 + 7);
@@ -341,7 +318,7 @@ static void test_close_removes_name_after_replace(void **state)
 	errno = 0;
 	assert_null(fsc_open(f->name));
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(shm_leftovers(f->name, false), 0);
+	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
 }
 
 int main(void)

@@ -452,26 +452,6 @@ static int reader_run(struct shared *sh, int k)
 
 /* ---- the two modes ---- */
 
-static int shm_leftovers(const char *name)
-{
-	char prefix[96];
-	int n = snprintf(prefix, sizeof(prefix), "fsc.%s", name), count = 0;
-	DIR *d = opendir(FSC_SHM_DIR);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, (size_t)n) ||
-		    (e->d_name[n] != '\0' && e->d_name[n] != '.'))
-			continue;
-		char obj[300];
-		snprintf(obj, sizeof(obj), "/%s", e->d_name);
-		shm_unlink(obj);
-		count++;
-	}
-	if (d)
-		closedir(d);
-	return count;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -498,7 +478,7 @@ static int teardown(void **state)
 			waitpid(f->pid[i], &status, 0);
 		}
 	}
-	int left = shm_leftovers(f->sh->name);
+	int left = fsc_test_shm_leftovers(f->sh->name, true);
 	munmap(f->sh, sizeof(*f->sh));
 	free(f);
 	return left ? -1 : 0; /* the writer closes its table when it is done */
