@@ -14,6 +14,8 @@
 
 #include "fsc_shm_table.h"
 
+/* Replaced maps kept reserved per handle before their ranges are reused. */
+#define FSC_RETIRED_MAPS_MAX 8
 /* After the table is found dead or stopped, look for a new one at most this often. */
 #define FSC_REATTACH_INTERVAL_NS 100000000ull
 
@@ -161,8 +163,55 @@ void fsc_close(fsc_t *c)
 		fsc_map_free(c->retired);
 		c->retired = next;
 	}
+	while (c->husks) { /* their ranges belong to maps freed above */
+		struct fsc_map *next = c->husks->next_retired;
+		free(c->husks);
+		c->husks = next;
+	}
 	pthread_mutex_destroy(&c->attach_lock);
 	free(c);
+}
+
+static bool same_geometry(const struct fsc_map *a, const struct fsc_map *b)
+{
+	return a->map_size == b->map_size && a->layout.slot_count == b->layout.slot_count &&
+	       a->layout.slot_size == b->layout.slot_size &&
+	       a->layout.slots_offset == b->layout.slots_offset && !a->hints == !b->hints;
+}
+
+/* Bounds what replacements cost a long-running reader: without this, every compaction would
+ * leave one more reserved range (and VMA) until fsc_close, and enough of them would reach
+ * vm.max_map_count. The not-yet-published map m moves (mremap) onto the oldest retired
+ * range of the same geometry. A thread still inside a lookup that began on that old map
+ * then reads a valid table of the same shape through it: never a fault, and its answer is
+ * still a seqlock-validated, fully compared record (or a miss). */
+static void fsc_map_recycle_oldest(fsc_t *c, struct fsc_map *m)
+{
+	struct fsc_map **link = NULL, *old = NULL;
+	for (struct fsc_map **p = &c->retired; *p; p = &(*p)->next_retired)
+		if (same_geometry(*p, m)) {
+			link = p;
+			old = *p;
+		}
+	if (!old)
+		return;
+	void *base = mremap((void *)m->base, m->map_size, m->map_size,
+			    MREMAP_MAYMOVE | MREMAP_FIXED, (void *)old->base);
+	if (base == MAP_FAILED)
+		return;
+	m->base = base;
+	if (m->hints) {
+		void *h = mremap(m->hints, m->layout.slot_count, m->layout.slot_count,
+				 MREMAP_MAYMOVE | MREMAP_FIXED, old->hints);
+		if (h != MAP_FAILED)
+			m->hints = h;
+		else
+			old->hints = NULL; /* keeps its range (stale threads); not ours to free */
+	}
+	*link = old->next_retired;
+	c->nretired--;
+	old->next_retired = c->husks;
+	c->husks = old;
 }
 
 /* Opens the table published under name, if it is usable and not generation not_gen. A
@@ -203,11 +252,14 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen)
 	}
 	struct fsc_map *result = fsc_map_attach_usable(c->name, seen->layout.generation);
 	if (result) {
+		if (c->nretired >= FSC_RETIRED_MAPS_MAX)
+			fsc_map_recycle_oldest(c, result); /* before anyone else can see result */
 		/* release: a thread that loads the new pointer sees its initialised fields */
 		atomic_store_explicit(&c->current, result, memory_order_release);
 		fsc_map_neutralize(seen);
 		seen->next_retired = c->retired;
 		c->retired = seen;
+		c->nretired++;
 	} else {
 		atomic_store_explicit(&c->next_attach_ns, now + FSC_REATTACH_INTERVAL_NS,
 				      memory_order_relaxed);

@@ -26,7 +26,9 @@ struct fsc {
 	_Atomic(struct fsc_map *) current;
 	_Atomic uint64_t next_attach_ns; /* rate limit for looking for a successor table */
 	pthread_mutex_t attach_lock;	 /* serialises re-attach; never taken on a hit */
-	struct fsc_map *retired;	 /* replaced maps, kept (neutralised) until close */
+	struct fsc_map *retired;	 /* replaced maps, kept (neutralised), newest first */
+	unsigned nretired;
+	struct fsc_map *husks; /* retired maps whose address range a newer map took over */
 	char name[FSC_NAME_MAX + 1];
 };
 

@@ -321,6 +321,45 @@ static void test_close_removes_name_after_replace(void **state)
 	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
 }
 
+static int count_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0;
+	for (int ch; f && (ch = fgetc(f)) != EOF;)
+		n += ch == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A long-running reader sees many compactions: what each leaves behind in the reader (a
+ * reserved range for threads that might still be inside a lookup) must stay bounded, or
+ * the process would eventually hit vm.max_map_count. And answers stay right throughout. */
+static void test_many_replacements_keep_reader_bounded(void **state)
+{
+	struct fixture *f = *state;
+	f->w[0] = fsc_test_writer(f->name, 64);
+	struct stat st;
+	fsc_test_fake_stat(&st, 7, 3);
+	assert_int_equal(fsc_writer_put(f->w[0], "/bounded/k", 10, &st, 0), 0);
+	f->c = fsc_open(f->name);
+	assert_non_null(f->c);
+	struct stat got;
+	assert_int_equal(fsc_lookup(f->c, "/bounded/k", &got, NULL), FSC_HIT);
+	int before = count_mappings();
+	for (int i = 0; i < 60; i++) {
+		const char *why;
+		assert_int_equal(fsc_writer_replace(f->w[0], 64, &why), 0);
+		struct fsc_info info;
+		assert_int_equal(fsc_lookup(f->c, "/bounded/k", &got, &info), FSC_HIT);
+		assert_int_equal(info.generation, fsc_writer_header(f->w[0])->generation);
+		assert_int_equal(got.st_ino, st.st_ino);
+	}
+	/* 8 retired maps of 2 ranges each may stay reserved, plus slack; unbounded would be
+	 * 120 more */
+	assert_true(count_mappings() - before <= 24);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +367,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replace_smaller_evicts_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_takeover_and_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_removes_name_after_replace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_replacements_keep_reader_bounded, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
