@@ -67,17 +67,30 @@ bool fsc_test_fake_stat_consistent(const struct stat *st, uint64_t id)
 bool fsc_test_stat_equal(const struct stat *a, const struct stat *b, const char **why)
 {
 #define CMP(f)                                                                                     \
-	if (a->f != b->f) {                                                                        \
-		*why = #f;                                                                         \
-		return false;                                                                      \
-	}
-	CMP(st_dev)
-	CMP(st_ino)
-	CMP(st_mode) CMP(st_nlink) CMP(st_uid) CMP(st_gid) CMP(st_rdev) CMP(st_size) CMP(st_blksize)
-	    CMP(st_blocks) CMP(st_atim.tv_sec) CMP(st_atim.tv_nsec) CMP(st_mtim.tv_sec)
-		CMP(st_mtim.tv_nsec) CMP(st_ctim.tv_sec) CMP(st_ctim.tv_nsec)
+	do {                                                                                       \
+		if (a->f != b->f) {                                                                \
+			*why = #f;                                                                 \
+			return false;                                                              \
+		}                                                                                  \
+	} while (0)
+	CMP(st_dev);
+	CMP(st_ino);
+	CMP(st_mode);
+	CMP(st_nlink);
+	CMP(st_uid);
+	CMP(st_gid);
+	CMP(st_rdev);
+	CMP(st_size);
+	CMP(st_blksize);
+	CMP(st_blocks);
+	CMP(st_atim.tv_sec);
+	CMP(st_atim.tv_nsec);
+	CMP(st_mtim.tv_sec);
+	CMP(st_mtim.tv_nsec);
+	CMP(st_ctim.tv_sec);
+	CMP(st_ctim.tv_nsec);
 #undef CMP
-		    *why = NULL;
+	*why = NULL;
 	return true;
 }
 
