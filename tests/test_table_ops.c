@@ -79,6 +79,27 @@ static void test_update_in_place(void **state)
 	assert_true(i2.change_seq > i1.change_seq);
 }
 
+/* Re-verifying a file that did not change is not a change: same change_seq, fresher
+ * verified_ns (the backstop and overflow recovery re-verify everything). */
+static void test_unchanged_put_only_refreshes_verified_time(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(put(f->w, "/same", 8, 2), 0);
+	struct fsc_info a, b;
+	assert_int_equal(fsc_lookup(f->c, "/same", NULL, &a), FSC_HIT);
+	uint64_t seq = fsc_writer_header(f->w)->change_seq;
+	uint64_t updates = CTR(f->w, FSC_CTR_UPDATES);
+	assert_int_equal(put(f->w, "/same", 8, 2), 0);
+	assert_int_equal(fsc_lookup(f->c, "/same", NULL, &b), FSC_HIT);
+	assert_int_equal(b.change_seq, a.change_seq);
+	assert_true(b.verified_ns > a.verified_ns);
+	assert_int_equal(fsc_writer_header(f->w)->change_seq, seq);
+	assert_int_equal(CTR(f->w, FSC_CTR_UPDATES), updates);
+	assert_int_equal(put(f->w, "/same", 8, 3), 0); /* a real change is one */
+	assert_int_equal(fsc_lookup(f->c, "/same", NULL, &b), FSC_HIT);
+	assert_true(b.change_seq > a.change_seq);
+}
+
 static void test_miss_and_prefix_is_not_a_hit(void **state)
 {
 	struct fixture *f = *state;
@@ -245,6 +266,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_insert_then_hit),
 	    cmocka_unit_test(test_update_in_place),
+	    cmocka_unit_test(test_unchanged_put_only_refreshes_verified_time),
 	    cmocka_unit_test(test_miss_and_prefix_is_not_a_hit),
 	    cmocka_unit_test(test_uncacheable_paths_miss),
 	    cmocka_unit_test(test_negative_entry),

@@ -53,6 +53,11 @@ bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct s
 typedef void (*fsc_writer_visit_fn)(void *ctx, const char *path, size_t len, uint32_t flags,
 				    const struct stat *st);
 void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx);
+/* Visits the live keys in slots [start, start + count) (wrapping) and returns the slot to
+ * start from next time: a cursor for work spread over time (the backstop sweep). A
+ * replacement may reorder keys under a cursor; a sweep then visits some twice, some later. */
+uint64_t fsc_writer_visit_range(struct fsc_writer *w, uint64_t start, uint64_t count,
+				fsc_writer_visit_fn fn, void *ctx);
 
 /* Publishes a new table with the given capacity holding every live entry, and retires the
  * current one (replacement: tables are never resized in place). 0 or -errno with *why. */

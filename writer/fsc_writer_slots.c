@@ -210,19 +210,37 @@ static uint64_t window_victim(struct fsc_wtable *t, const struct fsc_shm_key *k)
 }
 
 /* Inserts or updates k. Returns the slot used. */
+static bool record_equals(struct fsc_shm_slot *s, uint32_t flags, const uint64_t st[FSC_ST_WORDS])
+{
+	if (fsc_meta_flags(load(&s->meta)) != flags)
+		return false;
+	for (int i = 0; i < FSC_ST_WORDS; i++)
+		if (load(&s->st[i]) != st[i])
+			return false;
+	return true;
+}
+
+/* Inserts or updates k; *changed tells whether readers can see a difference (an update
+ * with the same record only refreshes verified_ns). Returns the slot used. */
 static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 			     const struct fsc_shm_key *k, uint32_t flags,
 			     const uint64_t st[FSC_ST_WORDS], uint64_t change_seq,
-			     uint64_t verified_ns)
+			     uint64_t verified_ns, bool *changed)
 {
 	int64_t found, free_slot;
 	wtable_find(t, k, &found, &free_slot);
 	if (found >= 0) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(t, (uint64_t)found);
 		uint64_t seq = fsc_seqlock_write_begin(&s->seq);
-		slot_write_record(s, flags, k->len, st, change_seq, verified_ns);
+		if (record_equals(s, flags, st)) {
+			/* verified, unchanged: only the time moves; not a change */
+			store(&s->verified_ns, verified_ns);
+		} else {
+			slot_write_record(s, flags, k->len, st, change_seq, verified_ns);
+			counter_add(t, FSC_CTR_UPDATES, 1);
+			*changed = true;
+		}
 		fsc_seqlock_write_end(&s->seq, seq);
-		counter_add(t, FSC_CTR_UPDATES, 1);
 		return (uint64_t)found;
 	}
 	/* Full table with room in this window: CLOCK picks the victim. A full window takes
@@ -247,6 +265,7 @@ static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 	}
 	slot_write_key(t, idx, k, flags, st, change_seq, verified_ns);
 	counter_add(t, FSC_CTR_INSERTS, 1);
+	*changed = true;
 	return idx;
 }
 
@@ -277,8 +296,13 @@ static int put_words(struct fsc_writer *w, const char *path, size_t len,
 		return rc;
 	struct wkey wk;
 	wkey_make(&wk, &w->t, path, len);
-	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, next_change_seq(&w->t),
-		     fsc_writer_now_ns());
+	/* relaxed: readers take a record's change_seq from inside its seqlocked copy */
+	uint64_t seq = load(&w->t.hdr->change_seq) + 1;
+	bool changed = false;
+	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, seq, fsc_writer_now_ns(),
+		     &changed);
+	if (changed)
+		store(&w->t.hdr->change_seq, seq);
 	fsc_writer_compact_if_needed(w); /* evictions leave tombstones too */
 	return 0;
 }
@@ -373,10 +397,13 @@ static void slot_key(struct fsc_shm_slot *s, struct wkey *wk, uint32_t len)
 				     .tail = wk->words[n - 1]};
 }
 
-void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)
+uint64_t fsc_writer_visit_range(struct fsc_writer *w, uint64_t start, uint64_t count,
+				fsc_writer_visit_fn fn, void *ctx)
 {
 	struct wkey wk;
-	for (uint64_t i = 0; i < w->t.layout.slot_count; i++) {
+	uint64_t n = count < w->t.layout.slot_count ? count : w->t.layout.slot_count;
+	uint64_t i = start & w->t.layout.mask;
+	for (uint64_t done = 0; done < n; done++, i = (i + 1) & w->t.layout.mask) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(&w->t, i);
 		uint64_t meta = load(&s->meta);
 		if (fsc_meta_state(meta) != FSC_SLOT_LIVE)
@@ -390,6 +417,12 @@ void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)
 		words_to_stat(s, &st);
 		fn(ctx, path, len, fsc_meta_flags(meta), &st);
 	}
+	return i;
+}
+
+void fsc_writer_foreach(struct fsc_writer *w, fsc_writer_visit_fn fn, void *ctx)
+{
+	fsc_writer_visit_range(w, 0, w->t.layout.slot_count, fn, ctx);
 }
 
 void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, struct fsc_wtable *to)
@@ -412,8 +445,9 @@ void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, stru
 		uint64_t st[FSC_ST_WORDS];
 		for (int j = 0; j < FSC_ST_WORDS; j++)
 			st[j] = load(&s->st[j]);
+		bool changed;
 		uint64_t idx = wtable_store(w, to, &wk.k, fsc_meta_flags(meta), st,
-					    load(&s->change_seq), load(&s->verified_ns));
+					    load(&s->change_seq), load(&s->verified_ns), &changed);
 		/* keep CLOCK's knowledge of what readers use across the replacement */
 		if (from->hints && to->hints &&
 		    atomic_load_explicit(&from->hints[i], memory_order_relaxed))
