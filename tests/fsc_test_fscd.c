@@ -10,12 +10,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
 static void pause_ms(int ms)
@@ -145,4 +147,18 @@ const char *fsc_test_read_file(const char *path)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+uint64_t fsc_test_counter(const char *name, int counter)
+{
+	char oname[FSC_SHM_OBJECT_NAME_MAX];
+	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), name), 0);
+	int fd = shm_open(oname, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	const struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(h != MAP_FAILED);
+	uint64_t v = atomic_load_explicit(&h->counters[counter], memory_order_relaxed);
+	munmap((void *)h, sizeof(*h));
+	return v;
 }

@@ -33,6 +33,8 @@ bool fsc_test_agrees(fsc_t *c, const char *path, enum fsc_test_expect e, char *w
  * does not. */
 void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expect e,
 			 int timeout_ms);
+/* A counter of the live table called name, read from its header (fails the test if none). */
+uint64_t fsc_test_counter(const char *name, int counter);
 /* Reads a whole small file into a static buffer (for checking logs). */
 const char *fsc_test_read_file(const char *path);
 

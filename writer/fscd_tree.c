@@ -17,39 +17,7 @@
 #include <unistd.h>
 
 #include "fscd_log.h"
-#include "fscd_pending.h"
-
-#define FSCD_WATCH_MASK                                                                            \
-	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |             \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-
-struct fscd_dir {
-	int wd;
-	bool recursive; /* everything below is cached */
-	int root;	/* index of the root this directory is, or -1 */
-	char *path;
-	char **names; /* for a directory watched only for file roots: their names */
-	size_t nnames;
-};
-
-struct fscd_root {
-	char *path;   /* canonical (realpath) */
-	char *dir;    /* the directory watched for it (itself, or a file root's parent) */
-	char *name;   /* file roots: the file's name in dir */
-	bool present; /* its directory is being watched */
-};
-
-struct fscd_tree {
-	int ifd;
-	struct fsc_writer *w;
-	uint32_t path_max;
-	struct fscd_dir **dirs; /* indexed by watch descriptor */
-	size_t dirs_cap;
-	struct fscd_root *roots;
-	size_t nroots;
-	struct fscd_pending pending;
-	bool enospc_reported;
-};
+#include "fscd_tree_internal.h"
 
 static struct fscd_dir *dir_of(struct fscd_tree *t, int wd)
 {
@@ -225,7 +193,7 @@ static bool multiply_linked(const struct stat *st)
  * whose target may change where no watch sees it, are left to stat(2)). A link count change
  * is reported by the kernel only on the inode, not to directory watches: when the inode had
  * or has other names, the records of those names are re-checked too. */
-static void refresh(void *ctx, const char *path)
+void fscd_tree_refresh(void *ctx, const char *path)
 {
 	struct fscd_tree *t = ctx;
 	struct stat old, now;
@@ -369,18 +337,21 @@ static void collect_all(void *ctx, const char *path, size_t len, uint32_t flags,
 
 /* After IN_Q_OVERFLOW events were lost: re-verify every record and rescan every root. The
  * table keeps serving throughout; each record is rewritten as it is checked. */
-static void reverify_all(struct fscd_tree *t)
+void fscd_tree_reverify_all(struct fscd_tree *t)
 {
 	fsc_writer_count(t->w, FSC_CTR_RESCANS, 1);
 	fsc_writer_foreach(t->w, collect_all, &t->pending);
 	fscd_tree_scan_all(t);
 }
 
+/* Reads at most this many buffers of events per pass before publishing what they changed:
+ * under a storm read() never runs dry, and every other changed path would wait. */
+#define FSCD_READS_PER_PASS 16
+
 void fscd_tree_process_events(struct fscd_tree *t)
 {
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool overflow = false;
-	for (;;) {
+	for (int reads = 0; reads < FSCD_READS_PER_PASS; reads++) {
 		ssize_t n = read(t->ifd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
@@ -388,19 +359,15 @@ void fscd_tree_process_events(struct fscd_tree *t)
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 			fsc_writer_count(t->w, FSC_CTR_EVENTS, 1);
 			if (ev->mask & IN_Q_OVERFLOW)
-				overflow = true;
+				fscd_recovery_note_overflow(t, fsc_writer_now_ns());
 			else
 				handle_event(t, ev);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-	if (overflow) {
-		fsc_writer_count(t->w, FSC_CTR_OVERFLOWS, 1);
-		fscd_log(FSCD_LOG_WARN, "inotify queue overflowed: re-verifying everything");
-		reverify_all(t);
-	}
+	fscd_recovery_run_due(t, fsc_writer_now_ns());
 	/* coalescing: a path changed many times since the last pass is stat'ed once */
-	fscd_pending_flush(&t->pending, refresh, t);
+	fscd_pending_flush(&t->pending, fscd_tree_refresh, t);
 }
 
 static int root_watch(struct fscd_tree *t, size_t i)
@@ -428,7 +395,7 @@ void fscd_tree_scan_all(struct fscd_tree *t)
 {
 	for (size_t i = 0; i < t->nroots; i++)
 		root_watch(t, i);
-	fscd_pending_flush(&t->pending, refresh, t);
+	fscd_pending_flush(&t->pending, fscd_tree_refresh, t);
 }
 
 void fscd_tree_tick(struct fscd_tree *t)
@@ -440,7 +407,9 @@ void fscd_tree_tick(struct fscd_tree *t)
 		fscd_log(FSCD_LOG_INFO, "%s is back: watching it again", t->roots[i].dir);
 		root_watch(t, i);
 	}
-	fscd_pending_flush(&t->pending, refresh, t);
+	fscd_recovery_run_due(t, fsc_writer_now_ns());
+	fscd_recovery_backstop(t);
+	fscd_pending_flush(&t->pending, fscd_tree_refresh, t);
 }
 
 int fscd_tree_add_root(struct fscd_tree *t, const char *path)
