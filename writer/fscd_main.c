@@ -2,9 +2,9 @@
  * changed, and publishes the records into the shared-memory table readers map. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
-#include <grp.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,265 +12,225 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "fsc_writer.h"
+#include "fscd_config.h"
+#include "fscd_filter.h"
 #include "fscd_log.h"
 #include "fscd_tree.h"
 
-#define FSCD_DEFAULT_CAPACITY 16384
 #define FSCD_TICKS_PER_UPKEEP 10 /* heartbeat ticks (100 ms) between upkeep passes */
-
-struct fscd_config {
-	const char *name;
-	const char **watch;
-	size_t nwatch;
-	uint64_t capacity;
-	uint32_t slot_size;
-	mode_t mode;
-	gid_t group;
-};
-
-static void usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "usage: fscd --watch PATH [--watch PATH ...] [options]\n"
-	    "\n"
-	    "Watch PATHs with inotify and publish their files' stat records in a shared-memory\n"
-	    "table that programs read through libfsc (fsc_stat, fsc_lookup) with no syscall.\n"
-	    "A directory is cached with everything below it; a file through its directory.\n"
-	    "Runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it cleanly.\n"
-	    "\n"
-	    "options:\n"
-	    "  -w, --watch PATH      directory or file to cache (repeatable; at least one)\n"
-	    "  -n, --name NAME       table name, /dev/shm/fsc.NAME (default: default)\n"
-	    "  -c, --capacity N      most entries kept; CLOCK evicts beyond it (default %d)\n"
-	    "      --slot-size BYTES bytes per entry, 256..4352, multiple of 64; longest\n"
-	    "                        cacheable path is BYTES-136 (default %u)\n"
-	    "  -m, --mode OCTAL      table permissions (default 0640; never world-writable)\n"
-	    "  -g, --group GROUP     group owning the table (readers in it may map it)\n"
-	    "  -l, --log-level L     error, warn, info or debug (default info)\n"
-	    "  -h, --help            this text\n"
-	    "  -V, --version         version\n"
-	    "\n"
-	    "A second fscd started with the same --name takes the table over; the first exits.\n"
-	    "Inspect a live table with: fsc-shmdump --name NAME [--entries] [--json]\n",
-	    FSCD_DEFAULT_CAPACITY, FSC_SLOT_SIZE_DEFAULT);
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_option(struct fscd_config *cfg, int opt, const char *arg)
-{
-	uint64_t v;
-	switch (opt) {
-	case 'w': {
-		const char **n = realloc(cfg->watch, (cfg->nwatch + 1) * sizeof(*n));
-		if (!n)
-			return -1;
-		cfg->watch = n;
-		cfg->watch[cfg->nwatch++] = arg;
-		return 0;
-	}
-	case 'n':
-		cfg->name = arg;
-		return fsc_shm_name_valid(arg) ? 0
-					       : (fprintf(stderr,
-							  "fscd: invalid --name '%s': use 1-64 of "
-							  "[A-Za-z0-9._-], not starting with '.'\n",
-							  arg),
-						  -1);
-	case 'c':
-		if (parse_u64(arg, &cfg->capacity) == 0 && cfg->capacity > 0)
-			return 0;
-		fprintf(stderr, "fscd: invalid --capacity '%s': a positive number of entries\n",
-			arg);
-		return -1;
-	case 'S':
-		if (parse_u64(arg, &v) == 0 && v <= UINT32_MAX) {
-			cfg->slot_size = (uint32_t)v;
-			return 0;
-		}
-		fprintf(stderr, "fscd: invalid --slot-size '%s'\n", arg);
-		return -1;
-	case 'm': {
-		char *end;
-		long m = strtol(arg, &end, 8);
-		if (*arg && !*end && m > 0 && m <= 0777) {
-			cfg->mode = (mode_t)m;
-			return 0;
-		}
-		fprintf(stderr, "fscd: invalid --mode '%s': an octal mode such as 0640\n", arg);
-		return -1;
-	}
-	case 'g': {
-		struct group *g = getgrnam(arg);
-		if (g) {
-			cfg->group = g->gr_gid;
-			return 0;
-		}
-		fprintf(stderr, "fscd: unknown --group '%s'\n", arg);
-		return -1;
-	}
-	case 'l': {
-		int lvl = fscd_log_parse_level(arg);
-		if (lvl >= 0) {
-			fscd_log_set_level((enum fscd_log_level)lvl);
-			return 0;
-		}
-		fprintf(stderr, "fscd: invalid --log-level '%s': error, warn, info or debug\n",
-			arg);
-		return -1;
-	}
-	default:
-		return -1;
-	}
-}
-
-/* Returns 0 to run, 1 to exit 0 (help/version), -1 for a usage error (exit 2). */
-static int parse_args(int argc, char **argv, struct fscd_config *cfg)
-{
-	static const struct option opts[] = {
-	    {"watch", required_argument, NULL, 'w'},
-	    {"name", required_argument, NULL, 'n'},
-	    {"capacity", required_argument, NULL, 'c'},
-	    {"slot-size", required_argument, NULL, 'S'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"group", required_argument, NULL, 'g'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "w:n:c:m:g:l:hV", opts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return 1;
-		}
-		if (opt == 'V') {
-			printf("fscd %s (table ABI %u)\n", FSC_VERSION, FSC_SHM_ABI_VERSION);
-			return 1;
-		}
-		if (opt == '?' || parse_option(cfg, opt, optarg) < 0)
-			goto usage_error;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fscd: unexpected argument '%s' (did you mean --watch %s?)\n",
-			argv[optind], argv[optind]);
-		goto usage_error;
-	}
-	if (cfg->nwatch == 0) {
-		fprintf(stderr, "fscd: nothing to watch: give at least one --watch PATH\n");
-		goto usage_error;
-	}
-	return 0;
-usage_error:
-	fprintf(stderr, "Try 'fscd --help'.\n");
-	return -1;
-}
 
 struct fscd_loop {
 	int epfd, sigfd, timerfd;
 };
 
-static int loop_add(int epfd, int fd)
+/* Everything one serving fscd holds, for the event loop and a reload. */
+struct fscd_daemon {
+	const struct fscd_config *cfg;
+	int argc;
+	char **argv; /* as given: a reload re-reads them, and re-executes with them */
+	struct fscd_filter filter;
+	struct fsc_writer *w;
+	struct fscd_tree *tree;
+	struct fscd_loop loop;
+};
+
+static int fscd_loop_add(int epfd, int fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int loop_open(struct fscd_loop *l, int inotify_fd)
+/* The signals the loop reads from its signalfd. Blocked from the start of main: one that
+ * comes while fscd starts waits for the loop instead of killing fscd half-way (SIGHUP's
+ * default action is to terminate; systemd may send it as soon as fscd is started). */
+static void fscd_signals_block(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int fscd_loop_open(struct fscd_loop *l, int inotify_fd)
 {
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	fscd_signals_block(&mask);
 	l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct itimerspec its = {.it_interval = {0, FSC_HEARTBEAT_INTERVAL_NS},
 				 .it_value = {0, FSC_HEARTBEAT_INTERVAL_NS}};
 	if (l->sigfd < 0 || l->timerfd < 0 || l->epfd < 0 ||
-	    timerfd_settime(l->timerfd, 0, &its, NULL) < 0 || loop_add(l->epfd, l->sigfd) < 0 ||
-	    loop_add(l->epfd, l->timerfd) < 0 || loop_add(l->epfd, inotify_fd) < 0) {
+	    timerfd_settime(l->timerfd, 0, &its, NULL) < 0 ||
+	    fscd_loop_add(l->epfd, l->sigfd) < 0 || fscd_loop_add(l->epfd, l->timerfd) < 0 ||
+	    fscd_loop_add(l->epfd, inotify_fd) < 0) {
 		fscd_log(FSCD_LOG_ERROR, "cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-enum loop_exit {
-	LOOP_STOP,
-	LOOP_SUPERSEDED
+enum fscd_loop_exit {
+	FSCD_LOOP_STOP,
+	FSCD_LOOP_SUPERSEDED,
+	FSCD_LOOP_FAILED, /* the table is closed already */
 };
 
 /* Returns true to keep running. */
-static bool on_timer(struct fscd_loop *l, struct fsc_writer *w, struct fscd_tree *tree,
-		     unsigned *ticks, enum loop_exit *why)
+static bool fscd_loop_on_timer(struct fscd_daemon *d, unsigned *ticks, enum fscd_loop_exit *why)
 {
 	uint64_t expirations;
-	if (read(l->timerfd, &expirations, sizeof(expirations)) < 0)
+	if (read(d->loop.timerfd, &expirations, sizeof(expirations)) < 0)
 		return true;
-	fsc_writer_heartbeat(w);
+	fsc_writer_heartbeat(d->w);
 	if (++*ticks % FSCD_TICKS_PER_UPKEEP)
 		return true;
-	if (!fsc_writer_owns_name(w)) {
-		*why = LOOP_SUPERSEDED;
+	if (!fsc_writer_owns_name(d->w)) {
+		*why = FSCD_LOOP_SUPERSEDED;
 		return false;
 	}
-	fscd_tree_tick(tree);
+	fscd_tree_tick(d->tree);
 	return true;
 }
 
-static enum loop_exit run_loop(struct fscd_loop *l, struct fsc_writer *w, struct fscd_tree *tree)
+/* What starting with cfg would refuse after publishing nothing (fscd_daemon_serve and
+ * fsc_writer_open check the same): a reload must not exec into a start that fails. */
+static bool fscd_reload_preflight(const struct fscd_config *cfg, char *why, size_t n)
+{
+	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
+	uint64_t slots, size;
+	const char *geometry;
+	if (fsc_shm_geometry(cfg->capacity, slot_size, &slots, &size, &geometry)) {
+		snprintf(why, n, "%s", geometry);
+		return false;
+	}
+	if (cfg->mode & 0002) {
+		snprintf(why, n, "mode %04o: a table must not be world-writable",
+			 (unsigned)cfg->mode);
+		return false;
+	}
+	for (size_t i = 0; i < cfg->watch.n; i++) {
+		struct stat st;
+		char *real = realpath(cfg->watch.v[i], NULL);
+		int err = !real || stat(real, &st) < 0 ? errno : 0;
+		if (!err && strlen(real) > fsc_slot_path_max(slot_size))
+			err = ENAMETOOLONG;
+		free(real);
+		if (err) {
+			snprintf(why, n, "cannot watch %s: %s", cfg->watch.v[i], strerror(err));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Re-reads the configuration from the same argv and --config file. Returns true if it is
+ * valid (and *renamed if it names another table); logs why not otherwise. */
+static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed)
+{
+	const struct fscd_config *cur = d->cfg;
+	fscd_log(FSCD_LOG_INFO, "SIGHUP: re-reading the configuration from %s%s",
+		 cur->config_file ? cur->config_file : "the command line",
+		 cur->config_file ? " and the command line" : "");
+	struct fscd_config next;
+	struct fscd_config_error err;
+	char why[1024] = "";
+	enum fscd_config_status st = fscd_config_load(&next, d->argc, d->argv, true, &err);
+	bool ok = st == FSCD_CONFIG_RUN && fscd_reload_preflight(&next, why, sizeof(why));
+	if (st != FSCD_CONFIG_RUN)
+		snprintf(why, sizeof(why), "%s", err.msg);
+	*renamed = ok && strcmp(next.name, cur->name) != 0;
+	fscd_config_free(&next);
+	if (!ok)
+		fscd_log(FSCD_LOG_ERROR,
+			 "reload refused: %s; still serving table '%s' with the previous "
+			 "configuration (fix it, then send SIGHUP again)",
+			 why, cur->name);
+	return ok;
+}
+
+/* Marks every descriptor above stderr close-on-exec, whoever opened it. */
+static void fscd_fds_set_cloexec(void)
+{
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11 */
+	for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Restarts fscd in place with the new configuration: same pid (systemd's MAINPID), a new
+ * table that takes the name over. Returns only if the exec failed: true to keep running. */
+static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, enum fscd_loop_exit *why)
+{
+	if (renamed) {
+		fscd_log(FSCD_LOG_INFO, "the new configuration names another table: closing '%s'",
+			 d->cfg->name);
+		fsc_writer_close(d->w);
+		d->w = NULL;
+	}
+	fscd_log(FSCD_LOG_INFO, "configuration is valid: restarting in place (pid %d) to apply it",
+		 (int)getpid());
+	fflush(NULL);
+	fscd_fds_set_cloexec();
+	execv("/proc/self/exe", d->argv);
+	fscd_log(FSCD_LOG_ERROR, "cannot restart in place: execv /proc/self/exe: %s; %s",
+		 strerror(errno),
+		 d->w ? "still serving with the previous configuration"
+		      : "stopping (start fscd again by hand)");
+	if (d->w)
+		return true;
+	*why = FSCD_LOOP_FAILED;
+	return false;
+}
+
+/* Returns true to keep running. */
+static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
+{
+	struct signalfd_siginfo si;
+	if (read(d->loop.sigfd, &si, sizeof(si)) != sizeof(si))
+		return true;
+	if (si.ssi_signo == SIGHUP) {
+		bool renamed;
+		return !fscd_reload_check(d, &renamed) || fscd_reload_exec(d, renamed, why);
+	}
+	fscd_log(FSCD_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+	*why = FSCD_LOOP_STOP;
+	return false;
+}
+
+static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 {
 	unsigned ticks = 0;
-	enum loop_exit why = LOOP_STOP;
+	enum fscd_loop_exit why = FSCD_LOOP_STOP;
 	for (;;) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(l->epfd, evs, 4, -1);
+		int n = epoll_wait(d->loop.epfd, evs, 4, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			if (fd == fscd_tree_fd(tree)) {
-				fscd_tree_process_events(tree);
-			} else if (fd == l->timerfd) {
-				if (!on_timer(l, w, tree, &ticks, &why))
+			if (fd == fscd_tree_fd(d->tree)) {
+				fscd_tree_process_events(d->tree);
+			} else if (fd == d->loop.timerfd) {
+				if (!fscd_loop_on_timer(d, &ticks, &why))
 					return why;
-			} else if (fd == l->sigfd) {
-				struct signalfd_siginfo si;
-				if (read(l->sigfd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				if (si.ssi_signo == SIGHUP) {
-					fscd_log(FSCD_LOG_INFO,
-						 "SIGHUP: configuration reload is not "
-						 "supported yet; restart fscd to change it");
-					continue;
-				}
-				fscd_log(FSCD_LOG_INFO, "signal %u: stopping", si.ssi_signo);
-				return LOOP_STOP;
+			} else if (fd == d->loop.sigfd) {
+				if (!fscd_loop_on_signal(d, &why))
+					return why;
 			}
 		}
 	}
 }
 
-static int open_writer(const struct fscd_config *cfg, struct fsc_writer **w)
+static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 {
 	struct fsc_writer_opts o = {
 	    .name = cfg->name,
@@ -287,53 +247,97 @@ static int open_writer(const struct fscd_config *cfg, struct fsc_writer **w)
 	return rc;
 }
 
-/* Serves until stopped; returns the exit code. */
-static int serve(const struct fscd_config *cfg)
+static void fscd_loop_close(struct fscd_loop *l)
 {
-	struct fsc_writer *w = NULL;
-	struct fscd_tree *tree = NULL;
-	struct fscd_loop loop;
+	/* a failed start may leave some of them -1 */
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->sigfd >= 0)
+		close(l->sigfd);
+	if (l->timerfd >= 0)
+		close(l->timerfd);
+}
+
+/* Serves until stopped; returns the exit code. */
+static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **argv)
+{
+	struct fscd_daemon d = {
+	    .cfg = cfg,
+	    .argc = argc,
+	    .argv = argv,
+	    .filter = {.exclude = (const char *const *)cfg->exclude.v,
+		       .nexclude = cfg->exclude.n,
+		       .include = (const char *const *)cfg->include.v,
+		       .ninclude = cfg->include.n,
+		       .max_depth = cfg->max_depth,
+		       .poll_interval_ms = cfg->poll_interval_ms},
+	    .loop = {-1, -1, -1},
+	};
 	/* Check every root before publishing: a mistyped path must not take the table over
 	 * from a healthy fscd and then leave nobody serving it. */
 	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
 	uint32_t path_max = slot_size > FSC_SLOT_FIXED_BYTES ? fsc_slot_path_max(slot_size) : 0;
-	if (fscd_tree_create(&tree, path_max) < 0)
+	if (fscd_tree_create(&d.tree, path_max) < 0)
 		return 1;
-	for (size_t i = 0; i < cfg->nwatch; i++) {
-		if (fscd_tree_add_root(tree, cfg->watch[i]) < 0) {
-			fscd_tree_destroy(tree);
+	fscd_tree_set_filter(d.tree, &d.filter);
+	for (size_t i = 0; i < cfg->watch.n; i++) {
+		if (fscd_tree_add_root(d.tree, cfg->watch.v[i]) < 0) {
+			fscd_tree_destroy(d.tree);
 			return 1;
 		}
 	}
-	if (loop_open(&loop, fscd_tree_fd(tree)) < 0 || open_writer(cfg, &w)) {
-		fscd_tree_destroy(tree);
+	if (fscd_loop_open(&d.loop, fscd_tree_fd(d.tree)) < 0 || fscd_table_open(cfg, &d.w)) {
+		fscd_loop_close(&d.loop);
+		fscd_tree_destroy(d.tree);
 		return 1;
 	}
-	fscd_tree_set_writer(tree, w);
-	fscd_tree_scan_all(tree);
-	const struct fsc_shm_header *h = fsc_writer_header(w);
+	if (cfg->config_file)
+		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",
+			 cfg->config_file);
+	fscd_tree_set_writer(d.tree, d.w);
+	fscd_tree_scan_all(d.tree);
+	const struct fsc_shm_header *h = fsc_writer_header(d.w);
 	fscd_log(FSCD_LOG_INFO,
 		 "serving table '%s' (generation %" PRIx64 "): %" PRIu64 " entries, %" PRIu64
 		 " directories watched, capacity %" PRIu64,
 		 cfg->name, h->generation, h->counters[FSC_CTR_ENTRIES],
 		 h->counters[FSC_CTR_WATCHES], h->capacity);
-	enum loop_exit why = run_loop(&loop, w, tree);
-	fscd_tree_destroy(tree);
-	if (why == LOOP_SUPERSEDED) {
+	enum fscd_loop_exit why = fscd_loop_run(&d);
+	fscd_tree_destroy(d.tree);
+	fscd_loop_close(&d.loop);
+	if (why == FSCD_LOOP_FAILED)
+		return 1;
+	if (why == FSCD_LOOP_SUPERSEDED) {
 		fscd_log(FSCD_LOG_INFO, "another fscd took over table '%s': exiting", cfg->name);
-		fsc_writer_abandon(w);
+		fsc_writer_abandon(d.w);
 	} else {
-		fsc_writer_close(w);
+		fsc_writer_close(d.w);
 	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct fscd_config cfg = {
-	    .name = "default", .capacity = FSCD_DEFAULT_CAPACITY, .group = (gid_t)-1};
-	int pr = parse_args(argc, argv, &cfg);
-	int rc = pr > 0 ? 0 : pr < 0 ? 2 : serve(&cfg);
-	free(cfg.watch);
+	struct fscd_config cfg;
+	struct fscd_config_error err;
+	int rc = 0;
+	sigset_t mask;
+	fscd_signals_block(&mask);
+	switch (fscd_config_load(&cfg, argc, argv, false, &err)) {
+	case FSCD_CONFIG_RUN:
+		fscd_log_set_level(cfg.log_level);
+		rc = fscd_daemon_serve(&cfg, argc, argv);
+		break;
+	case FSCD_CONFIG_EXIT:
+		break;
+	case FSCD_CONFIG_ERROR:
+		if (err.msg[0])
+			fprintf(stderr, "fscd: %s\n", err.msg);
+		if (err.usage_hint)
+			fprintf(stderr, "Try 'fscd --help'.\n");
+		rc = 2;
+		break;
+	}
+	fscd_config_free(&cfg);
 	return rc;
 }

@@ -210,13 +210,19 @@ void fscd_tree_refresh(void *ctx, const char *path)
 }
 
 /* Watches dir, then queues it and everything in it; recurses into subdirectories. */
-static void scan_dir(struct fscd_tree *t, const char *path)
+/* depth: 0 for a root, 1 for its entries; the filter (excludes, depth limit) decides what
+ * is cached and traversed. */
+static void scan_dir(struct fscd_tree *t, const char *path, unsigned depth)
 {
+	if (!fscd_filter_wants(t->filter, path, true, depth))
+		return;
 	/* a scan of a big tree can outlast the readers' writer timeout: keep beating */
 	fsc_writer_heartbeat(t->w);
 	fscd_pending_add(&t->pending, path);
-	if (!watch_dir(t, path, true, NULL))
+	struct fscd_dir *d = watch_dir(t, path, true, NULL);
+	if (!d)
 		return;
+	d->depth = depth;
 	DIR *dh = opendir(path);
 	if (!dh) {
 		if (errno != ENOENT && errno != ENOTDIR)
@@ -237,8 +243,8 @@ static void scan_dir(struct fscd_tree *t, const char *path)
 			is_dir = lstat(child, &st) == 0 && S_ISDIR(st.st_mode);
 		}
 		if (is_dir)
-			scan_dir(t, child);
-		else
+			scan_dir(t, child, depth + 1);
+		else if (fscd_filter_wants(t->filter, child, false, depth + 1))
 			fscd_pending_add(&t->pending, child);
 		free(child);
 	}
@@ -316,13 +322,15 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	char *child = path_join(d->path, ev->name);
 	if (!child)
 		return;
-	if (ev->mask & IN_ISDIR) {
-		if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
-			drop_subtree(t, child);
-		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && d->recursive)
-			scan_dir(t, child);
+	bool is_dir = (ev->mask & IN_ISDIR) != 0;
+	if (is_dir && (ev->mask & (IN_DELETE | IN_MOVED_FROM)))
+		drop_subtree(t, child);
+	/* a file root's directory has no depth of its own: the named file is wanted */
+	if (!d->recursive || fscd_filter_wants(t->filter, child, is_dir, d->depth + 1)) {
+		if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && d->recursive)
+			scan_dir(t, child, d->depth + 1);
+		fscd_pending_add(&t->pending, child);
 	}
-	fscd_pending_add(&t->pending, child);
 	free(child);
 }
 
@@ -378,7 +386,7 @@ static int root_watch(struct fscd_tree *t, size_t i)
 		d = watch_dir(t, r->dir, false, r->name);
 		fscd_pending_add(&t->pending, r->path);
 	} else {
-		scan_dir(t, r->dir);
+		scan_dir(t, r->dir, 0);
 		d = NULL;
 		for (size_t wd = 0; wd < t->dirs_cap && !d; wd++)
 			if (t->dirs[wd] && strcmp(t->dirs[wd]->path, r->dir) == 0)
@@ -451,6 +459,11 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path)
 void fscd_tree_set_writer(struct fscd_tree *t, struct fsc_writer *w)
 {
 	t->w = w;
+}
+
+void fscd_tree_set_filter(struct fscd_tree *t, const struct fscd_filter *f)
+{
+	t->filter = f;
 }
 
 int fscd_tree_create(struct fscd_tree **out, uint32_t path_max)

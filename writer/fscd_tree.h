@@ -15,6 +15,9 @@ struct fscd_tree;
 int fscd_tree_create(struct fscd_tree **out, uint32_t path_max);
 /* The table that scans and events publish into; set before the first scan. */
 void fscd_tree_set_writer(struct fscd_tree *t, struct fsc_writer *w);
+struct fscd_filter;
+/* Which paths are cached and traversed (excludes, includes, depth); f must outlive t. */
+void fscd_tree_set_filter(struct fscd_tree *t, const struct fscd_filter *f);
 void fscd_tree_destroy(struct fscd_tree *t);
 int fscd_tree_fd(const struct fscd_tree *t);
 

@@ -9,6 +9,7 @@
 #include <sys/inotify.h>
 
 #include "fsc_writer.h"
+#include "fscd_filter.h"
 #include "fscd_pending.h"
 #include "fscd_tree.h"
 
@@ -18,7 +19,8 @@
 
 struct fscd_dir {
 	int wd;
-	bool recursive; /* everything below is cached */
+	bool recursive; /* everything below is cached (subject to the filter) */
+	unsigned depth; /* 0 for a root, 1 for its subdirectories, ... */
 	int root;	/* index of the root this directory is, or -1 */
 	char *path;
 	char **names; /* for a directory watched only for file roots: their names */
@@ -43,6 +45,7 @@ struct fscd_recovery {
 struct fscd_tree {
 	int ifd;
 	struct fsc_writer *w;
+	const struct fscd_filter *filter; /* NULL: everything */
 	uint32_t path_max;
 	struct fscd_dir **dirs; /* indexed by watch descriptor */
 	size_t dirs_cap;

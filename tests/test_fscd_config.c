@@ -1,0 +1,534 @@
+/* fscd's configuration: the config file and the flags set the same things, flags win, errors
+ * name the file and line, and SIGHUP applies a new file (or keeps serving if it is broken).
+ * Also the path filter the tree applies (fscd_filter_wants). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc.h"
+#include "fsc_test_fscd.h"
+#include "fsc_test_util.h"
+#include "fscd_config.h"
+#include "fscd_filter.h"
+
+#define WAIT_MS 15000
+
+/* A temporary tree with two watch roots (a/ and b/, two files each) and, outside them, a
+ * directory for the config file and fscd's log. */
+struct fixture {
+	char name[64];
+	char *top;
+	char a[200], b[200], etc[200], conf[256], log[256];
+	char a_files[2][256], b_files[2][256];
+	pid_t pid; /* the running fscd, stopped by teardown if a test failed */
+};
+
+static void make_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	close(fd);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	fsc_test_name(f->name, sizeof(f->name), "config");
+	f->top = fsc_test_tmpdir("config");
+	snprintf(f->a, sizeof(f->a), "%s/a", f->top);
+	snprintf(f->b, sizeof(f->b), "%s/b", f->top);
+	snprintf(f->etc, sizeof(f->etc), "%s/etc", f->top);
+	assert_int_equal(mkdir(f->a, 0755), 0);
+	assert_int_equal(mkdir(f->b, 0755), 0);
+	assert_int_equal(mkdir(f->etc, 0755), 0);
+	snprintf(f->log, sizeof(f->log), "%s/fscd.log", f->etc);
+	snprintf(f->conf, sizeof(f->conf), "%s/fscd.conf", f->etc);
+	for (int i = 0; i < 2; i++) {
+		snprintf(f->a_files[i], sizeof(f->a_files[i]), "%s/a%d.log", f->a, i);
+		snprintf(f->b_files[i], sizeof(f->b_files[i]), "%s/b%d.log", f->b, i);
+		make_file(f->a_files[i]);
+		make_file(f->b_files[i]);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f->pid > 0)
+		fsc_test_fscd_stop(f->pid);
+	fsc_test_shm_leftovers(f->name, true);
+	fsc_test_rmtree(f->top);
+	free(f->top);
+	free(f);
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void write_conf(const char *path, const char *fmt, ...)
+{
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* Runs fscd to completion; returns its exit code and leaves stdout/stderr in buffers. */
+static int run_fscd(const char *const *argv, const char **out, const char **err)
+{
+	static char outf[64], errf[64];
+	snprintf(outf, sizeof(outf), "/tmp/fsc_config_%d.out", (int)getpid());
+	snprintf(errf, sizeof(errf), "/tmp/fsc_config_%d.err", (int)getpid());
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(o, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		execv(FSCD_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	int status = fsc_test_fscd_wait(pid, 20000);
+	assert_true(status != -1 && WIFEXITED(status));
+	static char outbuf[65536], errbuf[65536];
+	snprintf(outbuf, sizeof(outbuf), "%s", fsc_test_read_file(outf));
+	snprintf(errbuf, sizeof(errbuf), "%s", fsc_test_read_file(errf));
+	unlink(outf);
+	unlink(errf);
+	*out = outbuf;
+	*err = errbuf;
+	return WEXITSTATUS(status);
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Polls fscd's log until it contains needle; fails the test after WAIT_MS. */
+static void wait_for_log(const char *log, const char *needle)
+{
+	uint64_t end = fsc_test_now_ms() + WAIT_MS;
+	while (!strstr(fsc_test_read_file(log), needle)) {
+		if (fsc_test_now_ms() > end)
+			fail_msg("log lacks \"%s\" after %d ms: %s", needle, WAIT_MS,
+				 fsc_test_read_file(log));
+		pause_ms(5);
+	}
+}
+
+/* Polls c until probe is a hit from a generation other than old; returns it. */
+static uint64_t wait_for_generation(fsc_t *c, const char *probe, uint64_t old)
+{
+	uint64_t end = fsc_test_now_ms() + WAIT_MS;
+	struct fsc_info info;
+	while (fsc_lookup(c, probe, NULL, &info) != FSC_HIT || info.generation == old) {
+		if (fsc_test_now_ms() > end)
+			fail_msg("no generation other than %llx served %s within %d ms",
+				 (unsigned long long)old, probe, WAIT_MS);
+		pause_ms(5);
+	}
+	return info.generation;
+}
+
+static uint64_t generation_of(fsc_t *c, const char *probe)
+{
+	struct fsc_info info;
+	assert_int_equal(fsc_lookup(c, probe, NULL, &info), FSC_HIT);
+	return info.generation;
+}
+
+/* The published table's capacity, slot size and permissions. */
+static void table_params(const char *name, uint64_t *capacity, uint32_t *slot_size, mode_t *mode)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/fsc.%s", FSC_SHM_DIR, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	const struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(h != MAP_FAILED);
+	*capacity = h->capacity;
+	*slot_size = h->slot_size;
+	*mode = st.st_mode & 07777;
+	munmap((void *)h, sizeof(*h));
+	close(fd);
+}
+
+/* Fails unless pid holds, beyond 0-2, exactly fscd's own four event descriptors: what a
+ * reload's new image should start with (fscd marks everything else close-on-exec). */
+static void expect_only_event_fds(pid_t pid)
+{
+	const char *want[] = {"anon_inode:inotify", "anon_inode:[signalfd]", "anon_inode:[timerfd]",
+			      "anon_inode:[eventpoll]"};
+	int seen[4] = {0}, other = 0;
+	char dir[64], path[384], target[256];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) <= 2)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		int k = 0;
+		while (k < 4 && strcmp(target, want[k]))
+			k++;
+		if (k < 4)
+			seen[k]++;
+		else
+			other++;
+		if (k == 4 || seen[k] > 1)
+			fprintf(stderr, "unexpected fd %s -> %s\n", e->d_name, target);
+	}
+	closedir(d);
+	assert_int_equal(other, 0);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(seen[k], 1);
+}
+
+static pid_t start_fscd(struct fixture *f, const char *const *argv)
+{
+	f->pid = fsc_test_fscd_start(argv, f->log);
+	return f->pid;
+}
+
+static void stop_and_check_clean(struct fixture *f, const char *name)
+{
+	int status = fsc_test_fscd_stop(f->pid);
+	f->pid = 0;
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fsc_test_shm_leftovers(name, false), 0);
+}
+
+static void test_filter_wants(void **state)
+{
+	(void)state;
+	const char *ex[] = {"*.tmp", "/srv/*/cache"};
+	const char *in[] = {"*.log"};
+	struct fscd_filter f = {.exclude = ex, .nexclude = 2};
+	/* exclude by base name, at any depth, files and directories alike */
+	assert_false(fscd_filter_wants(&f, "/srv/a/x.tmp", false, 2));
+	assert_false(fscd_filter_wants(&f, "/srv/a/b/d.tmp", true, 3));
+	assert_true(fscd_filter_wants(&f, "/srv/a/x.tmpl", false, 2));
+	/* exclude by full path: '*' stays within one component */
+	assert_false(fscd_filter_wants(&f, "/srv/app/cache", true, 2));
+	assert_true(fscd_filter_wants(&f, "/srv/app/sub/cache", true, 3));
+	assert_true(fscd_filter_wants(&f, "/srv/app/cache2", true, 2));
+	/* a root is always wanted */
+	assert_true(fscd_filter_wants(&f, "/srv/x/cache", true, 0));
+	/* include: only *.log files, but every (non-excluded) directory is traversed */
+	f = (struct fscd_filter){.exclude = ex, .nexclude = 2, .include = in, .ninclude = 1};
+	assert_true(fscd_filter_wants(&f, "/var/log/app/x.log", false, 2));
+	assert_false(fscd_filter_wants(&f, "/var/log/app/x.txt", false, 2));
+	assert_true(fscd_filter_wants(&f, "/var/log/app", true, 1));
+	assert_false(fscd_filter_wants(&f, "/var/log/old.tmp", true, 1)); /* exclusion wins */
+	assert_false(fscd_filter_wants(&f, "/var/log/y.log.tmp", false, 1));
+	/* depth: 2 levels below the root */
+	f = (struct fscd_filter){.max_depth = 2};
+	assert_true(fscd_filter_wants(&f, "/r/a", true, 1));
+	assert_true(fscd_filter_wants(&f, "/r/a/b", false, 2));
+	assert_false(fscd_filter_wants(&f, "/r/a/b/c", false, 3));
+	/* no filter, or an empty one: everything */
+	assert_true(fscd_filter_wants(NULL, "/x/y.tmp", false, 9));
+	f = (struct fscd_filter){0};
+	assert_true(fscd_filter_wants(&f, "/x/y/z/w", false, 40));
+}
+
+/* In-process: defaults < file < flags, lists accumulate, argv left as given. */
+static void test_load_precedence(void **state)
+{
+	struct fixture *f = *state;
+	write_conf(f->conf,
+		   "# every kind of setting\n"
+		   "name = fromfile\n"
+		   "  capacity = 100   ; indented, with a comment\n"
+		   "poll-interval = 500\nmax-depth = 3\nexclude = *.tmp\ninclude = *.log\n"
+		   "watch = %s\nlog-level = debug\nmode = 0600\n",
+		   f->a);
+	char *argv[] = {"fscd", "--config", f->conf, "--capacity", "200",
+			"-x",	"*.swp",    "-w",    f->b,	   NULL};
+	char *before[10];
+	memcpy(before, argv, sizeof(argv));
+	struct fscd_config cfg;
+	struct fscd_config_error err;
+	assert_int_equal(fscd_config_load(&cfg, 9, argv, true, &err), FSCD_CONFIG_RUN);
+	assert_memory_equal(before, argv, sizeof(argv));
+	assert_string_equal(cfg.name, "fromfile");
+	assert_int_equal(cfg.capacity, 200);
+	assert_int_equal(cfg.poll_interval_ms, 500);
+	assert_int_equal(cfg.max_depth, 3);
+	assert_int_equal(cfg.mode, 0600);
+	assert_int_equal(cfg.log_level, FSCD_LOG_DEBUG);
+	assert_int_equal(cfg.exclude.n, 2);
+	assert_string_equal(cfg.exclude.v[0], "*.tmp");
+	assert_string_equal(cfg.exclude.v[1], "*.swp");
+	assert_int_equal(cfg.include.n, 1);
+	assert_int_equal(cfg.watch.n, 2);
+	assert_string_equal(cfg.watch.v[0], f->a);
+	assert_string_equal(cfg.watch.v[1], f->b);
+	fscd_config_free(&cfg);
+	/* built-in defaults */
+	char *plain[] = {"fscd", "-w", "/tmp", NULL};
+	assert_int_equal(fscd_config_load(&cfg, 3, plain, true, &err), FSCD_CONFIG_RUN);
+	assert_string_equal(cfg.name, FSCD_DEFAULT_NAME);
+	assert_int_equal(cfg.capacity, FSCD_DEFAULT_CAPACITY);
+	assert_int_equal(cfg.poll_interval_ms, FSCD_DEFAULT_POLL_INTERVAL_MS);
+	assert_int_equal(cfg.max_depth, 0);
+	assert_int_equal(cfg.exclude.n + cfg.include.n, 0);
+	fscd_config_free(&cfg);
+}
+
+/* The same settings from the file and from flags publish the same table. */
+static void test_file_equals_flags(void **state)
+{
+	struct fixture *f = *state;
+	write_conf(f->conf,
+		   "name = %s\nwatch = %s\ncapacity = 1000\nslot-size = 1024\nmode = 0600\n",
+		   f->name, f->a);
+	const char *from_file[] = {"fscd", "--config", f->conf, NULL};
+	const char *from_flags[] = {"fscd", "-n",	   f->name, "-w",     f->a,   "--capacity",
+				    "1000", "--slot-size", "1024",  "--mode", "0600", NULL};
+	const char *const *variants[] = {from_file, from_flags};
+	for (int v = 0; v < 2; v++) {
+		start_fscd(f, variants[v]);
+		fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+		const char *paths[] = {f->a, f->a_files[0], f->a_files[1], NULL};
+		fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+		assert_int_equal(fsc_lookup(c, f->b_files[0], NULL, NULL), FSC_MISS);
+		uint64_t capacity;
+		uint32_t slot_size;
+		mode_t mode;
+		table_params(f->name, &capacity, &slot_size, &mode);
+		assert_int_equal(capacity, 1000);
+		assert_int_equal(slot_size, 1024);
+		assert_int_equal(mode, 0600);
+		fsc_close(c);
+		stop_and_check_clean(f, f->name);
+	}
+	assert_non_null(strstr(fsc_test_read_file(f->log), "serving table"));
+}
+
+/* Flags override the file's values; watch roots from both accumulate. */
+static void test_flags_override_file(void **state)
+{
+	struct fixture *f = *state;
+	char file_name[80];
+	snprintf(file_name, sizeof(file_name), "%s_file", f->name);
+	write_conf(f->conf, "name = %s\ncapacity = 1000\nwatch = %s\n", file_name, f->a);
+	const char *argv[] = {"fscd",	    "--config", f->conf,   "--name", f->name,
+			      "--capacity", "2000",	"--watch", f->b,     NULL};
+	start_fscd(f, argv);
+	fsc_t *c = fsc_test_open_new_generation(f->name, f->b_files[0], 0, WAIT_MS);
+	const char *paths[] = {f->a_files[0], f->a_files[1], f->b_files[0], f->b_files[1], NULL};
+	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	uint64_t capacity;
+	uint32_t slot_size;
+	mode_t mode;
+	table_params(f->name, &capacity, &slot_size, &mode);
+	assert_int_equal(capacity, 2000);
+	assert_int_equal(mode, 0640);
+	assert_null(fsc_open(file_name));
+	assert_int_equal(errno, ENOENT);
+	fsc_close(c);
+	stop_and_check_clean(f, f->name);
+}
+
+/* watch = twice in the file: both roots are served. */
+static void test_repeated_keys_accumulate(void **state)
+{
+	struct fixture *f = *state;
+	write_conf(f->conf, "name = %s\nwatch = %s\nwatch = %s\n", f->name, f->a, f->b);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	start_fscd(f, argv);
+	fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	const char *paths[] = {f->a_files[0], f->a_files[1], f->b_files[0], f->b_files[1], NULL};
+	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	fsc_close(c);
+	stop_and_check_clean(f, f->name);
+}
+
+static void expect_config_error(struct fixture *f, const char *content, const char *message)
+{
+	write_conf(f->conf, "%s", content);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	const char *out, *err;
+	assert_int_equal(run_fscd(argv, &out, &err), 2);
+	if (!strstr(err, message))
+		fail_msg("stderr lacks \"%s\": %s", message, err);
+	assert_string_equal(out, "");
+}
+
+static void test_config_errors(void **state)
+{
+	struct fixture *f = *state;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "fscd: %s:2: unknown setting 'bogus' (see fscd --help)\n",
+		 f->conf);
+	expect_config_error(f, "watch = /tmp\nbogus = 1\n", msg);
+	snprintf(msg, sizeof(msg), "%s:3: invalid capacity 'lots': a positive number", f->conf);
+	expect_config_error(f, "# comment\nwatch = /tmp\ncapacity = lots\n", msg);
+	snprintf(msg, sizeof(msg), "%s:1: invalid log-level 'loud'", f->conf);
+	expect_config_error(f, "log-level = loud\n", msg);
+	snprintf(msg, sizeof(msg), "%s:2: invalid watch 'tmp': an absolute path", f->conf);
+	expect_config_error(f, "\nwatch = tmp\n", msg);
+	snprintf(msg, sizeof(msg), "%s:2: not a setting", f->conf);
+	expect_config_error(f, "watch = /tmp\njust words\n", msg);
+	snprintf(msg, sizeof(msg), "%s:2: 'watch' is in section [fscd]", f->conf);
+	expect_config_error(f, "[fscd]\nwatch = /tmp\n", msg);
+	expect_config_error(f, "name = x\n", "nothing to watch");
+	const char *missing[] = {"fscd", "--config", "/nonexistent/fscd.conf", NULL};
+	const char *out, *err;
+	assert_int_equal(run_fscd(missing, &out, &err), 2);
+	assert_non_null(strstr(err, "cannot read config file /nonexistent/fscd.conf"));
+	assert_null(fsc_open(f->name)); /* nothing was published */
+}
+
+static void test_help_lists_every_key(void **state)
+{
+	(void)state;
+	const char *argv[] = {"fscd", "--help", NULL};
+	const char *out, *err;
+	assert_int_equal(run_fscd(argv, &out, &err), 0);
+	const char *keys[] = {"watch", "exclude",  "include",	"max-depth",
+			      "name",  "capacity", "slot-size", "poll-interval",
+			      "mode",  "group",	   "log-level"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		char flag[64], key[64];
+		snprintf(flag, sizeof(flag), "--%s ", keys[i]);
+		snprintf(key, sizeof(key), " %s = ", keys[i]);
+		if (!strstr(out, flag) || !strstr(out, key))
+			fail_msg("--help lacks \"%s\" or \"%s\"", flag, key);
+	}
+	assert_non_null(strstr(out, "--config FILE"));
+	assert_non_null(strstr(out, "SIGHUP"));
+	assert_string_equal(err, "");
+}
+
+/* SIGHUP with a second root added: a new generation that readers follow, the new root's
+ * files served, same pid, no descriptor carried into the new image. */
+static void test_sighup_applies_new_config(void **state)
+{
+	struct fixture *f = *state;
+	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	pid_t pid = start_fscd(f, argv);
+	fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	uint64_t gen = generation_of(c, f->a_files[0]);
+	assert_int_equal(fsc_lookup(c, f->b_files[0], NULL, NULL), FSC_MISS);
+
+	write_conf(f->conf, "name = %s\nwatch = %s\nwatch = %s\n", f->name, f->a, f->b);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	uint64_t gen2 = wait_for_generation(c, f->a_files[0], gen);
+	const char *paths[] = {f->a_files[0], f->a_files[1], f->b_files[0], f->b_files[1], NULL};
+	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	assert_int_equal(fsc_test_fscd_wait(pid, 0), -1); /* the same process, still running */
+	expect_only_event_fds(pid);
+	const char *log = fsc_test_read_file(f->log);
+	assert_non_null(strstr(log, "SIGHUP: re-reading the configuration"));
+	assert_non_null(strstr(log, "restarting in place"));
+
+	/* and it still follows changes under the new root */
+	int fd = open(f->b_files[1], O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "more\n", 5), 5);
+	close(fd);
+	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	assert_int_equal(generation_of(c, f->b_files[1]), gen2);
+	fsc_close(c);
+	stop_and_check_clean(f, f->name);
+}
+
+/* SIGHUP with a broken file: logged, and the old table keeps being served and updated. */
+static void test_sighup_broken_config_keeps_serving(void **state)
+{
+	struct fixture *f = *state;
+	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	pid_t pid = start_fscd(f, argv);
+	fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	uint64_t gen = generation_of(c, f->a_files[0]);
+	const char *broken[] = {
+	    "name = %s\nwatch = %s\nbogus = 1\n",    /* an unknown key */
+	    "name = %s\nwatch = %s/missing\n",	     /* a root that does not exist */
+	    "name = %s\nwatch = %s\ncapacity = 0\n", /* a bad value */
+	};
+	const char *expect[] = {":3: unknown setting 'bogus'", "missing: No such file",
+				":3: invalid capacity '0'"};
+	for (int i = 0; i < 3; i++) {
+		write_conf(f->conf, broken[i], f->name, f->a);
+		assert_int_equal(kill(pid, SIGHUP), 0);
+		wait_for_log(f->log, expect[i]);
+		assert_non_null(strstr(fsc_test_read_file(f->log), "reload refused"));
+		assert_int_equal(fsc_test_fscd_wait(pid, 0), -1);
+		assert_int_equal(generation_of(c, f->a_files[0]), gen);
+	}
+	int fd = open(f->a_files[0], O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "more\n", 5), 5);
+	close(fd);
+	const char *paths[] = {f->a_files[0], NULL};
+	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	assert_int_equal(generation_of(c, f->a_files[0]), gen);
+	assert_null(strstr(fsc_test_read_file(f->log), "restarting in place"));
+	fsc_close(c);
+	stop_and_check_clean(f, f->name);
+}
+
+/* SIGHUP with another table name: the old name is closed, the new one served. */
+static void test_sighup_renames_table(void **state)
+{
+	struct fixture *f = *state;
+	char new_name[80];
+	snprintf(new_name, sizeof(new_name), "%s_new", f->name);
+	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	pid_t pid = start_fscd(f, argv);
+	fsc_close(fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS));
+	write_conf(f->conf, "name = %s\nwatch = %s\n", new_name, f->a);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	fsc_t *c = fsc_test_open_new_generation(new_name, f->a_files[0], 0, WAIT_MS);
+	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
+	fsc_close(c);
+	stop_and_check_clean(f, new_name);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_filter_wants),
+	    cmocka_unit_test_setup_teardown(test_load_precedence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_equals_flags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flags_override_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_repeated_keys_accumulate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+	    cmocka_unit_test(test_help_lists_every_key),
+	    cmocka_unit_test_setup_teardown(test_sighup_applies_new_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sighup_broken_config_keeps_serving, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sighup_renames_table, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
