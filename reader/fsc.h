@@ -51,7 +51,10 @@ FSC_API fsc_t *fsc_open(const char *name);
 FSC_API void fsc_close(fsc_t *c);
 
 /* stat(2) semantics: 0, or -1 with errno. Answered from the table when the record is there
- * and trustworthy; otherwise calls stat(2). c may be NULL (then it is stat(2)). */
+ * and trustworthy; otherwise calls stat(2). c may be NULL (then it is stat(2)).
+ * One field lags by design: st_atim is the access time as of fscd's last look at the file.
+ * Reading a file changes it without any event fscd watches (watching every read would
+ * flood it), so a cached atime can be older than stat(2)'s; every other field is current. */
 FSC_API int fsc_stat(fsc_t *c, const char *path, struct stat *st);
 
 /* Table only, no system call: FSC_HIT, FSC_NEGATIVE, FSC_MISS or FSC_UNAVAILABLE; -1 with

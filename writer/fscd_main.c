@@ -39,9 +39,9 @@ struct fscd_daemon {
 	struct fscd_loop loop;
 };
 
-static int fscd_loop_add(int epfd, int fd)
+static int fscd_loop_add(int epfd, int fd, uint32_t events)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	struct epoll_event ev = {.events = events, .data.fd = fd};
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -69,8 +69,9 @@ static int fscd_loop_open(struct fscd_loop *l, int inotify_fd)
 				 .it_value = {0, FSC_HEARTBEAT_INTERVAL_NS}};
 	if (l->sigfd < 0 || l->timerfd < 0 || l->epfd < 0 ||
 	    timerfd_settime(l->timerfd, 0, &its, NULL) < 0 ||
-	    fscd_loop_add(l->epfd, l->sigfd) < 0 || fscd_loop_add(l->epfd, l->timerfd) < 0 ||
-	    fscd_loop_add(l->epfd, inotify_fd) < 0) {
+	    fscd_loop_add(l->epfd, l->sigfd, EPOLLIN) < 0 ||
+	    fscd_loop_add(l->epfd, l->timerfd, EPOLLIN) < 0 ||
+	    fscd_loop_add(l->epfd, inotify_fd, EPOLLIN | EPOLLONESHOT) < 0) {
 		fscd_log(FSCD_LOG_ERROR, "cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -206,19 +207,44 @@ static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
 	return false;
 }
 
+/* Least time between two passes over inotify events. Between passes the kernel queue keeps
+ * filling and merges identical unread events, so a file written 100,000 times a second is
+ * re-stat'ed at most 500 times a second (once per pass), and a change waits at most this
+ * long more. The inotify fd is EPOLLONESHOT and re-armed when the interval has passed. */
+#define FSCD_PASS_INTERVAL_MS 2
+
+/* Milliseconds epoll may wait: forever while inotify is armed, else until it may be. */
+static int fscd_loop_timeout(bool armed, uint64_t rearm_at_ns)
+{
+	if (armed)
+		return -1;
+	uint64_t now = fsc_writer_now_ns();
+	return now >= rearm_at_ns ? 0 : (int)((rearm_at_ns - now + 999999) / 1000000);
+}
+
 static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 {
 	unsigned ticks = 0;
 	enum fscd_loop_exit why = FSCD_LOOP_STOP;
+	bool armed = true;
+	uint64_t rearm_at_ns = 0;
+	int ifd = fscd_tree_fd(d->tree);
 	for (;;) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(d->loop.epfd, evs, 4, -1);
+		int n = epoll_wait(d->loop.epfd, evs, 4, fscd_loop_timeout(armed, rearm_at_ns));
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (!armed && fsc_writer_now_ns() >= rearm_at_ns) {
+			struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = ifd};
+			armed = epoll_ctl(d->loop.epfd, EPOLL_CTL_MOD, ifd, &ev) == 0;
+		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			if (fd == fscd_tree_fd(d->tree)) {
+			if (fd == ifd) {
 				fscd_tree_process_events(d->tree);
+				armed = false; /* one-shot: fired and disarmed */
+				rearm_at_ns =
+				    fsc_writer_now_ns() + FSCD_PASS_INTERVAL_MS * 1000000ull;
 			} else if (fd == d->loop.timerfd) {
 				if (!fscd_loop_on_timer(d, &ticks, &why))
 					return why;

@@ -1,0 +1,254 @@
+/* fscd under a write storm: one file appended to in a tight loop while other files in the same
+ * tree change now and then. The storm's file ends equal to lstat(), fscd stats it far fewer
+ * times than it was written (coalescing), and the other files converge while the storm is
+ * still going (no starvation). Every wait is a generous bound, never a speed claim. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc.h"
+#include "fsc_shm_format.h"
+#include "fsc_test_fscd.h"
+#include "fsc_test_util.h"
+
+#define CONVERGE_MS	   15000     /* generous: a bound on waiting, not a speed claim */
+#define STORM_MIN_WRITES   200000u   /* the storm is at least this many appends ... */
+#define STORM_MAX_WRITES   20000000u /* ... and stops here at the latest ... */
+#define STORM_MAX_MS	   8000u     /* ... or after this long, whichever comes first */
+#define STORM_CHANGE_EVERY 20000u    /* the other files change once per this many appends */
+
+struct fixture {
+	char name[64];
+	char *root;
+	pid_t fscd;
+	fsc_t *c;
+	char errlog[128];
+};
+
+/* Shared with the storm child (MAP_SHARED | MAP_ANONYMOUS). */
+struct storm {
+	atomic_bool stop;
+	atomic_bool done;
+	atomic_uint_fast64_t writes;
+};
+
+static char *at(const struct fixture *f, const char *rel)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+	snprintf(b, sizeof(bufs[0]), "%s/%s", f->root, rel);
+	return b;
+}
+
+static void write_file(const char *path, const char *data, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* One writer counter, read from the published table's header (mapped read-only). Counters
+ * are carried into replacement tables, so re-opening the name each time is right. */
+static uint64_t read_counter(const char *name, enum fsc_counter which)
+{
+	char obj[96];
+	snprintf(obj, sizeof(obj), "/fsc.%s", name);
+	int fd = shm_open(obj, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	void *m = mmap(NULL, sizeof(struct fsc_shm_header), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(m != MAP_FAILED);
+	struct fsc_shm_header *h = m;
+	uint64_t v = atomic_load_explicit(&h->counters[which], memory_order_relaxed);
+	munmap(m, sizeof(struct fsc_shm_header));
+	return v;
+}
+
+static void assert_fscd_running(pid_t pid)
+{
+	int status;
+	pid_t r = waitpid(pid, &status, WNOHANG);
+	if (r != 0)
+		fail_msg("fscd is gone (waitpid %d, status 0x%x)", (int)r, r > 0 ? status : 0);
+}
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	memset(&f, 0, sizeof(f));
+	fsc_test_name(f.name, sizeof(f.name), "coal");
+	f.root = fsc_test_tmpdir("coal");
+	assert_int_equal(mkdir(at(&f, "storm"), 0755), 0);
+	assert_int_equal(mkdir(at(&f, "other"), 0755), 0);
+	write_file(at(&f, "storm/big.log"), "", O_TRUNC);
+	write_file(at(&f, "other/a"), "a\n", O_TRUNC);
+	write_file(at(&f, "other/b"), "b\n", O_TRUNC);
+	write_file(at(&f, "storm/neighbour"), "n\n", O_TRUNC);
+	snprintf(f.errlog, sizeof(f.errlog), "%s.err", f.root);
+	const char *argv[] = {"fscd", "--name", f.name, "--watch", f.root, NULL};
+	f.fscd = fsc_test_fscd_start(argv, f.errlog);
+	f.c = fsc_test_open_new_generation(f.name, at(&f, "storm/big.log"), 0, CONVERGE_MS);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	fsc_close(f->c);
+	int status = fsc_test_fscd_stop(f->fscd);
+	fsc_test_rmtree(f->root);
+	unlink(f->errlog);
+	free(f->root);
+	/* a crash of fscd under the storm is a failure: it must exit cleanly, table removed */
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fsc_test_shm_leftovers(f->name, true), 0);
+	return 0;
+}
+
+static void storm_child(const char *path, struct storm *s)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	uint64_t end = fsc_test_now_ms() + STORM_MAX_MS;
+	uint_fast64_t n = 0;
+	while (fd >= 0 && n < STORM_MAX_WRITES && !atomic_load(&s->stop)) {
+		if (write(fd, "x", 1) != 1)
+			break;
+		atomic_store_explicit(&s->writes, ++n, memory_order_relaxed);
+		if ((n & 1023) == 0 && fsc_test_now_ms() > end)
+			break;
+	}
+	atomic_store(&s->done, true);
+	_exit(fd >= 0 ? 0 : 1);
+}
+
+static bool all_agree(fsc_t *c, const char *const *paths, char *why, size_t n)
+{
+	for (size_t i = 0; paths[i]; i++)
+		if (!fsc_test_agrees(c, paths[i], FSC_EXPECT_STAT, why, n))
+			return false;
+	return true;
+}
+
+/* Changes the other files, then waits for them to agree while the storm still runs: if they
+ * only catch up once it is over, fscd starved them. */
+static void change_others_during_storm(struct fixture *f, struct storm *s, unsigned k)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "change %u\n", k);
+	write_file(at(f, "other/a"), line, O_APPEND);
+	write_file(at(f, "storm/neighbour"), line, O_APPEND);
+	char created[64];
+	snprintf(created, sizeof(created), "other/during.%u", k);
+	write_file(at(f, created), line, O_TRUNC);
+	if (atomic_load(&s->done)) /* the changes must be made during the storm */
+		fail_msg("the storm ended (%llu writes) before the other files changed",
+			 (unsigned long long)atomic_load(&s->writes));
+	const char *paths[] = {at(f, "other/a"), at(f, "storm/neighbour"), at(f, created),
+			       at(f, "other"), NULL};
+	char why[512];
+	while (!all_agree(f->c, paths, why, sizeof(why))) {
+		if (atomic_load(&s->done))
+			fail_msg("starvation: not converged while the storm ran (%llu writes): %s",
+				 (unsigned long long)atomic_load(&s->writes), why);
+		pause_ms(2);
+	}
+}
+
+/* Runs the storm and the occasional other changes; returns the number of appends made. */
+static uint64_t run_storm(struct fixture *f, struct storm *s)
+{
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		storm_child(at(f, "storm/big.log"), s);
+	unsigned k = 0;
+	while (!atomic_load(&s->done) && (k < 4 || atomic_load(&s->writes) < STORM_MIN_WRITES)) {
+		if (atomic_load(&s->writes) >= (uint_fast64_t)(k + 1) * STORM_CHANGE_EVERY) {
+			change_others_during_storm(f, s, k);
+			k++;
+		}
+		pause_ms(1);
+	}
+	atomic_store(&s->stop, true);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(k >= 4); /* the other files did change during the storm */
+	return atomic_load(&s->writes);
+}
+
+static void test_write_storm_is_coalesced(void **state)
+{
+	struct fixture *f = *state;
+	char big_path[512];
+	snprintf(big_path, sizeof(big_path), "%s", at(f, "storm/big.log"));
+	const char *big[] = {big_path, NULL};
+	fsc_test_wait_agree(f->c, big, FSC_EXPECT_STAT, CONVERGE_MS);
+	uint64_t stats0 = read_counter(f->name, FSC_CTR_STATS);
+	uint64_t events0 = read_counter(f->name, FSC_CTR_EVENTS);
+
+	struct storm *s =
+	    mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(s != MAP_FAILED);
+	atomic_init(&s->stop, false);
+	atomic_init(&s->done, false);
+	atomic_init(&s->writes, 0);
+	uint64_t writes = run_storm(f, s);
+	munmap(s, sizeof(*s));
+
+	/* (i) after the storm the file's record is what lstat says */
+	fsc_test_wait_agree(f->c, big, FSC_EXPECT_STAT, CONVERGE_MS);
+	struct stat st;
+	assert_int_equal(fsc_lookup(f->c, big[0], &st, NULL), FSC_HIT);
+	assert_int_equal(st.st_size, (off_t)writes);
+	assert_fscd_running(f->fscd);
+
+	/* (ii) coalescing: many events, far fewer stats than writes */
+	uint64_t stats = read_counter(f->name, FSC_CTR_STATS) - stats0;
+	uint64_t events = read_counter(f->name, FSC_CTR_EVENTS) - events0;
+	print_message("storm: %llu writes, %llu inotify events, %llu writer stats\n",
+		      (unsigned long long)writes, (unsigned long long)events,
+		      (unsigned long long)stats);
+	assert_true(writes >= STORM_MIN_WRITES);
+	if (stats >= writes / 10)
+		fail_msg("not coalesced: %llu stats for %llu writes (%llu events)",
+			 (unsigned long long)stats, (unsigned long long)writes,
+			 (unsigned long long)events);
+	if (events < stats)
+		fail_msg("fewer inotify events (%llu) than stats (%llu)",
+			 (unsigned long long)events, (unsigned long long)stats);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_write_storm_is_coalesced),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
