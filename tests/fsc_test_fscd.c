@@ -162,3 +162,30 @@ uint64_t fsc_test_counter(const char *name, int counter)
 	munmap((void *)h, sizeof(*h));
 	return v;
 }
+
+int fsc_test_fscd_run(const char *const *argv, const char **out, const char **err)
+{
+	static char outf[64], errf[64];
+	snprintf(outf, sizeof(outf), "/tmp/fsc_run_%d.out", (int)getpid());
+	snprintf(errf, sizeof(errf), "/tmp/fsc_run_%d.err", (int)getpid());
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(o, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		execv(FSCD_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	int status = fsc_test_fscd_wait(pid, 20000);
+	assert_true(status != -1 && WIFEXITED(status));
+	static char outbuf[65536], errbuf[65536];
+	snprintf(outbuf, sizeof(outbuf), "%s", fsc_test_read_file(outf));
+	snprintf(errbuf, sizeof(errbuf), "%s", fsc_test_read_file(errf));
+	unlink(outf);
+	unlink(errf);
+	*out = outbuf;
+	*err = errbuf;
+	return WEXITSTATUS(status);
+}

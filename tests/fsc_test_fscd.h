@@ -11,6 +11,9 @@
 /* Starts fscd with argv (argv[0] ignored, NULL-terminated); its stderr goes to errfile if
  * not NULL. Returns the pid; fails the test if exec is impossible. */
 pid_t fsc_test_fscd_start(const char *const *argv, const char *errfile);
+/* Runs fscd to completion (20 s at most); returns its exit code, with what it printed on
+ * stdout and stderr in *out and *err (static buffers, valid until the next call). */
+int fsc_test_fscd_run(const char *const *argv, const char **out, const char **err);
 /* Waits up to timeout_ms for fscd to exit; returns its wait status or -1 on timeout. */
 int fsc_test_fscd_wait(pid_t pid, int timeout_ms);
 /* SIGTERM, then reap (SIGKILL after 10 s); returns the wait status. */

@@ -69,26 +69,10 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* One writer counter, read from the published table's header (mapped read-only). */
-static uint64_t read_counter(const char *name, enum fsc_counter which)
-{
-	char obj[96];
-	snprintf(obj, sizeof(obj), "/fsc.%s", name);
-	int fd = shm_open(obj, O_RDONLY, 0);
-	assert_true(fd >= 0);
-	void *m = mmap(NULL, sizeof(struct fsc_shm_header), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(m != MAP_FAILED);
-	struct fsc_shm_header *h = m;
-	uint64_t v = atomic_load_explicit(&h->counters[which], memory_order_relaxed);
-	munmap(m, sizeof(struct fsc_shm_header));
-	return v;
-}
-
 static void wait_counter_above(const char *name, enum fsc_counter which, uint64_t floor)
 {
 	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
-	while (read_counter(name, which) <= floor) {
+	while (fsc_test_counter(name, which) <= floor) {
 		if (fsc_test_now_ms() > end)
 			fail_msg("counter %d stayed at %llu within %d ms", (int)which,
 				 (unsigned long long)floor, CONVERGE_MS);
@@ -210,7 +194,7 @@ static void test_unreadable_directory(void **state)
 	write_file(at(f, "locked/inside"), "secret", O_EXCL);
 	const char *before[] = {at(f, "locked"), at(f, "locked/inside"), NULL};
 	fsc_test_wait_agree(f->c, before, FSC_EXPECT_STAT, CONVERGE_MS);
-	uint64_t failures0 = read_counter(f->name, FSC_CTR_WATCH_FAILURES);
+	uint64_t failures0 = fsc_test_counter(f->name, FSC_CTR_WATCH_FAILURES);
 	assert_int_equal(chmod(at(f, "locked"), 0), 0);
 	assert_int_equal(mkdir(at(f, "locked0"), 0), 0); /* unreadable from birth */
 	write_file(at(f, "readable-after"), "ok", O_EXCL);
@@ -222,7 +206,7 @@ static void test_unreadable_directory(void **state)
 	settle(f);
 	if (geteuid() != 0) {
 		/* fscd runs as this user: it can neither watch nor read locked0 */
-		assert_true(read_counter(f->name, FSC_CTR_WATCH_FAILURES) > failures0);
+		assert_true(fsc_test_counter(f->name, FSC_CTR_WATCH_FAILURES) > failures0);
 		assert_int_equal(fsc_lookup(f->c, at(f, "locked0/x"), NULL, NULL), FSC_MISS);
 		assert_fsc_stat_is_stat(f->c, at(f, "locked0/x"));
 	} else {
@@ -251,7 +235,7 @@ static void test_path_longer_than_path_max(void **state)
 	const size_t path_max = fsc_slot_path_max(FSC_SLOT_SIZE_DEFAULT);
 	static char dirs[LONG_LEVELS][PATH_BYTES];
 	char file[PATH_BYTES + 16];
-	uint64_t uncacheable0 = read_counter(f->name, FSC_CTR_UNCACHEABLE);
+	uint64_t uncacheable0 = fsc_test_counter(f->name, FSC_CTR_UNCACHEABLE);
 	snprintf(dirs[0], PATH_BYTES, "%s/long", f->root);
 	assert_int_equal(mkdir(dirs[0], 0755), 0);
 	for (int i = 1; i < LONG_LEVELS; i++) {
@@ -279,7 +263,7 @@ static void test_path_longer_than_path_max(void **state)
 	assert_fsc_stat_is_stat(f->c, file);
 	/* the long directory is still watched: a change there is refused again, and stat(2)
 	 * (through fsc_stat) sees it */
-	uint64_t uncacheable1 = read_counter(f->name, FSC_CTR_UNCACHEABLE);
+	uint64_t uncacheable1 = fsc_test_counter(f->name, FSC_CTR_UNCACHEABLE);
 	write_file(file, " and more", O_APPEND);
 	wait_counter_above(f->name, FSC_CTR_UNCACHEABLE, uncacheable1);
 	struct stat st;

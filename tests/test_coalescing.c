@@ -72,23 +72,6 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* One writer counter, read from the published table's header (mapped read-only). Counters
- * are carried into replacement tables, so re-opening the name each time is right. */
-static uint64_t read_counter(const char *name, enum fsc_counter which)
-{
-	char obj[96];
-	snprintf(obj, sizeof(obj), "/fsc.%s", name);
-	int fd = shm_open(obj, O_RDONLY, 0);
-	assert_true(fd >= 0);
-	void *m = mmap(NULL, sizeof(struct fsc_shm_header), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(m != MAP_FAILED);
-	struct fsc_shm_header *h = m;
-	uint64_t v = atomic_load_explicit(&h->counters[which], memory_order_relaxed);
-	munmap(m, sizeof(struct fsc_shm_header));
-	return v;
-}
-
 static void assert_fscd_running(pid_t pid)
 {
 	int status;
@@ -210,8 +193,8 @@ static void test_write_storm_is_coalesced(void **state)
 	snprintf(big_path, sizeof(big_path), "%s", at(f, "storm/big.log"));
 	const char *big[] = {big_path, NULL};
 	fsc_test_wait_agree(f->c, big, FSC_EXPECT_STAT, CONVERGE_MS);
-	uint64_t stats0 = read_counter(f->name, FSC_CTR_STATS);
-	uint64_t events0 = read_counter(f->name, FSC_CTR_EVENTS);
+	uint64_t stats0 = fsc_test_counter(f->name, FSC_CTR_STATS);
+	uint64_t events0 = fsc_test_counter(f->name, FSC_CTR_EVENTS);
 
 	struct storm *s =
 	    mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -230,8 +213,8 @@ static void test_write_storm_is_coalesced(void **state)
 	assert_fscd_running(f->fscd);
 
 	/* (ii) coalescing: many events, far fewer stats than writes */
-	uint64_t stats = read_counter(f->name, FSC_CTR_STATS) - stats0;
-	uint64_t events = read_counter(f->name, FSC_CTR_EVENTS) - events0;
+	uint64_t stats = fsc_test_counter(f->name, FSC_CTR_STATS) - stats0;
+	uint64_t events = fsc_test_counter(f->name, FSC_CTR_EVENTS) - events0;
 	print_message("storm: %llu writes, %llu inotify events, %llu writer stats\n",
 		      (unsigned long long)writes, (unsigned long long)events,
 		      (unsigned long long)stats);

@@ -20,54 +20,26 @@
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 
-/* Runs fscd to completion; returns its exit code and leaves stdout/stderr in files. */
-static int run_fscd(const char *const *argv, const char **out, const char **err)
-{
-	static char outf[64], errf[64];
-	snprintf(outf, sizeof(outf), "/tmp/fsc_cli_%d.out", (int)getpid());
-	snprintf(errf, sizeof(errf), "/tmp/fsc_cli_%d.err", (int)getpid());
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(o, STDOUT_FILENO);
-		dup2(e, STDERR_FILENO);
-		execv(FSCD_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	int status = fsc_test_fscd_wait(pid, 20000);
-	assert_true(status != -1 && WIFEXITED(status));
-	static char outbuf[65536], errbuf[65536];
-	snprintf(outbuf, sizeof(outbuf), "%s", fsc_test_read_file(outf));
-	snprintf(errbuf, sizeof(errbuf), "%s", fsc_test_read_file(errf));
-	unlink(outf);
-	unlink(errf);
-	*out = outbuf;
-	*err = errbuf;
-	return WEXITSTATUS(status);
-}
-
 static void test_help_and_version(void **state)
 {
 	(void)state;
 	const char *out, *err;
 	const char *help[] = {"fscd", "--help", NULL};
-	assert_int_equal(run_fscd(help, &out, &err), 0);
+	assert_int_equal(fsc_test_fscd_run(help, &out, &err), 0);
 	const char *documented[] = {"--watch", "--name",      "--capacity", "--slot-size", "--mode",
 				    "--group", "--log-level", "--help",	    "--version"};
 	for (size_t i = 0; i < sizeof(documented) / sizeof(*documented); i++)
 		assert_non_null(strstr(out, documented[i]));
 	assert_string_equal(err, "");
 	const char *ver[] = {"fscd", "--version", NULL};
-	assert_int_equal(run_fscd(ver, &out, &err), 0);
+	assert_int_equal(fsc_test_fscd_run(ver, &out, &err), 0);
 	assert_non_null(strstr(out, "fscd "));
 }
 
 static void expect_usage_error(const char *const *argv, const char *message)
 {
 	const char *out, *err;
-	assert_int_equal(run_fscd(argv, &out, &err), 2);
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
 	if (!strstr(err, message))
 		fail_msg("stderr lacks \"%s\": %s", message, err);
 	assert_string_equal(out, "");
@@ -92,7 +64,7 @@ static void test_usage_errors(void **state)
 static void expect_start_error(const char *const *argv, const char *message)
 {
 	const char *out, *err;
-	assert_int_equal(run_fscd(argv, &out, &err), 1);
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 1);
 	if (!strstr(err, message))
 		fail_msg("stderr lacks \"%s\": %s", message, err);
 }

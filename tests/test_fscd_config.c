@@ -93,34 +93,6 @@ __attribute__((format(printf, 2, 3))) static void write_conf(const char *path, c
 	assert_int_equal(fclose(out), 0);
 }
 
-/* Runs fscd to completion; returns its exit code and leaves stdout/stderr in buffers. */
-static int run_fscd(const char *const *argv, const char **out, const char **err)
-{
-	static char outf[64], errf[64];
-	snprintf(outf, sizeof(outf), "/tmp/fsc_config_%d.out", (int)getpid());
-	snprintf(errf, sizeof(errf), "/tmp/fsc_config_%d.err", (int)getpid());
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(o, STDOUT_FILENO);
-		dup2(e, STDERR_FILENO);
-		execv(FSCD_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	int status = fsc_test_fscd_wait(pid, 20000);
-	assert_true(status != -1 && WIFEXITED(status));
-	static char outbuf[65536], errbuf[65536];
-	snprintf(outbuf, sizeof(outbuf), "%s", fsc_test_read_file(outf));
-	snprintf(errbuf, sizeof(errbuf), "%s", fsc_test_read_file(errf));
-	unlink(outf);
-	unlink(errf);
-	*out = outbuf;
-	*err = errbuf;
-	return WEXITSTATUS(status);
-}
-
 static void pause_ms(int ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -377,7 +349,7 @@ static void expect_config_error(struct fixture *f, const char *content, const ch
 	write_conf(f->conf, "%s", content);
 	const char *argv[] = {"fscd", "--config", f->conf, NULL};
 	const char *out, *err;
-	assert_int_equal(run_fscd(argv, &out, &err), 2);
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
 	if (!strstr(err, message))
 		fail_msg("stderr lacks \"%s\": %s", message, err);
 	assert_string_equal(out, "");
@@ -403,7 +375,7 @@ static void test_config_errors(void **state)
 	expect_config_error(f, "name = x\n", "nothing to watch");
 	const char *missing[] = {"fscd", "--config", "/nonexistent/fscd.conf", NULL};
 	const char *out, *err;
-	assert_int_equal(run_fscd(missing, &out, &err), 2);
+	assert_int_equal(fsc_test_fscd_run(missing, &out, &err), 2);
 	assert_non_null(strstr(err, "cannot read config file /nonexistent/fscd.conf"));
 	assert_null(fsc_open(f->name)); /* nothing was published */
 }
@@ -413,7 +385,7 @@ static void test_help_lists_every_key(void **state)
 	(void)state;
 	const char *argv[] = {"fscd", "--help", NULL};
 	const char *out, *err;
-	assert_int_equal(run_fscd(argv, &out, &err), 0);
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 0);
 	const char *keys[] = {"watch", "exclude",  "include",	"max-depth",
 			      "name",  "capacity", "slot-size", "poll-interval",
 			      "mode",  "group",	   "log-level"};
