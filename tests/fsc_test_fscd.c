@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -188,4 +189,33 @@ int fsc_test_fscd_run(const char *const *argv, const char **out, const char **er
 	*out = outbuf;
 	*err = errbuf;
 	return WEXITSTATUS(status);
+}
+
+void fsc_test_daemon_prepare(struct fsc_test_daemon *d, const char *tag)
+{
+	memset(d, 0, sizeof(*d));
+	fsc_test_name(d->name, sizeof(d->name), tag);
+	d->root = fsc_test_tmpdir(tag);
+	snprintf(d->errlog, sizeof(d->errlog), "%s.err", d->root);
+}
+
+void fsc_test_daemon_start(struct fsc_test_daemon *d, const char *probe, int timeout_ms)
+{
+	const char *argv[] = {"fscd", "--name", d->name, "--watch", d->root, NULL};
+	d->fscd = fsc_test_fscd_start(argv, d->errlog);
+	d->c = fsc_test_open_new_generation(d->name, probe, 0, timeout_ms);
+}
+
+void fsc_test_daemon_stop(struct fsc_test_daemon *d)
+{
+	fsc_close(d->c);
+	d->c = NULL;
+	int status = fsc_test_fscd_stop(d->fscd);
+	fsc_test_rmtree(d->root);
+	unlink(d->errlog);
+	free(d->root);
+	d->root = NULL;
+	/* a crash of fscd is a failure: a clean stop exits 0 and removes its objects */
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fsc_test_shm_leftovers(d->name, true), 0);
 }

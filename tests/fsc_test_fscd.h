@@ -24,6 +24,23 @@ fsc_t *fsc_test_open_when_live(const char *name, int timeout_ms);
 fsc_t *fsc_test_open_new_generation(const char *name, const char *probe, uint64_t not_gen,
 				    int timeout_ms);
 
+/* A real fscd serving a temporary tree, for the tests that drive the daemon. */
+struct fsc_test_daemon {
+	char name[64];
+	char *root;	  /* the watched tree, made empty by prepare */
+	char errlog[160]; /* fscd's stderr */
+	pid_t fscd;
+	fsc_t *c; /* a reader of the table, open once fscd serves */
+};
+/* Names a table and makes an empty tree to watch (fill it before starting). */
+void fsc_test_daemon_prepare(struct fsc_test_daemon *d, const char *tag);
+/* Starts `fscd --name NAME --watch ROOT`, logging to errlog, and opens a reader once probe
+ * (a path in the tree) is served. */
+void fsc_test_daemon_start(struct fsc_test_daemon *d, const char *probe, int timeout_ms);
+/* Closes the reader, stops fscd and removes tree and log. Fails the test unless fscd exited
+ * cleanly (status 0) and left no shared-memory object behind. */
+void fsc_test_daemon_stop(struct fsc_test_daemon *d);
+
 enum fsc_test_expect {
 	FSC_EXPECT_STAT,
 	FSC_EXPECT_NEGATIVE,

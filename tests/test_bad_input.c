@@ -33,11 +33,7 @@
 #define LONG_LEVELS 9 /* 60-byte names: far past the default path_max */
 
 struct fixture {
-	char name[64];
-	char *root;
-	pid_t fscd;
-	fsc_t *c;
-	char errlog[128];
+	struct fsc_test_daemon d;
 };
 
 static char *at(const struct fixture *f, const char *rel)
@@ -45,7 +41,7 @@ static char *at(const struct fixture *f, const char *rel)
 	static char bufs[8][PATH_BYTES];
 	static int next;
 	char *b = bufs[next++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", f->root, rel);
+	snprintf(b, sizeof(bufs[0]), "%s/%s", f->d.root, rel);
 	return b;
 }
 
@@ -99,7 +95,7 @@ static void settle(const struct fixture *f)
 		snprintf(rel, sizeof(rel), "marker.%u", n++);
 		char *p = at(f, rel);
 		write_file(p, "m", O_TRUNC);
-		wait_one(f->c, p, FSC_EXPECT_STAT);
+		wait_one(f->d.c, p, FSC_EXPECT_STAT);
 	}
 }
 
@@ -124,13 +120,8 @@ static void assert_fsc_stat_is_stat(fsc_t *c, const char *path)
 static int setup(void **state)
 {
 	static struct fixture f;
-	memset(&f, 0, sizeof(f));
-	fsc_test_name(f.name, sizeof(f.name), "bad");
-	f.root = fsc_test_tmpdir("bad");
-	snprintf(f.errlog, sizeof(f.errlog), "%s.err", f.root);
-	const char *argv[] = {"fscd", "--name", f.name, "--watch", f.root, NULL};
-	f.fscd = fsc_test_fscd_start(argv, f.errlog);
-	f.c = fsc_test_open_new_generation(f.name, f.root, 0, CONVERGE_MS);
+	fsc_test_daemon_prepare(&f.d, "bad");
+	fsc_test_daemon_start(&f.d, f.d.root, CONVERGE_MS);
 	*state = &f;
 	return 0;
 }
@@ -138,14 +129,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	fsc_close(f->c);
-	int status = fsc_test_fscd_stop(f->fscd);
-	fsc_test_rmtree(f->root);
-	unlink(f->errlog);
-	free(f->root);
-	/* a crash of fscd is a failure: a clean stop exits 0 and removes the table */
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(fsc_test_shm_leftovers(f->name, true), 0);
+	fsc_test_daemon_stop(&f->d);
 	return 0;
 }
 
@@ -166,25 +150,25 @@ static void test_awkward_names(void **state)
 	static char paths[N_AWKWARD + 1][PATH_BYTES];
 	const char *p[N_AWKWARD + 2] = {NULL};
 	for (size_t i = 0; i < N_AWKWARD; i++) {
-		snprintf(paths[i], PATH_BYTES, "%s/names/%s", f->root, awkward[i]);
+		snprintf(paths[i], PATH_BYTES, "%s/names/%s", f->d.root, awkward[i]);
 		p[i] = paths[i];
 		write_file(p[i], awkward[i], O_EXCL);
 	}
 	/* and a directory with such a name, a file in it */
-	snprintf(paths[N_AWKWARD], PATH_BYTES, "%s/names/dir \n\xff/in\xfe", f->root);
+	snprintf(paths[N_AWKWARD], PATH_BYTES, "%s/names/dir \n\xff/in\xfe", f->d.root);
 	p[N_AWKWARD] = paths[N_AWKWARD];
 	write_file(p[N_AWKWARD], "inside", O_EXCL);
-	fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	for (size_t i = 0; i <= N_AWKWARD; i++)
 		write_file(p[i], " and more", O_APPEND);
-	fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat st;
-	assert_int_equal(fsc_lookup(f->c, p[0], &st, NULL), FSC_HIT);
+	assert_int_equal(fsc_lookup(f->d.c, p[0], &st, NULL), FSC_HIT);
 	assert_int_equal(st.st_size, (off_t)(strlen(awkward[0]) + 9));
 	for (size_t i = 0; i <= N_AWKWARD; i++)
 		assert_int_equal(unlink(p[i]), 0);
-	fsc_test_wait_agree(f->c, p, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
-	assert_fscd_running(f->fscd);
+	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
+	assert_fscd_running(f->d.fscd);
 }
 
 static void test_unreadable_directory(void **state)
@@ -193,22 +177,22 @@ static void test_unreadable_directory(void **state)
 	assert_int_equal(mkdir(at(f, "locked"), 0755), 0);
 	write_file(at(f, "locked/inside"), "secret", O_EXCL);
 	const char *before[] = {at(f, "locked"), at(f, "locked/inside"), NULL};
-	fsc_test_wait_agree(f->c, before, FSC_EXPECT_STAT, CONVERGE_MS);
-	uint64_t failures0 = fsc_test_counter(f->name, FSC_CTR_WATCH_FAILURES);
+	fsc_test_wait_agree(f->d.c, before, FSC_EXPECT_STAT, CONVERGE_MS);
+	uint64_t failures0 = fsc_test_counter(f->d.name, FSC_CTR_WATCH_FAILURES);
 	assert_int_equal(chmod(at(f, "locked"), 0), 0);
 	assert_int_equal(mkdir(at(f, "locked0"), 0), 0); /* unreadable from birth */
 	write_file(at(f, "readable-after"), "ok", O_EXCL);
 	const char *after[] = {at(f, "locked"), at(f, "locked0"), at(f, "readable-after"), NULL};
-	fsc_test_wait_agree(f->c, after, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, after, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat st;
-	assert_int_equal(fsc_lookup(f->c, at(f, "locked"), &st, NULL), FSC_HIT);
+	assert_int_equal(fsc_lookup(f->d.c, at(f, "locked"), &st, NULL), FSC_HIT);
 	assert_int_equal(st.st_mode & 07777, 0);
 	settle(f);
 	if (geteuid() != 0) {
 		/* fscd runs as this user: it can neither watch nor read locked0 */
-		assert_true(fsc_test_counter(f->name, FSC_CTR_WATCH_FAILURES) > failures0);
-		assert_int_equal(fsc_lookup(f->c, at(f, "locked0/x"), NULL, NULL), FSC_MISS);
-		assert_fsc_stat_is_stat(f->c, at(f, "locked0/x"));
+		assert_true(fsc_test_counter(f->d.name, FSC_CTR_WATCH_FAILURES) > failures0);
+		assert_int_equal(fsc_lookup(f->d.c, at(f, "locked0/x"), NULL, NULL), FSC_MISS);
+		assert_fsc_stat_is_stat(f->d.c, at(f, "locked0/x"));
 	} else {
 		/* Root (CI): permissions do not stop fscd, so the permission-specific outcome
 		 * cannot be observed here; fscd running as root can still read both, and files
@@ -218,12 +202,12 @@ static void test_unreadable_directory(void **state)
 		write_file(at(f, "locked/later"), "later", O_EXCL);
 		const char *inside[] = {at(f, "locked/inside"), at(f, "locked/later"),
 					at(f, "locked0/x"), NULL};
-		fsc_test_wait_agree(f->c, inside, FSC_EXPECT_STAT, CONVERGE_MS);
+		fsc_test_wait_agree(f->d.c, inside, FSC_EXPECT_STAT, CONVERGE_MS);
 	}
 	/* either way fscd keeps serving the rest of the tree */
-	assert_fscd_running(f->fscd);
+	assert_fscd_running(f->d.fscd);
 	write_file(at(f, "readable-after"), " still", O_APPEND);
-	wait_one(f->c, at(f, "readable-after"), FSC_EXPECT_STAT);
+	wait_one(f->d.c, at(f, "readable-after"), FSC_EXPECT_STAT);
 	assert_int_equal(chmod(at(f, "locked"), 0755), 0);
 	assert_int_equal(chmod(at(f, "locked0"), 0755), 0);
 }
@@ -235,8 +219,8 @@ static void test_path_longer_than_path_max(void **state)
 	const size_t path_max = fsc_slot_path_max(FSC_SLOT_SIZE_DEFAULT);
 	static char dirs[LONG_LEVELS][PATH_BYTES];
 	char file[PATH_BYTES + 16];
-	uint64_t uncacheable0 = fsc_test_counter(f->name, FSC_CTR_UNCACHEABLE);
-	snprintf(dirs[0], PATH_BYTES, "%s/long", f->root);
+	uint64_t uncacheable0 = fsc_test_counter(f->d.name, FSC_CTR_UNCACHEABLE);
+	snprintf(dirs[0], PATH_BYTES, "%s/long", f->d.root);
 	assert_int_equal(mkdir(dirs[0], 0755), 0);
 	for (int i = 1; i < LONG_LEVELS; i++) {
 		size_t n = strlen(dirs[i - 1]);
@@ -248,31 +232,31 @@ static void test_path_longer_than_path_max(void **state)
 	snprintf(file, sizeof(file), "%s/the-file", dirs[LONG_LEVELS - 1]);
 	assert_true(strlen(dirs[LONG_LEVELS - 1]) > path_max + 60);
 	write_file(file, "far down", O_EXCL);
-	wait_counter_above(f->name, FSC_CTR_UNCACHEABLE, uncacheable0);
+	wait_counter_above(f->d.name, FSC_CTR_UNCACHEABLE, uncacheable0);
 	settle(f);
-	assert_fscd_running(f->fscd);
+	assert_fscd_running(f->d.fscd);
 	for (int i = 0; i < LONG_LEVELS; i++) {
 		if (strlen(dirs[i]) <= path_max) {
-			wait_one(f->c, dirs[i], FSC_EXPECT_STAT);
+			wait_one(f->d.c, dirs[i], FSC_EXPECT_STAT);
 		} else {
-			assert_int_equal(fsc_lookup(f->c, dirs[i], NULL, NULL), FSC_MISS);
-			assert_fsc_stat_is_stat(f->c, dirs[i]);
+			assert_int_equal(fsc_lookup(f->d.c, dirs[i], NULL, NULL), FSC_MISS);
+			assert_fsc_stat_is_stat(f->d.c, dirs[i]);
 		}
 	}
-	assert_int_equal(fsc_lookup(f->c, file, NULL, NULL), FSC_MISS);
-	assert_fsc_stat_is_stat(f->c, file);
+	assert_int_equal(fsc_lookup(f->d.c, file, NULL, NULL), FSC_MISS);
+	assert_fsc_stat_is_stat(f->d.c, file);
 	/* the long directory is still watched: a change there is refused again, and stat(2)
 	 * (through fsc_stat) sees it */
-	uint64_t uncacheable1 = fsc_test_counter(f->name, FSC_CTR_UNCACHEABLE);
+	uint64_t uncacheable1 = fsc_test_counter(f->d.name, FSC_CTR_UNCACHEABLE);
 	write_file(file, " and more", O_APPEND);
-	wait_counter_above(f->name, FSC_CTR_UNCACHEABLE, uncacheable1);
+	wait_counter_above(f->d.name, FSC_CTR_UNCACHEABLE, uncacheable1);
 	struct stat st;
-	assert_int_equal(fsc_stat(f->c, file, &st), 0);
+	assert_int_equal(fsc_stat(f->d.c, file, &st), 0);
 	assert_int_equal(st.st_size, 17);
-	assert_int_equal(fsc_lookup(f->c, file, NULL, NULL), FSC_MISS);
+	assert_int_equal(fsc_lookup(f->d.c, file, NULL, NULL), FSC_MISS);
 	write_file(at(f, "short-after-long"), "s", O_EXCL);
-	wait_one(f->c, at(f, "short-after-long"), FSC_EXPECT_STAT);
-	assert_fscd_running(f->fscd);
+	wait_one(f->d.c, at(f, "short-after-long"), FSC_EXPECT_STAT);
+	assert_fscd_running(f->d.fscd);
 }
 
 static void test_symlink_loop_and_link_out_of_tree(void **state)
@@ -288,25 +272,25 @@ static void test_symlink_loop_and_link_out_of_tree(void **state)
 	assert_int_equal(symlink(outside, at(f, "links/out")), 0);
 	assert_int_equal(symlink("nowhere", at(f, "links/dangling")), 0);
 	snprintf(via_link, sizeof(via_link), "%s/file", at(f, "links/out"));
-	wait_one(f->c, at(f, "links"), FSC_EXPECT_STAT);
+	wait_one(f->d.c, at(f, "links"), FSC_EXPECT_STAT);
 	settle(f);
-	assert_fscd_running(f->fscd);
+	assert_fscd_running(f->d.fscd);
 	static const char *const links[] = {"links/a", "links/b", "links/out", "links/dangling"};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		assert_int_equal(fsc_lookup(f->c, at(f, links[i]), NULL, NULL), FSC_MISS);
-		assert_fsc_stat_is_stat(f->c, at(f, links[i])); /* ELOOP, ENOENT, the target */
+		assert_int_equal(fsc_lookup(f->d.c, at(f, links[i]), NULL, NULL), FSC_MISS);
+		assert_fsc_stat_is_stat(f->d.c, at(f, links[i])); /* ELOOP, ENOENT, the target */
 	}
 	/* fscd does not follow the link out of the tree */
 	write_file(out_file, " changed", O_APPEND);
 	settle(f);
-	assert_int_equal(fsc_lookup(f->c, via_link, NULL, NULL), FSC_MISS);
-	assert_fsc_stat_is_stat(f->c, via_link);
+	assert_int_equal(fsc_lookup(f->d.c, via_link, NULL, NULL), FSC_MISS);
+	assert_fsc_stat_is_stat(f->d.c, via_link);
 	/* a link replaced by a file is cached; the loop's other half still is not */
 	assert_int_equal(unlink(at(f, "links/a")), 0);
 	write_file(at(f, "links/a"), "a file now", O_EXCL);
-	wait_one(f->c, at(f, "links/a"), FSC_EXPECT_STAT);
-	assert_int_equal(fsc_lookup(f->c, at(f, "links/b"), NULL, NULL), FSC_MISS);
-	assert_fscd_running(f->fscd);
+	wait_one(f->d.c, at(f, "links/a"), FSC_EXPECT_STAT);
+	assert_int_equal(fsc_lookup(f->d.c, at(f, "links/b"), NULL, NULL), FSC_MISS);
+	assert_fscd_running(f->d.fscd);
 	fsc_test_rmtree(outside);
 	free(outside);
 }
@@ -341,17 +325,17 @@ static void test_deep_tree(void **state)
 		assert_int_equal(mkdir(p[2 * i], 0755), 0);
 		write_file(p[2 * i + 1], p[2 * i + 1], O_EXCL);
 	}
-	fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* the deepest directory is watched */
 	write_file(p[2 * DEEP_LEVELS - 1], "+", O_APPEND);
-	fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* the whole tree moved: every old path negative, every new one current */
 	assert_int_equal(rename(top, top2), 0);
-	fsc_test_wait_agree(f->c, p, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
-	fsc_test_wait_agree(f->c, m, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, m, FSC_EXPECT_STAT, CONVERGE_MS);
 	write_file(m[2 * DEEP_LEVELS - 1], "+", O_APPEND);
-	fsc_test_wait_agree(f->c, m, FSC_EXPECT_STAT, CONVERGE_MS);
-	assert_fscd_running(f->fscd);
+	fsc_test_wait_agree(f->d.c, m, FSC_EXPECT_STAT, CONVERGE_MS);
+	assert_fscd_running(f->d.fscd);
 }
 
 static void test_root_deleted_and_recreated(void **state)

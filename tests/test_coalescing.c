@@ -35,11 +35,7 @@
 #define STORM_CHANGE_EVERY 20000u    /* the other files change once per this many appends */
 
 struct fixture {
-	char name[64];
-	char *root;
-	pid_t fscd;
-	fsc_t *c;
-	char errlog[128];
+	struct fsc_test_daemon d;
 };
 
 /* Shared with the storm child (MAP_SHARED | MAP_ANONYMOUS). */
@@ -54,7 +50,7 @@ static char *at(const struct fixture *f, const char *rel)
 	static char bufs[8][512];
 	static int next;
 	char *b = bufs[next++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", f->root, rel);
+	snprintf(b, sizeof(bufs[0]), "%s/%s", f->d.root, rel);
 	return b;
 }
 
@@ -83,19 +79,14 @@ static void assert_fscd_running(pid_t pid)
 static int setup(void **state)
 {
 	static struct fixture f;
-	memset(&f, 0, sizeof(f));
-	fsc_test_name(f.name, sizeof(f.name), "coal");
-	f.root = fsc_test_tmpdir("coal");
+	fsc_test_daemon_prepare(&f.d, "coal");
 	assert_int_equal(mkdir(at(&f, "storm"), 0755), 0);
 	assert_int_equal(mkdir(at(&f, "other"), 0755), 0);
 	write_file(at(&f, "storm/big.log"), "", O_TRUNC);
 	write_file(at(&f, "other/a"), "a\n", O_TRUNC);
 	write_file(at(&f, "other/b"), "b\n", O_TRUNC);
 	write_file(at(&f, "storm/neighbour"), "n\n", O_TRUNC);
-	snprintf(f.errlog, sizeof(f.errlog), "%s.err", f.root);
-	const char *argv[] = {"fscd", "--name", f.name, "--watch", f.root, NULL};
-	f.fscd = fsc_test_fscd_start(argv, f.errlog);
-	f.c = fsc_test_open_new_generation(f.name, at(&f, "storm/big.log"), 0, CONVERGE_MS);
+	fsc_test_daemon_start(&f.d, at(&f, "storm/big.log"), CONVERGE_MS);
 	*state = &f;
 	return 0;
 }
@@ -103,14 +94,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	fsc_close(f->c);
-	int status = fsc_test_fscd_stop(f->fscd);
-	fsc_test_rmtree(f->root);
-	unlink(f->errlog);
-	free(f->root);
-	/* a crash of fscd under the storm is a failure: it must exit cleanly, table removed */
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(fsc_test_shm_leftovers(f->name, true), 0);
+	fsc_test_daemon_stop(&f->d); /* fscd must survive the storm and exit cleanly */
 	return 0;
 }
 
@@ -155,7 +139,7 @@ static void change_others_during_storm(struct fixture *f, struct storm *s, unsig
 	const char *paths[] = {at(f, "other/a"), at(f, "storm/neighbour"), at(f, created),
 			       at(f, "other"), NULL};
 	char why[512];
-	while (!all_agree(f->c, paths, why, sizeof(why))) {
+	while (!all_agree(f->d.c, paths, why, sizeof(why))) {
 		if (atomic_load(&s->done))
 			fail_msg("starvation: not converged while the storm ran (%llu writes): %s",
 				 (unsigned long long)atomic_load(&s->writes), why);
@@ -192,9 +176,9 @@ static void test_write_storm_is_coalesced(void **state)
 	char big_path[512];
 	snprintf(big_path, sizeof(big_path), "%s", at(f, "storm/big.log"));
 	const char *big[] = {big_path, NULL};
-	fsc_test_wait_agree(f->c, big, FSC_EXPECT_STAT, CONVERGE_MS);
-	uint64_t stats0 = fsc_test_counter(f->name, FSC_CTR_STATS);
-	uint64_t events0 = fsc_test_counter(f->name, FSC_CTR_EVENTS);
+	fsc_test_wait_agree(f->d.c, big, FSC_EXPECT_STAT, CONVERGE_MS);
+	uint64_t stats0 = fsc_test_counter(f->d.name, FSC_CTR_STATS);
+	uint64_t events0 = fsc_test_counter(f->d.name, FSC_CTR_EVENTS);
 
 	struct storm *s =
 	    mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -206,15 +190,15 @@ static void test_write_storm_is_coalesced(void **state)
 	munmap(s, sizeof(*s));
 
 	/* (i) after the storm the file's record is what lstat says */
-	fsc_test_wait_agree(f->c, big, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, big, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat st;
-	assert_int_equal(fsc_lookup(f->c, big[0], &st, NULL), FSC_HIT);
+	assert_int_equal(fsc_lookup(f->d.c, big[0], &st, NULL), FSC_HIT);
 	assert_int_equal(st.st_size, (off_t)writes);
-	assert_fscd_running(f->fscd);
+	assert_fscd_running(f->d.fscd);
 
 	/* (ii) coalescing: many events, far fewer stats than writes */
-	uint64_t stats = fsc_test_counter(f->name, FSC_CTR_STATS) - stats0;
-	uint64_t events = fsc_test_counter(f->name, FSC_CTR_EVENTS) - events0;
+	uint64_t stats = fsc_test_counter(f->d.name, FSC_CTR_STATS) - stats0;
+	uint64_t events = fsc_test_counter(f->d.name, FSC_CTR_EVENTS) - events0;
 	print_message("storm: %llu writes, %llu inotify events, %llu writer stats\n",
 		      (unsigned long long)writes, (unsigned long long)events,
 		      (unsigned long long)stats);

@@ -25,13 +25,9 @@
 #define WAIT_MS		 30000
 
 struct fixture {
-	char name[64];
-	char *root;
-	pid_t fscd;
-	fsc_t *c;
+	struct fsc_test_daemon d;
 	long saved_limit;
 	int storm_files; /* more events than the queue holds */
-	char log[128];
 };
 
 static long read_limit(void)
@@ -57,19 +53,14 @@ static bool write_limit(long v)
 static int setup(void **state)
 {
 	static struct fixture f;
-	memset(&f, 0, sizeof(f));
-	fsc_test_name(f.name, sizeof(f.name), "overflow");
-	f.root = fsc_test_tmpdir("overflow");
+	fsc_test_daemon_prepare(&f.d, "overflow");
 	/* The queue limit is read when an inotify instance is made: lower it for fscd's only.
 	 * Without root, outgrow the default queue instead. */
 	f.saved_limit = read_limit();
 	f.storm_files = 20000;
 	if (f.saved_limit > 0 && write_limit(64))
 		f.storm_files = 400;
-	const char *argv[] = {"fscd", "--name", f.name, "--watch", f.root, NULL};
-	snprintf(f.log, sizeof(f.log), "%s.log", f.root);
-	f.fscd = fsc_test_fscd_start(argv, f.log);
-	f.c = fsc_test_open_new_generation(f.name, f.root, 0, WAIT_MS);
+	fsc_test_daemon_start(&f.d, f.d.root, WAIT_MS);
 	if (f.storm_files == 400)
 		write_limit(f.saved_limit);
 	*state = &f;
@@ -79,12 +70,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	fsc_close(f->c);
-	int status = fsc_test_fscd_stop(f->fscd);
-	fsc_test_rmtree(f->root);
-	unlink(f->log);
-	free(f->root);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (f->saved_limit > 0 && read_limit() != f->saved_limit)
+		write_limit(f->saved_limit); /* setup failed before restoring it */
+	fsc_test_daemon_stop(&f->d);
 	return 0;
 }
 
@@ -92,18 +80,18 @@ static int teardown(void **state)
  * waits until fscd has read the overflow (the kernel queues one per full queue). */
 static void storm(struct fixture *f, const char *tag, int files)
 {
-	uint64_t before = fsc_test_counter(f->name, FSC_CTR_OVERFLOWS);
-	kill(f->fscd, SIGSTOP);
+	uint64_t before = fsc_test_counter(f->d.name, FSC_CTR_OVERFLOWS);
+	kill(f->d.fscd, SIGSTOP);
 	char p[512];
 	for (int i = 0; i < files; i++) {
-		snprintf(p, sizeof(p), "%s/%s-%d", f->root, tag, i);
+		snprintf(p, sizeof(p), "%s/%s-%d", f->d.root, tag, i);
 		int fd = open(p, O_WRONLY | O_CREAT, 0644);
 		assert_true(fd >= 0);
 		close(fd);
 	}
-	kill(f->fscd, SIGCONT);
+	kill(f->d.fscd, SIGCONT);
 	uint64_t end = fsc_test_now_ms() + WAIT_MS;
-	while (fsc_test_counter(f->name, FSC_CTR_OVERFLOWS) == before) {
+	while (fsc_test_counter(f->d.name, FSC_CTR_OVERFLOWS) == before) {
 		if (fsc_test_now_ms() > end)
 			fail_msg("fscd did not report the overflow of storm %s", tag);
 		usleep(1000);
@@ -117,51 +105,52 @@ static void wait_all(struct fixture *f, const char *tag, int files)
 	/* every file of the burst, one at a time, each with the full deadline budget shared */
 	uint64_t end = fsc_test_now_ms() + WAIT_MS;
 	for (int i = 0; i < files; i += (i < 64 ? 1 : 97)) {
-		snprintf(p, sizeof(p), "%s/%s-%d", f->root, tag, i);
+		snprintf(p, sizeof(p), "%s/%s-%d", f->d.root, tag, i);
 		paths[0] = p;
 		uint64_t now = fsc_test_now_ms();
-		fsc_test_wait_agree(f->c, paths, FSC_EXPECT_STAT, now < end ? (int)(end - now) : 1);
+		fsc_test_wait_agree(f->d.c, paths, FSC_EXPECT_STAT,
+				    now < end ? (int)(end - now) : 1);
 	}
-	snprintf(p, sizeof(p), "%s/%s-%d", f->root, tag, files - 1);
+	snprintf(p, sizeof(p), "%s/%s-%d", f->d.root, tag, files - 1);
 	paths[0] = p;
-	fsc_test_wait_agree(f->c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	fsc_test_wait_agree(f->d.c, paths, FSC_EXPECT_STAT, WAIT_MS);
 }
 
 static void test_overflow_reverifies_everything(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t overflows = fsc_test_counter(f->name, FSC_CTR_OVERFLOWS);
-	uint64_t rescans = fsc_test_counter(f->name, FSC_CTR_RESCANS);
+	uint64_t overflows = fsc_test_counter(f->d.name, FSC_CTR_OVERFLOWS);
+	uint64_t rescans = fsc_test_counter(f->d.name, FSC_CTR_RESCANS);
 	storm(f, "a", f->storm_files);
 	wait_all(f, "a", f->storm_files);
-	assert_true(fsc_test_counter(f->name, FSC_CTR_OVERFLOWS) > overflows);
-	assert_true(fsc_test_counter(f->name, FSC_CTR_RESCANS) > rescans);
+	assert_true(fsc_test_counter(f->d.name, FSC_CTR_OVERFLOWS) > overflows);
+	assert_true(fsc_test_counter(f->d.name, FSC_CTR_RESCANS) > rescans);
 	/* the root directory's own record (its mtime and size changed) is right too */
-	const char *root[] = {f->root, NULL};
-	fsc_test_wait_agree(f->c, root, FSC_EXPECT_STAT, WAIT_MS);
+	const char *root[] = {f->d.root, NULL};
+	fsc_test_wait_agree(f->d.c, root, FSC_EXPECT_STAT, WAIT_MS);
 }
 
 /* Overflows in quick succession: the re-verification is deferred (backoff), never lost. */
 static void test_repeated_overflows_back_off_and_converge(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t overflows = fsc_test_counter(f->name, FSC_CTR_OVERFLOWS);
+	uint64_t overflows = fsc_test_counter(f->d.name, FSC_CTR_OVERFLOWS);
 	storm(f, "b", f->storm_files);
 	storm(f, "c", f->storm_files);
 	/* deletions lost in an overflow must turn negative too */
 	char gone[512];
-	snprintf(gone, sizeof(gone), "%s/a-0", f->root);
-	kill(f->fscd, SIGSTOP);
+	snprintf(gone, sizeof(gone), "%s/a-0", f->d.root);
+	kill(f->d.fscd, SIGSTOP);
 	assert_int_equal(unlink(gone), 0);
-	kill(f->fscd, SIGCONT);
+	kill(f->d.fscd, SIGCONT);
 	storm(f, "d", f->storm_files);
 	/* three overflows within a second or two: the later re-verifications were deferred */
 	wait_all(f, "b", f->storm_files);
 	wait_all(f, "d", f->storm_files);
 	const char *g[] = {gone, NULL};
-	fsc_test_wait_agree(f->c, g, FSC_EXPECT_NEGATIVE, WAIT_MS);
-	assert_true(fsc_test_counter(f->name, FSC_CTR_OVERFLOWS) >= overflows + 3);
-	assert_non_null(strstr(fsc_test_read_file(f->log), "overflowed again"));
+	fsc_test_wait_agree(f->d.c, g, FSC_EXPECT_NEGATIVE, WAIT_MS);
+	assert_true(fsc_test_counter(f->d.name, FSC_CTR_OVERFLOWS) >= overflows + 3);
+	assert_non_null(strstr(fsc_test_read_file(f->d.errlog), "overflowed again"));
 }
 
 int main(void)

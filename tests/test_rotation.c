@@ -34,18 +34,14 @@
 #define ROT_GENERATIONS 7
 
 struct fixture {
-	char name[64];
-	char *root;
-	pid_t fscd;
-	fsc_t *c;
-	char errlog[128];
+	struct fsc_test_daemon d;
 	char *lrdir; /* logrotate's configuration, state and output: not watched */
 	char lrout[128];
 };
 
 static void path_of(char *buf, const struct fixture *f, const char *dir, const char *name)
 {
-	snprintf(buf, PATH_BYTES, "%s/%s/%s", f->root, dir, name);
+	snprintf(buf, PATH_BYTES, "%s/%s/%s", f->d.root, dir, name);
 }
 
 static void write_file(const char *path, const char *data, int flags)
@@ -59,7 +55,7 @@ static void write_file(const char *path, const char *data, int flags)
 static void make_dir(const struct fixture *f, const char *dir)
 {
 	char p[PATH_BYTES];
-	snprintf(p, sizeof(p), "%s/%s", f->root, dir);
+	snprintf(p, sizeof(p), "%s/%s", f->d.root, dir);
 	assert_int_equal(mkdir(p, 0755), 0);
 }
 
@@ -73,21 +69,16 @@ static ino_t ino_of(const char *path)
 static void wait_one(const struct fixture *f, const char *path, enum fsc_test_expect e)
 {
 	const char *p[] = {path, NULL};
-	fsc_test_wait_agree(f->c, p, e, CONVERGE_MS);
+	fsc_test_wait_agree(f->d.c, p, e, CONVERGE_MS);
 }
 
 static int setup(void **state)
 {
 	static struct fixture f;
-	memset(&f, 0, sizeof(f));
-	fsc_test_name(f.name, sizeof(f.name), "rot");
-	f.root = fsc_test_tmpdir("rot");
-	snprintf(f.errlog, sizeof(f.errlog), "%s.err", f.root);
+	fsc_test_daemon_prepare(&f.d, "rot");
 	f.lrdir = fsc_test_tmpdir("rotlr");
 	snprintf(f.lrout, sizeof(f.lrout), "%s/output", f.lrdir);
-	const char *argv[] = {"fscd", "--name", f.name, "--watch", f.root, NULL};
-	f.fscd = fsc_test_fscd_start(argv, f.errlog);
-	f.c = fsc_test_open_new_generation(f.name, f.root, 0, CONVERGE_MS);
+	fsc_test_daemon_start(&f.d, f.d.root, CONVERGE_MS);
 	*state = &f;
 	return 0;
 }
@@ -95,16 +86,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	fsc_close(f->c);
-	int status = fsc_test_fscd_stop(f->fscd);
-	fsc_test_rmtree(f->root);
-	unlink(f->errlog);
 	fsc_test_rmtree(f->lrdir);
-	free(f->root);
 	free(f->lrdir);
-	/* a crash of fscd is a failure: a clean stop exits 0 and removes the table */
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(fsc_test_shm_leftovers(f->name, true), 0);
+	fsc_test_daemon_stop(&f->d);
 	return 0;
 }
 
@@ -113,7 +97,7 @@ static int teardown(void **state)
 static void assert_cached_ino(const struct fixture *f, const char *path, ino_t ino)
 {
 	struct stat st;
-	assert_int_equal(fsc_lookup(f->c, path, &st, NULL), FSC_HIT);
+	assert_int_equal(fsc_lookup(f->d.c, path, &st, NULL), FSC_HIT);
 	assert_int_equal(st.st_ino, ino);
 }
 
@@ -166,14 +150,14 @@ static void test_rename_create_generations(void **state)
 		const char *p[ROT_KEEP + 2] = {NULL};
 		for (int k = 0; k <= live; k++)
 			p[k] = paths[k];
-		fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+		fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 		for (int k = 0; k <= live; k++) /* each name followed its file */
 			assert_cached_ino(f, paths[k], ino[k]);
 	}
 	close(app);
 	char never[PATH_BYTES];
 	path_of(never, f, "rot", "app.log.4");
-	assert_int_equal(fsc_lookup(f->c, never, NULL, NULL), FSC_MISS);
+	assert_int_equal(fsc_lookup(f->d.c, never, NULL, NULL), FSC_MISS);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -216,17 +200,17 @@ static void test_copytruncate(void **state)
 		assert_int_equal(ftruncate(t, 0), 0);
 		close(t);
 		const char *p[] = {log, one, gen > 1 ? two : NULL, NULL};
-		fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+		fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 		struct stat st;
-		assert_int_equal(fsc_lookup(f->c, log, &st, NULL), FSC_HIT);
+		assert_int_equal(fsc_lookup(f->d.c, log, &st, NULL), FSC_HIT);
 		assert_int_equal(st.st_size, 0); /* dropped to zero, same inode */
 		assert_int_equal(st.st_ino, ino);
-		assert_int_equal(fsc_lookup(f->c, one, &st, NULL), FSC_HIT);
+		assert_int_equal(fsc_lookup(f->d.c, one, &st, NULL), FSC_HIT);
 		assert_int_equal(st.st_size, before.st_size);
 		/* the application keeps appending through its descriptor: the size grows again */
 		assert_int_equal(write(app, line, (size_t)len), len);
-		fsc_test_wait_agree(f->c, p, FSC_EXPECT_STAT, CONVERGE_MS);
-		assert_int_equal(fsc_lookup(f->c, log, &st, NULL), FSC_HIT);
+		fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
+		assert_int_equal(fsc_lookup(f->d.c, log, &st, NULL), FSC_HIT);
 		assert_int_equal(st.st_size, len);
 	}
 	close(app);
@@ -238,7 +222,7 @@ static void assert_dir_agrees(const struct fixture *f, const char *dir, char see
 			      int *nseen)
 {
 	char dpath[PATH_BYTES];
-	snprintf(dpath, sizeof(dpath), "%s/%s", f->root, dir);
+	snprintf(dpath, sizeof(dpath), "%s/%s", f->d.root, dir);
 	/* O_NOATIME: listing must not change the directory's atime (reads raise no event) */
 	int fd = open(dpath, O_RDONLY | O_DIRECTORY | O_NOATIME);
 	assert_true(fd >= 0);
@@ -443,7 +427,7 @@ static void test_delete_recreate_while_polled(void **state)
 	int holds[RECREATE_MAX];
 	static struct poller p;
 	memset(&p, 0, sizeof(p));
-	p.c = f->c;
+	p.c = f->d.c;
 	p.path = path;
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, poller_main, &p), 0);
