@@ -57,6 +57,13 @@ FSC_API void fsc_close(fsc_t *c);
  * flood it), so a cached atime can be older than stat(2)'s; every other field is current. */
 FSC_API int fsc_stat(fsc_t *c, const char *path, struct stat *st);
 
+/* fsc_stat, but a record kept current by polling (FSC_FLAG_POLLED: a filesystem inotify
+ * cannot see, such as NFS) counts only if fscd confirmed it within the last max_age_ms;
+ * older, it is stat(2). Records fscd keeps by inotify are current while fscd is alive and
+ * are answered as by fsc_stat. With max_age_ms at or above fscd's poll interval (fscd
+ * --poll-interval, 2000 ms by default), polled records are served between polls. */
+FSC_API int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t max_age_ms);
+
 /* Table only, no system call: FSC_HIT, FSC_NEGATIVE, FSC_MISS or FSC_UNAVAILABLE; -1 with
  * errno EINVAL if c or path is NULL. st and info may be NULL. On FSC_HIT both are filled;
  * on FSC_NEGATIVE info is; otherwise their contents are unspecified (st is used as scratch). */

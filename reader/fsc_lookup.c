@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 static void hint_mark(const struct fsc_map *m, uint64_t index)
 {
@@ -89,13 +90,25 @@ int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *inf
 	return (rec.flags & FSC_REC_NEGATIVE) ? FSC_NEGATIVE : FSC_HIT;
 }
 
-int fsc_stat(fsc_t *c, const char *path, struct stat *st)
+/* How old the record is, by the clock fscd stamps verified_ns with (vDSO: no syscall). */
+static uint64_t record_age_ns(const struct fsc_info *info)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return now > info->verified_ns ? now - info->verified_ns : 0;
+}
+
+/* fsc_stat and fsc_stat_fresh: answer from the table when the record can be trusted. */
+static int stat_cached(fsc_t *c, const char *path, struct stat *st, uint64_t max_polled_age_ns)
 {
 	if (c && path) {
 		struct fsc_info info;
 		int r = fsc_lookup(c, path, st, &info);
 		bool trusted =
-		    (r == FSC_HIT || r == FSC_NEGATIVE) && !(info.flags & FSC_FLAG_STALE);
+		    (r == FSC_HIT || r == FSC_NEGATIVE) && !(info.flags & FSC_FLAG_STALE) &&
+		    (!(info.flags & FSC_FLAG_POLLED) || max_polled_age_ns == UINT64_MAX ||
+		     record_age_ns(&info) <= max_polled_age_ns);
 		if (trusted && r == FSC_HIT)
 			return 0;
 		if (trusted && r == FSC_NEGATIVE) {
@@ -104,6 +117,16 @@ int fsc_stat(fsc_t *c, const char *path, struct stat *st)
 		}
 	}
 	return stat(path, st);
+}
+
+int fsc_stat(fsc_t *c, const char *path, struct stat *st)
+{
+	return stat_cached(c, path, st, UINT64_MAX);
+}
+
+int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t max_age_ms)
+{
+	return stat_cached(c, path, st, (uint64_t)max_age_ms * 1000000ull);
 }
 
 const char *fsc_result_name(int result)

@@ -159,22 +159,28 @@ static inline void fsc_stat_unpack(const uint64_t w[FSC_ST_WORDS], struct stat *
 
 /* Writer counters in the header; names for tools are in fsc_shm_counter_name(). */
 enum fsc_counter {
-	FSC_CTR_ENTRIES,	 /* live slots (positive and negative records) */
-	FSC_CTR_TOMBSTONES,	 /* tombstone slots */
-	FSC_CTR_INSERTS,	 /* keys added */
-	FSC_CTR_UPDATES,	 /* records rewritten in place */
-	FSC_CTR_REMOVES,	 /* keys removed (tombstoned) */
-	FSC_CTR_EVICTIONS,	 /* keys evicted by CLOCK because the table was full */
-	FSC_CTR_PROBE_EVICTIONS, /* keys evicted because a probe window was full */
-	FSC_CTR_UNCACHEABLE,	 /* paths refused: longer than path_max */
-	FSC_CTR_EVENTS,		 /* inotify events read */
-	FSC_CTR_OVERFLOWS,	 /* IN_Q_OVERFLOW seen */
-	FSC_CTR_WATCHES,	 /* inotify watches held */
-	FSC_CTR_WATCH_FAILURES,	 /* inotify_add_watch failures (ENOSPC, EACCES, ...) */
-	FSC_CTR_RESCANS,	 /* full re-verifications */
-	FSC_CTR_STATS,		 /* lstat calls made by the writer */
-	FSC_CTR_STAT_ERRORS,	 /* lstat failures other than ENOENT/ENOTDIR */
-	FSC_CTR_REBUILDS,	 /* replacement tables published by this writer */
+	FSC_CTR_ENTRIES,	   /* live slots (positive and negative records) */
+	FSC_CTR_TOMBSTONES,	   /* tombstone slots */
+	FSC_CTR_INSERTS,	   /* keys added */
+	FSC_CTR_UPDATES,	   /* records rewritten in place */
+	FSC_CTR_REMOVES,	   /* keys removed (tombstoned) */
+	FSC_CTR_EVICTIONS,	   /* keys evicted by CLOCK because the table was full */
+	FSC_CTR_PROBE_EVICTIONS,   /* keys evicted because a probe window was full */
+	FSC_CTR_UNCACHEABLE,	   /* paths refused: longer than path_max */
+	FSC_CTR_EVENTS,		   /* inotify events read */
+	FSC_CTR_OVERFLOWS,	   /* IN_Q_OVERFLOW seen */
+	FSC_CTR_WATCHES,	   /* inotify watches held */
+	FSC_CTR_WATCH_FAILURES,	   /* inotify_add_watch failures (ENOSPC, EACCES, ...) */
+	FSC_CTR_RESCANS,	   /* full re-verifications */
+	FSC_CTR_STATS,		   /* lstat calls made by the writer */
+	FSC_CTR_STAT_ERRORS,	   /* lstat failures other than ENOENT/ENOTDIR */
+	FSC_CTR_REBUILDS,	   /* replacement tables published by this writer */
+	FSC_CTR_POLLED_DIRS,	   /* directories kept current by polling instead of inotify */
+	FSC_CTR_POLL_SCANS,	   /* listings of polled directories completed */
+	FSC_CTR_POLL_STALLS,	   /* polled listings that hung past their deadline */
+	FSC_CTR_REQUESTS,	   /* on-demand caching requests received from readers */
+	FSC_CTR_REQUESTS_ADMITTED, /* requests whose path fscd started caching */
+	FSC_CTR_REQUESTS_REFUSED,  /* requests outside every root, or malformed */
 	FSC_CTR_COUNT
 };
 #define FSC_COUNTER_SLOTS 31 /* room reserved in the header; FSC_CTR_COUNT <= this */

@@ -174,6 +174,12 @@ const char *fsc_shm_counter_name(enum fsc_counter c)
 	    [FSC_CTR_STATS] = "writer_stats",
 	    [FSC_CTR_STAT_ERRORS] = "writer_stat_errors",
 	    [FSC_CTR_REBUILDS] = "rebuilds",
+	    [FSC_CTR_POLLED_DIRS] = "polled_dirs",
+	    [FSC_CTR_POLL_SCANS] = "poll_scans",
+	    [FSC_CTR_POLL_STALLS] = "poll_stalls",
+	    [FSC_CTR_REQUESTS] = "requests",
+	    [FSC_CTR_REQUESTS_ADMITTED] = "requests_admitted",
+	    [FSC_CTR_REQUESTS_REFUSED] = "requests_refused",
 	};
 	return (unsigned)c < FSC_CTR_COUNT ? names[c] : "unknown";
 }

@@ -150,13 +150,16 @@ static void table_params(const char *name, uint64_t *capacity, uint32_t *slot_si
 	close(fd);
 }
 
-/* Fails unless pid holds, beyond 0-2, exactly fscd's own four event descriptors: what a
- * reload's new image should start with (fscd marks everything else close-on-exec). */
+/* Fails unless pid holds, beyond 0-2, exactly fscd's own five event descriptors (inotify,
+ * signals, timer, epoll, and the stat workers' wake-up): what a reload's new image should
+ * start with (fscd marks everything else close-on-exec). */
+#define FSCD_EVENT_FDS 5
 static void expect_only_event_fds(pid_t pid)
 {
-	const char *want[] = {"anon_inode:inotify", "anon_inode:[signalfd]", "anon_inode:[timerfd]",
-			      "anon_inode:[eventpoll]"};
-	int seen[4] = {0}, other = 0;
+	const char *want[FSCD_EVENT_FDS] = {"anon_inode:inotify", "anon_inode:[signalfd]",
+					    "anon_inode:[timerfd]", "anon_inode:[eventpoll]",
+					    "anon_inode:[eventfd]"};
+	int seen[FSCD_EVENT_FDS] = {0}, other = 0;
 	char dir[64], path[384], target[256];
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
 	DIR *d = opendir(dir);
@@ -168,18 +171,18 @@ static void expect_only_event_fds(pid_t pid)
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		int k = 0;
-		while (k < 4 && strcmp(target, want[k]))
+		while (k < FSCD_EVENT_FDS && strcmp(target, want[k]))
 			k++;
-		if (k < 4)
+		if (k < FSCD_EVENT_FDS)
 			seen[k]++;
 		else
 			other++;
-		if (k == 4 || seen[k] > 1)
+		if (k == FSCD_EVENT_FDS || seen[k] > 1)
 			fprintf(stderr, "unexpected fd %s -> %s\n", e->d_name, target);
 	}
 	closedir(d);
 	assert_int_equal(other, 0);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < FSCD_EVENT_FDS; k++)
 		assert_int_equal(seen[k], 1);
 }
 

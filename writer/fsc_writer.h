@@ -22,13 +22,19 @@ struct fsc_writer_opts {
 	/* called for each key CLOCK or a full probe window evicts (e.g. to drop an index) */
 	void (*on_evict)(void *ctx, const char *path, size_t len);
 	void *evict_ctx;
+	/* build first, publish later (fsc_writer_publish): a restarted fscd scans into a table
+	 * nobody sees yet while the previous writer keeps serving the name */
+	bool defer_publish;
 };
 
 struct fsc_writer;
 
 /* Creates a table and publishes it under the name, taking over from any table there (which
- * is marked retired). Returns 0, or -errno with *why (a sentence for the operator). */
+ * is marked retired). Returns 0, or -errno with *why (a sentence for the operator).
+ * With opts->defer_publish the table is built under a private name until fsc_writer_publish. */
 int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts, const char **why);
+/* Publishes a table opened with defer_publish (no-op if published). 0 or -errno with *why. */
+int fsc_writer_publish(struct fsc_writer *w, const char **why);
 /* Marks the table stopped and removes the name if it is still ours. */
 void fsc_writer_close(struct fsc_writer *w);
 /* Marks the table retired without removing the name (a successor owns it). */
@@ -38,8 +44,18 @@ void fsc_writer_abandon(struct fsc_writer *w);
  * (path longer than the table's path_max: counted, not stored), -EINVAL (not cacheable). */
 int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
 		   uint32_t flags);
+/* fsc_writer_put with the time the stat was made (CLOCK_MONOTONIC ns, fsc_writer_now_ns's
+ * clock) as the record's verified time, for stats made on another thread some time ago. */
+int fsc_writer_put_at(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
+		      uint32_t flags, uint64_t verified_ns);
 /* Record that path does not exist (negative entry). */
 int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len);
+/* The same, with flags (FSC_REC_POLLED) and the time the absence was seen. */
+int fsc_writer_put_negative_at(struct fsc_writer *w, const char *path, size_t len, uint32_t flags,
+			       uint64_t verified_ns);
+/* Flags path's record FSC_REC_STALE, keeping the rest (its verified time too): fscd can no
+ * longer vouch for it. The next put clears it. 0, or -ENOENT if path is not in the table. */
+int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len);
 /* Forget path entirely (tombstone). 0, or -ENOENT if it was not there. */
 int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len);
 /* Is path in the table? Fills flags if so. */

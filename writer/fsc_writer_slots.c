@@ -289,7 +289,7 @@ static uint64_t next_change_seq(struct fsc_wtable *t)
 }
 
 static int put_words(struct fsc_writer *w, const char *path, size_t len,
-		     const uint64_t words[FSC_ST_WORDS], uint32_t flags)
+		     const uint64_t words[FSC_ST_WORDS], uint32_t flags, uint64_t verified_ns)
 {
 	int rc = key_check(w, path, len);
 	if (rc)
@@ -299,8 +299,7 @@ static int put_words(struct fsc_writer *w, const char *path, size_t len,
 	/* relaxed: readers take a record's change_seq from inside its seqlocked copy */
 	uint64_t seq = load(&w->t.hdr->change_seq) + 1;
 	bool changed = false;
-	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, seq, fsc_writer_now_ns(),
-		     &changed);
+	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, seq, verified_ns, &changed);
 	if (changed)
 		store(&w->t.hdr->change_seq, seq);
 	fsc_writer_compact_if_needed(w); /* evictions leave tombstones too */
@@ -310,6 +309,12 @@ static int put_words(struct fsc_writer *w, const char *path, size_t len,
 int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
 		   uint32_t flags)
 {
+	return fsc_writer_put_at(w, path, len, st, flags, fsc_writer_now_ns());
+}
+
+int fsc_writer_put_at(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
+		      uint32_t flags, uint64_t verified_ns)
+{
 	uint64_t words[FSC_ST_WORDS];
 	if (!fsc_stat_pack(st, words)) {
 		/* a field wider than the format holds: never store a truncated value */
@@ -317,13 +322,19 @@ int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const str
 		fsc_writer_remove(w, path, len);
 		return -EOVERFLOW;
 	}
-	return put_words(w, path, len, words, flags & ~FSC_REC_NEGATIVE);
+	return put_words(w, path, len, words, flags & ~FSC_REC_NEGATIVE, verified_ns);
 }
 
 int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len)
 {
+	return fsc_writer_put_negative_at(w, path, len, 0, fsc_writer_now_ns());
+}
+
+int fsc_writer_put_negative_at(struct fsc_writer *w, const char *path, size_t len, uint32_t flags,
+			       uint64_t verified_ns)
+{
 	static const uint64_t zero[FSC_ST_WORDS];
-	return put_words(w, path, len, zero, FSC_REC_NEGATIVE);
+	return put_words(w, path, len, zero, flags | FSC_REC_NEGATIVE, verified_ns);
 }
 
 int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len)
@@ -375,6 +386,26 @@ bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct s
 	if (st)
 		words_to_stat(s, st);
 	return true;
+}
+
+int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len)
+{
+	int64_t idx = fsc_writer_slot_of(w, path, len);
+	if (idx < 0)
+		return -ENOENT;
+	struct fsc_shm_slot *s = fsc_wtable_slot(&w->t, (uint64_t)idx);
+	uint64_t meta = load(&s->meta);
+	if (fsc_meta_flags(meta) & FSC_REC_STALE)
+		return 0;
+	/* a flag change is a change: readers comparing change_seq must notice it */
+	uint64_t change_seq = next_change_seq(&w->t);
+	uint64_t seq = fsc_seqlock_write_begin(&s->seq);
+	store(&s->meta, fsc_meta_pack(FSC_SLOT_LIVE, fsc_meta_flags(meta) | FSC_REC_STALE,
+				      fsc_meta_path_len(meta)));
+	store(&s->change_seq, change_seq);
+	fsc_seqlock_write_end(&s->seq, seq);
+	counter_add(&w->t, FSC_CTR_UPDATES, 1);
+	return 0;
 }
 
 bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uint32_t *flags)

@@ -298,7 +298,7 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 	strcpy(w->name, w->opts.name);
 	w->opts.name = w->name;
 	int rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
-	if (rc == 0)
+	if (rc == 0 && !w->opts.defer_publish)
 		rc = fsc_wtable_publish(w, &w->t, why);
 	if (rc) {
 		fsc_wtable_unmap(&w->t);
@@ -308,6 +308,11 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 	w->compact_at_tombstones = w->t.layout.slot_count / 4;
 	*out = w;
 	return 0;
+}
+
+int fsc_writer_publish(struct fsc_writer *w, const char **why)
+{
+	return w->t.tmp_name ? fsc_wtable_publish(w, &w->t, why) : 0;
 }
 
 static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool unlink_name)
@@ -349,7 +354,8 @@ int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why
 	/* the hand's position carries over: restarting it at 0 on every compaction would sweep
 	 * the same slots again and again and take second chances away from hot entries there */
 	next.clock_hand = w->t.clock_hand & next.layout.mask;
-	rc = fsc_wtable_publish(w, &next, why);
+	/* a table still being built stays private: its replacement is published later */
+	rc = w->t.tmp_name ? 0 : fsc_wtable_publish(w, &next, why);
 	if (rc) {
 		fsc_wtable_unmap(&next);
 		return rc;

@@ -28,6 +28,9 @@ enum {
 	FSCD_OPT_SLOT_SIZE = 256,
 	FSCD_OPT_POLL_INTERVAL,
 	FSCD_OPT_CONFIG,
+	FSCD_OPT_POLL,
+	FSCD_OPT_STAT_THREADS,
+	FSCD_OPT_REQUEST_WINDOW,
 };
 
 /* Applies one value; returns NULL, or what a valid value looks like. in_file: the value
@@ -152,6 +155,36 @@ static const char *fscd_config_set_poll_interval(struct fscd_config *cfg, const 
 	return NULL;
 }
 
+static const char *fscd_config_set_poll(struct fscd_config *cfg, const char *v, bool in_file)
+{
+	(void)in_file;
+	if (v[0] != '/')
+		return "an absolute directory path";
+	return fscd_strlist_push(&cfg->poll, v);
+}
+
+static const char *fscd_config_set_stat_threads(struct fscd_config *cfg, const char *v,
+						bool in_file)
+{
+	(void)in_file;
+	uint64_t n;
+	if (fscd_config_parse_u64(v, &n) < 0 || n < 1 || n > 64)
+		return "a number of threads from 1 to 64";
+	cfg->stat_threads = (unsigned)n;
+	return NULL;
+}
+
+static const char *fscd_config_set_request_window(struct fscd_config *cfg, const char *v,
+						  bool in_file)
+{
+	(void)in_file;
+	uint64_t n;
+	if (fscd_config_parse_u64(v, &n) < 0 || n > FSCD_POLL_INTERVAL_MAX_MS)
+		return "a number of milliseconds up to 3600000; 0 admits every request";
+	cfg->request_window_ms = (unsigned)n;
+	return NULL;
+}
+
 static const char *fscd_config_set_mode(struct fscd_config *cfg, const char *v, bool in_file)
 {
 	(void)in_file;
@@ -216,6 +249,20 @@ static const struct fscd_setting fscd_settings[] = {
      "how often to re-check paths on filesystems inotify cannot see (NFS, FUSE,\n"
      "/proc), in milliseconds, 10..3600000 (default 2000)",
      fscd_config_set_poll_interval, NULL},
+    {"poll", FSCD_OPT_POLL, "DIR",
+     "poll DIR and everything below it at the poll interval instead of watching it\n"
+     "(for filesystems that look local but change behind inotify's back);\n"
+     "repeatable. NFS, CIFS, FUSE, 9p, /proc, ... are polled without it",
+     fscd_config_set_poll, NULL},
+    {"stat-threads", FSCD_OPT_STAT_THREADS, "N",
+     "threads that list and stat polled directories, so a hung network mount\n"
+     "never stalls the rest (default 2)",
+     fscd_config_set_stat_threads, NULL},
+    {"request-window", FSCD_OPT_REQUEST_WINDOW, "MS",
+     "readers' misses ask fscd to cache a path under a root; it is admitted on\n"
+     "its second request within MS milliseconds, so one-off scans stay out;\n"
+     "0 admits on the first request (default 10000)",
+     fscd_config_set_request_window, NULL},
     {"mode", 'm', "OCTAL", "table permissions (default 0640; never world-writable)",
      fscd_config_set_mode, NULL},
     {"group", 'g', "GROUP", "group owning the table (readers in it may map it)",
@@ -281,7 +328,7 @@ void fscd_config_usage(FILE *out)
 	fputs("\n"
 	      "other options:\n"
 	      "      --config FILE            read settings from FILE first; flags override its\n"
-	      "                               values, and watch, exclude and include accumulate\n"
+	      "                               values; watch, exclude, include, poll accumulate\n"
 	      "  -h, --help                   this text\n"
 	      "  -V, --version                version\n"
 	      "\n"
@@ -495,6 +542,8 @@ static void fscd_config_defaults(struct fscd_config *cfg)
 	    .name = strdup(FSCD_DEFAULT_NAME),
 	    .capacity = FSCD_DEFAULT_CAPACITY,
 	    .poll_interval_ms = FSCD_DEFAULT_POLL_INTERVAL_MS,
+	    .stat_threads = FSCD_DEFAULT_STAT_THREADS,
+	    .request_window_ms = FSCD_DEFAULT_REQUEST_WINDOW_MS,
 	    .group = (gid_t)-1,
 	    .log_level = FSCD_LOG_INFO,
 	};
@@ -532,5 +581,6 @@ void fscd_config_free(struct fscd_config *cfg)
 	fscd_strlist_free(&cfg->watch);
 	fscd_strlist_free(&cfg->exclude);
 	fscd_strlist_free(&cfg->include);
+	fscd_strlist_free(&cfg->poll);
 	*cfg = (struct fscd_config){0};
 }

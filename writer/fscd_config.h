@@ -12,9 +12,11 @@
 
 #include "fscd_log.h"
 
-#define FSCD_DEFAULT_NAME	      "default"
-#define FSCD_DEFAULT_CAPACITY	      16384
-#define FSCD_DEFAULT_POLL_INTERVAL_MS 2000u
+#define FSCD_DEFAULT_NAME	       "default"
+#define FSCD_DEFAULT_CAPACITY	       16384
+#define FSCD_DEFAULT_POLL_INTERVAL_MS  2000u
+#define FSCD_DEFAULT_STAT_THREADS      2u
+#define FSCD_DEFAULT_REQUEST_WINDOW_MS 10000u
 
 struct fscd_strlist {
 	char **v; /* owned strings */
@@ -30,6 +32,9 @@ struct fscd_config {
 	uint64_t capacity;	     /* most entries kept */
 	uint32_t slot_size;	     /* 0 = the table default */
 	unsigned poll_interval_ms;   /* for filesystems inotify cannot see */
+	struct fscd_strlist poll;    /* directories polled even where inotify works */
+	unsigned stat_threads;	     /* workers for stats that may block (polled paths) */
+	unsigned request_window_ms;  /* on-demand: a second request within it admits */
 	mode_t mode;		     /* 0 = the table default (0640) */
 	gid_t group;		     /* (gid_t)-1 = the creator's */
 	enum fscd_log_level log_level;

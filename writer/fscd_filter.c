@@ -28,3 +28,16 @@ bool fscd_filter_wants(const struct fscd_filter *f, const char *path, bool is_di
 		return true;
 	return fscd_filter_any_match(f->include, f->ninclude, path);
 }
+
+bool fscd_filter_forces_poll(const struct fscd_filter *f, const char *dir)
+{
+	for (size_t i = 0; f && i < f->npoll; i++) {
+		size_t n = strlen(f->poll[i]);
+		while (n > 1 && f->poll[i][n - 1] == '/')
+			n--;
+		if (strncmp(dir, f->poll[i], n) == 0 &&
+		    (dir[n] == '\0' || dir[n] == '/' || (n == 1 && dir[0] == '/')))
+			return true;
+	}
+	return false;
+}

@@ -21,11 +21,17 @@ struct fscd_filter {
 	unsigned max_depth;
 	/* How often to re-stat paths on filesystems inotify cannot see (NFS, FUSE, /proc). */
 	unsigned poll_interval_ms;
+	/* Directories polled like those, though inotify could watch them (--poll). */
+	const char *const *poll;
+	size_t npoll;
 };
 
 /* Should path (absolute, as it will be keyed) be cached, and if a directory, traversed?
  * depth: 0 for a root itself (always wanted: roots are explicit), 1 for its entries, etc.
  * f may be NULL (everything wanted). Exclusion wins over inclusion. */
 bool fscd_filter_wants(const struct fscd_filter *f, const char *path, bool is_dir, unsigned depth);
+
+/* Is dir (absolute) one of the --poll directories or below one? */
+bool fscd_filter_forces_poll(const struct fscd_filter *f, const char *dir);
 
 #endif

@@ -22,7 +22,8 @@
 #include "fscd_log.h"
 #include "fscd_tree.h"
 
-#define FSCD_TICKS_PER_UPKEEP 10 /* heartbeat ticks (100 ms) between upkeep passes */
+#define FSCD_TICKS_PER_UPKEEP 10   /* heartbeat ticks (100 ms) between upkeep passes */
+#define FSCD_SETTLE_MS	      5000 /* longest wait for polled directories before publishing */
 
 struct fscd_loop {
 	int epfd, sigfd, timerfd;
@@ -91,6 +92,7 @@ static bool fscd_loop_on_timer(struct fscd_daemon *d, unsigned *ticks, enum fscd
 	if (read(d->loop.timerfd, &expirations, sizeof(expirations)) < 0)
 		return true;
 	fsc_writer_heartbeat(d->w);
+	fscd_tree_poll_tick(d->tree);
 	if (++*ticks % FSCD_TICKS_PER_UPKEEP)
 		return true;
 	if (!fsc_writer_owns_name(d->w)) {
@@ -229,6 +231,7 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 	bool armed = true;
 	uint64_t rearm_at_ns = 0;
 	int ifd = fscd_tree_fd(d->tree);
+	int pfd = fscd_tree_poll_fd(d->tree);
 	for (;;) {
 		struct epoll_event evs[4];
 		int n = epoll_wait(d->loop.epfd, evs, 4, fscd_loop_timeout(armed, rearm_at_ns));
@@ -245,6 +248,8 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 				armed = false; /* one-shot: fired and disarmed */
 				rearm_at_ns =
 				    fsc_writer_now_ns() + FSCD_PASS_INTERVAL_MS * 1000000ull;
+			} else if (fd == pfd) {
+				fscd_tree_poll_results(d->tree);
 			} else if (fd == d->loop.timerfd) {
 				if (!fscd_loop_on_timer(d, &ticks, &why))
 					return why;
@@ -264,6 +269,7 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	    .slot_size = cfg->slot_size,
 	    .mode = cfg->mode,
 	    .group = cfg->group,
+	    .defer_publish = true, /* published once the first scan has filled it */
 	};
 	const char *why = "";
 	int rc = fsc_writer_open(w, &o, &why);
@@ -296,7 +302,9 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 		       .include = (const char *const *)cfg->include.v,
 		       .ninclude = cfg->include.n,
 		       .max_depth = cfg->max_depth,
-		       .poll_interval_ms = cfg->poll_interval_ms},
+		       .poll_interval_ms = cfg->poll_interval_ms,
+		       .poll = (const char *const *)cfg->poll.v,
+		       .npoll = cfg->poll.n},
 	    .loop = {-1, -1, -1},
 	};
 	/* Check every root before publishing: a mistyped path must not take the table over
@@ -312,7 +320,10 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 			return 1;
 		}
 	}
-	if (fscd_loop_open(&d.loop, fscd_tree_fd(d.tree)) < 0 || fscd_table_open(cfg, &d.w)) {
+	if (fscd_loop_open(&d.loop, fscd_tree_fd(d.tree)) < 0 ||
+	    fscd_tree_poll_start(d.tree, cfg->stat_threads) < 0 ||
+	    fscd_loop_add(d.loop.epfd, fscd_tree_poll_fd(d.tree), EPOLLIN) < 0 ||
+	    fscd_table_open(cfg, &d.w)) {
 		fscd_loop_close(&d.loop);
 		fscd_tree_destroy(d.tree);
 		return 1;
@@ -321,7 +332,20 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",
 			 cfg->config_file);
 	fscd_tree_set_writer(d.tree, d.w);
+	/* Build, then publish: until the scan is done, readers keep the table of the fscd this
+	 * one takes over from (or fall back to stat(2)), never a half-filled one. */
 	fscd_tree_scan_all(d.tree);
+	fscd_tree_poll_settle(d.tree, FSCD_SETTLE_MS);
+	const char *why_not = "";
+	int rc = fsc_writer_publish(d.w, &why_not);
+	if (rc) {
+		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why_not,
+			 strerror(-rc));
+		fscd_tree_destroy(d.tree);
+		fscd_loop_close(&d.loop);
+		fsc_writer_close(d.w);
+		return 1;
+	}
 	const struct fsc_shm_header *h = fsc_writer_header(d.w);
 	fscd_log(FSCD_LOG_INFO,
 		 "serving table '%s' (generation %" PRIx64 "): %" PRIu64 " entries, %" PRIu64

@@ -72,12 +72,16 @@ static struct fscd_dir *dir_slot(struct fscd_tree *t, int wd)
 static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
 {
 	fsc_writer_count(t->w, FSC_CTR_WATCH_FAILURES, 1);
-	if (err == ENOSPC) {
+	if (err == ENOSPC || err == ENOMEM) {
 		if (!t->enospc_reported)
 			fscd_log(FSCD_LOG_ERROR,
-				 "cannot watch %s: inotify watch limit reached; changes below it "
-				 "are not seen. Raise fs.inotify.max_user_watches (sysctl)",
-				 path);
+				 "cannot watch %s: %s; polling it and every directory that cannot "
+				 "be watched every %u ms instead (slower to notice changes, and "
+				 "costlier). Raise fs.inotify.max_user_watches (sysctl)",
+				 path,
+				 err == ENOSPC ? "inotify watch limit reached"
+					       : "out of kernel memory for watches",
+				 (unsigned)(t->poll_interval_ns / 1000000));
 		t->enospc_reported = true;
 		return;
 	}
@@ -92,7 +96,9 @@ static struct fscd_dir *watch_dir(struct fscd_tree *t, const char *path, bool re
 {
 	int wd = inotify_add_watch(t->ifd, path, FSCD_WATCH_MASK);
 	if (wd < 0) {
-		report_watch_failure(t, path, errno);
+		int err = errno;
+		report_watch_failure(t, path, err);
+		errno = err; /* callers fall back to polling on ENOSPC */
 		return NULL;
 	}
 	struct fscd_dir *d = dir_slot(t, wd);
@@ -124,7 +130,7 @@ static bool dir_wants(const struct fscd_dir *d, const char *name)
 	return false;
 }
 
-static char *path_join(const char *dir, const char *name)
+char *fscd_path_join(const char *dir, const char *name)
 {
 	char *p = NULL;
 	if (strcmp(dir, "/") == 0)
@@ -179,7 +185,8 @@ static void refresh_inode_links(struct fscd_tree *t, const struct stat *st, cons
 	for (size_t i = 0; i < links.count; i++) {
 		struct stat ignored;
 		int err;
-		refresh_one(t, links.paths[i], &ignored, &err);
+		if (!fscd_tree_poll_owns(t, links.paths[i]))
+			refresh_one(t, links.paths[i], &ignored, &err);
 	}
 	fscd_pending_free(&links);
 }
@@ -196,6 +203,8 @@ static bool multiply_linked(const struct stat *st)
 void fscd_tree_refresh(void *ctx, const char *path)
 {
 	struct fscd_tree *t = ctx;
+	if (fscd_tree_poll_owns(t, path))
+		return; /* the workers keep it current; a stat here could hang the loop */
 	struct stat old, now;
 	uint32_t flags = 0;
 	bool had =
@@ -209,19 +218,29 @@ void fscd_tree_refresh(void *ctx, const char *path)
 		refresh_inode_links(t, &now, path);
 }
 
-/* Watches dir, then queues it and everything in it; recurses into subdirectories. */
-/* depth: 0 for a root, 1 for its entries; the filter (excludes, depth limit) decides what
- * is cached and traversed. */
-static void scan_dir(struct fscd_tree *t, const char *path, unsigned depth)
+/* The filter (excludes, depth limit) decides what is cached and traversed. */
+void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, bool check_fs)
 {
 	if (!fscd_filter_wants(t->filter, path, true, depth))
 		return;
 	/* a scan of a big tree can outlast the readers' writer timeout: keep beating */
 	fsc_writer_heartbeat(t->w);
+	if (fscd_tree_poll_instead(t, path, depth, check_fs, NULL))
+		return;
 	fscd_pending_add(&t->pending, path);
 	struct fscd_dir *d = watch_dir(t, path, true, NULL);
-	if (!d)
+	if (!d) {
+		/* no watch to be had: poll it rather than go blind */
+		if (errno == ENOSPC || errno == ENOMEM)
+			fscd_tree_poll_add(t, path, depth, FSCD_POLL_WATCH_LIMIT, NULL);
 		return;
+	}
+	/* a rescan (after an overflow) found a watch for a directory polled for want of one */
+	struct fscd_polled *was = t->poll.count ? fscd_poll_find(&t->poll, path) : NULL;
+	if (was && was->reason == FSCD_POLL_WATCH_LIMIT) {
+		fscd_poll_remove(&t->poll, was);
+		fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->poll.count);
+	}
 	d->depth = depth;
 	DIR *dh = opendir(path);
 	if (!dh) {
@@ -234,7 +253,7 @@ static void scan_dir(struct fscd_tree *t, const char *path, unsigned depth)
 	while ((e = readdir(dh)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		char *child = path_join(path, e->d_name);
+		char *child = fscd_path_join(path, e->d_name);
 		if (!child)
 			continue;
 		bool is_dir = e->d_type == DT_DIR;
@@ -243,7 +262,7 @@ static void scan_dir(struct fscd_tree *t, const char *path, unsigned depth)
 			is_dir = lstat(child, &st) == 0 && S_ISDIR(st.st_mode);
 		}
 		if (is_dir)
-			scan_dir(t, child, depth + 1);
+			fscd_tree_scan_dir(t, child, depth + 1, true);
 		else if (fscd_filter_wants(t->filter, child, false, depth + 1))
 			fscd_pending_add(&t->pending, child);
 		free(child);
@@ -251,7 +270,7 @@ static void scan_dir(struct fscd_tree *t, const char *path, unsigned depth)
 	closedir(dh);
 }
 
-static bool path_under(const char *path, const char *prefix, size_t plen)
+bool fscd_path_under(const char *path, const char *prefix, size_t plen)
 {
 	return strncmp(path, prefix, plen) == 0 &&
 	       (path[plen] == '\0' || path[plen] == '/' || (plen == 1 && prefix[0] == '/'));
@@ -269,7 +288,7 @@ static void collect_under(void *ctx, const char *path, size_t len, uint32_t flag
 	(void)st;
 	struct subtree_visit *v = ctx;
 	(void)len;
-	if (!(flags & FSC_REC_NEGATIVE) && path_under(path, v->prefix, v->len))
+	if (!(flags & FSC_REC_NEGATIVE) && fscd_path_under(path, v->prefix, v->len))
 		fscd_pending_add(v->out, path);
 }
 
@@ -280,13 +299,24 @@ static void drop_subtree(struct fscd_tree *t, const char *path)
 	size_t len = strlen(path);
 	for (size_t wd = 0; wd < t->dirs_cap; wd++) {
 		struct fscd_dir *d = t->dirs[wd];
-		if (d && path_under(d->path, path, len)) {
+		if (d && fscd_path_under(d->path, path, len)) {
 			inotify_rm_watch(t->ifd, (int)wd);
 			dir_forget(t, (int)wd);
 		}
 	}
+	fscd_tree_poll_forget(t, path);
 	struct subtree_visit v = {.prefix = path, .len = len, .out = &t->pending};
 	fsc_writer_foreach(t->w, collect_under, &v);
+}
+
+void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix)
+{
+	struct fscd_pending gone = {0};
+	struct subtree_visit v = {.prefix = prefix, .len = strlen(prefix), .out = &gone};
+	fsc_writer_foreach(t->w, collect_under, &v);
+	for (size_t i = 0; i < gone.count; i++)
+		fsc_writer_put_negative(t->w, gone.paths[i], strlen(gone.paths[i]));
+	fscd_pending_free(&gone);
 }
 
 static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
@@ -319,7 +349,7 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 		fscd_pending_add(&t->pending, d->path);
 	if (ev->len == 0 || !dir_wants(d, ev->name))
 		return;
-	char *child = path_join(d->path, ev->name);
+	char *child = fscd_path_join(d->path, ev->name);
 	if (!child)
 		return;
 	bool is_dir = (ev->mask & IN_ISDIR) != 0;
@@ -328,7 +358,7 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	/* a file root's directory has no depth of its own: the named file is wanted */
 	if (!d->recursive || fscd_filter_wants(t->filter, child, is_dir, d->depth + 1)) {
 		if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && d->recursive)
-			scan_dir(t, child, d->depth + 1);
+			fscd_tree_scan_dir(t, child, d->depth + 1, true);
 		fscd_pending_add(&t->pending, child);
 	}
 	free(child);
@@ -381,20 +411,28 @@ void fscd_tree_process_events(struct fscd_tree *t)
 static int root_watch(struct fscd_tree *t, size_t i)
 {
 	struct fscd_root *r = &t->roots[i];
-	struct fscd_dir *d;
+	struct fscd_dir *d = NULL;
 	if (r->name) {
-		d = watch_dir(t, r->dir, false, r->name);
+		if (!fscd_tree_poll_instead(t, r->dir, 0, true, r->name)) {
+			d = watch_dir(t, r->dir, false, r->name);
+			if (!d && (errno == ENOSPC || errno == ENOMEM))
+				fscd_tree_poll_add(t, r->dir, 0, FSCD_POLL_WATCH_LIMIT, r->name);
+		}
 		fscd_pending_add(&t->pending, r->path);
 	} else {
-		scan_dir(t, r->dir, 0);
+		fscd_tree_scan_dir(t, r->dir, 0, true);
 		d = NULL;
 		for (size_t wd = 0; wd < t->dirs_cap && !d; wd++)
 			if (t->dirs[wd] && strcmp(t->dirs[wd]->path, r->dir) == 0)
 				d = t->dirs[wd];
 	}
-	if (!d)
+	struct fscd_polled *polled = d ? NULL : fscd_poll_find(&t->poll, r->dir);
+	if (polled)
+		polled->root = (int)i; /* stays polled while deleted, to be seen coming back */
+	else if (!d)
 		return -1;
-	d->root = (int)i;
+	else
+		d->root = (int)i;
 	r->present = true;
 	return 0;
 }
@@ -464,6 +502,8 @@ void fscd_tree_set_writer(struct fscd_tree *t, struct fsc_writer *w)
 void fscd_tree_set_filter(struct fscd_tree *t, const struct fscd_filter *f)
 {
 	t->filter = f;
+	t->poll_interval_ns =
+	    (uint64_t)(f && f->poll_interval_ms ? f->poll_interval_ms : 2000) * 1000000ull;
 }
 
 int fscd_tree_create(struct fscd_tree **out, uint32_t path_max)
@@ -472,11 +512,20 @@ int fscd_tree_create(struct fscd_tree **out, uint32_t path_max)
 	if (!t)
 		return -ENOMEM;
 	t->path_max = path_max;
+	t->poll_interval_ns = 2000000000ull;
+	rcu_register_thread(); /* this thread reads the polled-directory index */
+	if (fscd_poll_init(&t->poll) < 0) {
+		rcu_unregister_thread();
+		free(t);
+		return -ENOMEM;
+	}
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd < 0) {
 		int e = errno;
 		fscd_log(FSCD_LOG_ERROR, "cannot create an inotify instance: %s%s", strerror(e),
 			 e == EMFILE ? " (raise fs.inotify.max_user_instances)" : "");
+		fscd_poll_destroy(&t->poll);
+		rcu_unregister_thread();
 		free(t);
 		return -e;
 	}
@@ -488,6 +537,9 @@ void fscd_tree_destroy(struct fscd_tree *t)
 {
 	if (!t)
 		return;
+	fscd_tree_poll_stop(t);
+	fscd_poll_destroy(&t->poll);
+	rcu_unregister_thread();
 	for (size_t wd = 0; wd < t->dirs_cap; wd++)
 		if (t->dirs[wd])
 			dir_free(t->dirs[wd]);

@@ -28,6 +28,18 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path);
 void fscd_tree_scan_all(struct fscd_tree *t);
 /* Reads and applies the pending inotify events; refreshes each changed path once. */
 void fscd_tree_process_events(struct fscd_tree *t);
+/* Polling (fscd_tree_poll.c): starts the stat workers that list polled directories. */
+int fscd_tree_poll_start(struct fscd_tree *t, unsigned threads);
+/* Readable when listings have completed: then call fscd_tree_poll_results. -1 before start. */
+int fscd_tree_poll_fd(const struct fscd_tree *t);
+/* Publishes the completed listings. */
+void fscd_tree_poll_results(struct fscd_tree *t);
+/* Every heartbeat tick: submits the listings that are due, notices those that hang. */
+void fscd_tree_poll_tick(struct fscd_tree *t);
+void fscd_tree_poll_stop(struct fscd_tree *t);
+/* Before publishing: waits up to timeout_ms for the first listing of every polled directory
+ * (a hung one is published later, when it answers). */
+void fscd_tree_poll_settle(struct fscd_tree *t, unsigned timeout_ms);
 /* Periodic upkeep (about once a second): roots that were deleted and have come back are
  * watched and scanned again. */
 void fscd_tree_tick(struct fscd_tree *t);

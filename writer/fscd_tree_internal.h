@@ -11,7 +11,9 @@
 #include "fsc_writer.h"
 #include "fscd_filter.h"
 #include "fscd_pending.h"
+#include "fscd_poll.h"
 #include "fscd_tree.h"
+#include "fscd_workers.h"
 
 #define FSCD_WATCH_MASK                                                                            \
 	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |             \
@@ -54,12 +56,39 @@ struct fscd_tree {
 	struct fscd_pending pending;
 	bool enospc_reported;
 	struct fscd_recovery recovery;
+	/* directories polled instead of watched (fscd_tree_poll.c) */
+	struct fscd_poll poll;
+	struct fscd_workers *workers; /* NULL until fscd_tree_poll_start */
+	uint64_t poll_interval_ns;
 };
+
+/* fscd_tree.c */
+char *fscd_path_join(const char *dir, const char *name);
+bool fscd_path_under(const char *path, const char *prefix, size_t plen);
+/* Watches dir, then queues it and everything in it; recurses into subdirectories. depth: 0
+ * for a root. check_fs: first see whether it must be polled instead (a mount point of
+ * another filesystem, --poll); false for a directory just found to be watchable. */
+void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, bool check_fs);
+/* Turns every record at or below prefix negative without a stat (the directory is gone). */
+void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix);
 
 /* Publishes what lstat says about path now (fscd_pending_flush callback; ctx is the tree). */
 void fscd_tree_refresh(void *ctx, const char *path);
 /* Queues every tracked path for re-verification and rescans every root. */
 void fscd_tree_reverify_all(struct fscd_tree *t);
+
+/* fscd_tree_poll.c */
+/* Should dir be polled rather than watched (--poll, a filesystem inotify cannot see, a mount
+ * point to be checked)? If so it is registered for polling and true returned. */
+bool fscd_tree_poll_instead(struct fscd_tree *t, const char *dir, unsigned depth, bool check_fs,
+			    const char *only);
+/* Polls dir from now on (e.g. no watch could be had); only: a file root's name in it. */
+struct fscd_polled *fscd_tree_poll_add(struct fscd_tree *t, const char *dir, unsigned depth,
+				       enum fscd_poll_reason reason, const char *only);
+/* Is path a polled directory or in one? Then only the workers may stat it. */
+bool fscd_tree_poll_owns(struct fscd_tree *t, const char *path);
+/* Stops polling dir and everything below it (deleted or moved away). */
+void fscd_tree_poll_forget(struct fscd_tree *t, const char *dir);
 
 /* fscd_recovery.c */
 /* An IN_Q_OVERFLOW was read at now: owe a full re-verification, sooner or later. */
