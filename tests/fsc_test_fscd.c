@@ -201,7 +201,9 @@ void fsc_test_daemon_prepare(struct fsc_test_daemon *d, const char *tag)
 
 void fsc_test_daemon_start(struct fsc_test_daemon *d, const char *probe, int timeout_ms)
 {
-	const char *argv[] = {"fscd", "--name", d->name, "--watch", d->root, NULL};
+	const char *argv[16] = {"fscd", "--name", d->name, "--watch", d->root};
+	for (size_t i = 0; i < 8 && d->extra[i]; i++)
+		argv[5 + i] = d->extra[i];
 	d->fscd = fsc_test_fscd_start(argv, d->errlog);
 	d->c = fsc_test_open_new_generation(d->name, probe, 0, timeout_ms);
 }

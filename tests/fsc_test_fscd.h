@@ -31,10 +31,11 @@ struct fsc_test_daemon {
 	char errlog[160]; /* fscd's stderr */
 	pid_t fscd;
 	fsc_t *c; /* a reader of the table, open once fscd serves */
+	const char *extra[8]; /* more fscd arguments (NULL-terminated), set before start */
 };
 /* Names a table and makes an empty tree to watch (fill it before starting). */
 void fsc_test_daemon_prepare(struct fsc_test_daemon *d, const char *tag);
-/* Starts `fscd --name NAME --watch ROOT`, logging to errlog, and opens a reader once probe
+/* Starts `fscd --name NAME --watch ROOT [extra...]`, logging to errlog, and opens a reader once probe
  * (a path in the tree) is served. */
 void fsc_test_daemon_start(struct fsc_test_daemon *d, const char *probe, int timeout_ms);
 /* Closes the reader, stops fscd and removes tree and log. Fails the test unless fscd exited

@@ -101,7 +101,7 @@ struct fscd_polled *fscd_tree_poll_add(struct fscd_tree *t, const char *dir, uns
 		e->only = strdup(only);
 	fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->poll.count);
 	/* the top of a polled subtree is news; what is below it follows */
-	bool top = depth == 0 || reason == FSCD_POLL_WATCH_LIMIT || !parent_polled(t, dir);
+	bool top = depth == 0 || !parent_polled(t, dir);
 	if (reason != FSCD_POLL_MOUNT_CHECK)
 		fscd_log(top ? FSCD_LOG_INFO : FSCD_LOG_DEBUG, "polling %s every %u ms (%s)", dir,
 			 (unsigned)(t->poll_interval_ns / 1000000), fscd_poll_reason_name(reason));
