@@ -69,6 +69,13 @@ FSC_API int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t
  * on FSC_NEGATIVE info is; otherwise their contents are unspecified (st is used as scratch). */
 FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info);
 
+/* Asks fscd to cache path (fsc_stat does this by itself on a miss). fscd takes it only if it
+ * lies under one of its roots and passes its filters, and, against one-off scans, only on a
+ * second request within its --request-window. Never blocks: 0 if the request was sent, -1
+ * with errno otherwise (EINVAL: not an absolute path in canonical form; ECONNREFUSED: no
+ * fscd serves the table; EAGAIN: fscd is behind on requests). One system call (sendto). */
+FSC_API int fsc_request(fsc_t *c, const char *path);
+
 /* The name a result code stands for ("hit", "negative", ...), for messages. */
 FSC_API const char *fsc_result_name(int result);
 

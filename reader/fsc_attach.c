@@ -133,6 +133,7 @@ fsc_t *fsc_open(const char *name)
 		return NULL;
 	}
 	strcpy(c->name, name);
+	atomic_init(&c->request_fd, -1);
 	pthread_mutex_init(&c->attach_lock, NULL);
 	struct fsc_map *m;
 	const char *why;
@@ -168,6 +169,9 @@ void fsc_close(fsc_t *c)
 		free(c->husks);
 		c->husks = next;
 	}
+	int fd = atomic_load_explicit(&c->request_fd, memory_order_relaxed);
+	if (fd >= 0)
+		close(fd);
 	pthread_mutex_destroy(&c->attach_lock);
 	free(c);
 }

@@ -29,6 +29,9 @@ struct fsc {
 	struct fsc_map *retired;	 /* replaced maps, kept (neutralised), newest first */
 	unsigned nretired;
 	struct fsc_map *husks; /* retired maps whose address range a newer map took over */
+	/* socket for caching requests (fsc_request.c), made on first use; -1 until then.
+	 * Threads race to make it with a compare-and-swap; the loser closes its own. */
+	_Atomic int request_fd;
 	char name[FSC_NAME_MAX + 1];
 };
 

@@ -4,6 +4,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 bool fsc_shm_name_valid(const char *name)
 {
@@ -26,6 +29,20 @@ int fsc_shm_object_name(char *buf, size_t size, const char *name)
 		return -EINVAL;
 	int n = snprintf(buf, size, "/" FSC_SHM_PREFIX "%s", name);
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+int fsc_shm_request_addr(const char *name, struct sockaddr_un *addr, unsigned *len)
+{
+	if (!fsc_shm_name_valid(name))
+		return -EINVAL;
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	/* abstract namespace (leading NUL): nothing in the filesystem to clean up after a
+	 * crash; the name is the bytes after the NUL, without a terminator */
+	int n = snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1,
+			 FSC_SHM_PREFIX "%s.requests", name);
+	*len = (unsigned)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	return 0;
 }
 
 int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation)

@@ -33,6 +33,11 @@ bool fsc_shm_name_valid(const char *name);
 int fsc_shm_object_name(char *buf, size_t size, const char *name);
 /* "/fsc.<name>.hints.<generation hex>": the writable hit-hint segment of one table. */
 int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation);
+/* The request socket of table name (abstract AF_UNIX datagram, PROTOCOL.md "Requests"):
+ * fills addr and *len. 0 or -EINVAL. */
+struct sockaddr_un;
+int fsc_shm_request_addr(const char *name, struct sockaddr_un *addr, unsigned *len);
+#define FSC_REQUEST_MAX 4096 /* longest request datagram: one path, no terminator */
 
 /* Slot count and object size for a capacity; 0 or -EINVAL (with *why set). */
 int fsc_shm_geometry(uint64_t capacity, uint32_t slot_size, uint64_t *slot_count,

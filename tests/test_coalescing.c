@@ -207,9 +207,10 @@ static void test_write_storm_is_coalesced(void **state)
 		fail_msg("not coalesced: %llu stats for %llu writes (%llu events)",
 			 (unsigned long long)stats, (unsigned long long)writes,
 			 (unsigned long long)events);
-	if (events < stats)
-		fail_msg("fewer inotify events (%llu) than stats (%llu)",
-			 (unsigned long long)events, (unsigned long long)stats);
+	/* the storm reached fscd as events (the stats count is no bound on them: the backstop
+	 * sweep re-verifies every entry each second, events or not, so a storm slowed down by
+	 * a busy machine can see more sweep stats than merged events) */
+	assert_true(events > 0);
 }
 
 int main(void)

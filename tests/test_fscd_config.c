@@ -150,15 +150,15 @@ static void table_params(const char *name, uint64_t *capacity, uint32_t *slot_si
 	close(fd);
 }
 
-/* Fails unless pid holds, beyond 0-2, exactly fscd's own five event descriptors (inotify,
- * signals, timer, epoll, and the stat workers' wake-up): what a reload's new image should
- * start with (fscd marks everything else close-on-exec). */
-#define FSCD_EVENT_FDS 5
+/* Fails unless pid holds, beyond 0-2, exactly fscd's own six event descriptors (inotify,
+ * signals, timer, epoll, the stat workers' wake-up, the request socket): what a reload's new
+ * image should start with (fscd marks everything else close-on-exec). */
+#define FSCD_EVENT_FDS 6
 static void expect_only_event_fds(pid_t pid)
 {
 	const char *want[FSCD_EVENT_FDS] = {"anon_inode:inotify", "anon_inode:[signalfd]",
 					    "anon_inode:[timerfd]", "anon_inode:[eventpoll]",
-					    "anon_inode:[eventfd]"};
+					    "anon_inode:[eventfd]", "socket:"};
 	int seen[FSCD_EVENT_FDS] = {0}, other = 0;
 	char dir[64], path[384], target[256];
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
@@ -171,7 +171,7 @@ static void expect_only_event_fds(pid_t pid)
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		int k = 0;
-		while (k < FSCD_EVENT_FDS && strcmp(target, want[k]))
+		while (k < FSCD_EVENT_FDS && strncmp(target, want[k], strlen(want[k])))
 			k++;
 		if (k < FSCD_EVENT_FDS)
 			seen[k]++;

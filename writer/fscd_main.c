@@ -20,6 +20,7 @@
 #include "fscd_config.h"
 #include "fscd_filter.h"
 #include "fscd_log.h"
+#include "fscd_requests.h"
 #include "fscd_tree.h"
 
 #define FSCD_TICKS_PER_UPKEEP 10   /* heartbeat ticks (100 ms) between upkeep passes */
@@ -37,6 +38,7 @@ struct fscd_daemon {
 	struct fscd_filter filter;
 	struct fsc_writer *w;
 	struct fscd_tree *tree;
+	struct fscd_requests *requests;
 	struct fscd_loop loop;
 };
 
@@ -100,6 +102,7 @@ static bool fscd_loop_on_timer(struct fscd_daemon *d, unsigned *ticks, enum fscd
 		return false;
 	}
 	fscd_tree_tick(d->tree);
+	fscd_requests_bind(d->requests);
 	return true;
 }
 
@@ -232,6 +235,7 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 	uint64_t rearm_at_ns = 0;
 	int ifd = fscd_tree_fd(d->tree);
 	int pfd = fscd_tree_poll_fd(d->tree);
+	int rfd = fscd_requests_fd(d->requests);
 	for (;;) {
 		struct epoll_event evs[4];
 		int n = epoll_wait(d->loop.epfd, evs, 4, fscd_loop_timeout(armed, rearm_at_ns));
@@ -250,6 +254,8 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 				    fsc_writer_now_ns() + FSCD_PASS_INTERVAL_MS * 1000000ull;
 			} else if (fd == pfd) {
 				fscd_tree_poll_results(d->tree);
+			} else if (fd == rfd) {
+				fscd_requests_serve(d->requests, d->tree);
 			} else if (fd == d->loop.timerfd) {
 				if (!fscd_loop_on_timer(d, &ticks, &why))
 					return why;
@@ -323,7 +329,10 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 	if (fscd_loop_open(&d.loop, fscd_tree_fd(d.tree)) < 0 ||
 	    fscd_tree_poll_start(d.tree, cfg->stat_threads) < 0 ||
 	    fscd_loop_add(d.loop.epfd, fscd_tree_poll_fd(d.tree), EPOLLIN) < 0 ||
+	    fscd_requests_open(&d.requests, cfg->name, cfg->request_window_ms) < 0 ||
+	    fscd_loop_add(d.loop.epfd, fscd_requests_fd(d.requests), EPOLLIN) < 0 ||
 	    fscd_table_open(cfg, &d.w)) {
+		fscd_requests_close(d.requests);
 		fscd_loop_close(&d.loop);
 		fscd_tree_destroy(d.tree);
 		return 1;
@@ -341,6 +350,7 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 	if (rc) {
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why_not,
 			 strerror(-rc));
+		fscd_requests_close(d.requests);
 		fscd_tree_destroy(d.tree);
 		fscd_loop_close(&d.loop);
 		fsc_writer_close(d.w);
@@ -353,6 +363,7 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 		 cfg->name, h->generation, h->counters[FSC_CTR_ENTRIES],
 		 h->counters[FSC_CTR_WATCHES], h->capacity);
 	enum fscd_loop_exit why = fscd_loop_run(&d);
+	fscd_requests_close(d.requests);
 	fscd_tree_destroy(d.tree);
 	fscd_loop_close(&d.loop);
 	if (why == FSCD_LOOP_FAILED)

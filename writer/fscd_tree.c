@@ -19,117 +19,6 @@
 #include "fscd_log.h"
 #include "fscd_tree_internal.h"
 
-static struct fscd_dir *dir_of(struct fscd_tree *t, int wd)
-{
-	return wd >= 0 && (size_t)wd < t->dirs_cap ? t->dirs[wd] : NULL;
-}
-
-static void dir_free(struct fscd_dir *d)
-{
-	for (size_t i = 0; i < d->nnames; i++)
-		free(d->names[i]);
-	free(d->names);
-	free(d->path);
-	free(d);
-}
-
-static void dir_forget(struct fscd_tree *t, int wd)
-{
-	struct fscd_dir *d = dir_of(t, wd);
-	if (!d)
-		return;
-	if (d->root >= 0)
-		t->roots[d->root].present = false;
-	t->dirs[wd] = NULL;
-	dir_free(d);
-	fsc_writer_count(t->w, FSC_CTR_WATCHES, (uint64_t)-1);
-}
-
-static struct fscd_dir *dir_slot(struct fscd_tree *t, int wd)
-{
-	if ((size_t)wd >= t->dirs_cap) {
-		size_t cap = t->dirs_cap ? t->dirs_cap : 64;
-		while (cap <= (size_t)wd)
-			cap *= 2;
-		struct fscd_dir **d = realloc(t->dirs, cap * sizeof(*d));
-		if (!d)
-			return NULL;
-		memset(d + t->dirs_cap, 0, (cap - t->dirs_cap) * sizeof(*d));
-		t->dirs = d;
-		t->dirs_cap = cap;
-	}
-	if (!t->dirs[wd]) {
-		t->dirs[wd] = calloc(1, sizeof(struct fscd_dir));
-		if (!t->dirs[wd])
-			return NULL;
-		t->dirs[wd]->wd = wd;
-		t->dirs[wd]->root = -1;
-		fsc_writer_count(t->w, FSC_CTR_WATCHES, 1);
-	}
-	return t->dirs[wd];
-}
-
-static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
-{
-	fsc_writer_count(t->w, FSC_CTR_WATCH_FAILURES, 1);
-	if (err == ENOSPC || err == ENOMEM) {
-		if (!t->enospc_reported)
-			fscd_log(FSCD_LOG_ERROR,
-				 "cannot watch %s: %s; polling it and every directory that cannot "
-				 "be watched every %u ms instead (slower to notice changes, and "
-				 "costlier). Raise fs.inotify.max_user_watches (sysctl)",
-				 path,
-				 err == ENOSPC ? "inotify watch limit reached"
-					       : "out of kernel memory for watches",
-				 (unsigned)(t->poll_interval_ns / 1000000));
-		t->enospc_reported = true;
-		return;
-	}
-	if (err != ENOENT && err != ENOTDIR)
-		fscd_log(FSCD_LOG_WARN, "cannot watch %s: %s; changes below it are not seen", path,
-			 strerror(err));
-}
-
-/* Watches directory path; for a file root, name is the file to follow in it. */
-static struct fscd_dir *watch_dir(struct fscd_tree *t, const char *path, bool recursive,
-				  const char *name)
-{
-	int wd = inotify_add_watch(t->ifd, path, FSCD_WATCH_MASK);
-	if (wd < 0) {
-		int err = errno;
-		report_watch_failure(t, path, err);
-		errno = err; /* callers fall back to polling on ENOSPC */
-		return NULL;
-	}
-	struct fscd_dir *d = dir_slot(t, wd);
-	if (!d)
-		return NULL;
-	if (!d->path || strcmp(d->path, path) != 0) {
-		free(d->path);
-		d->path = strdup(path);
-	}
-	if (recursive) {
-		d->recursive = true;
-	} else if (name && !d->recursive) {
-		char **names = realloc(d->names, (d->nnames + 1) * sizeof(*names));
-		if (names) {
-			d->names = names;
-			d->names[d->nnames++] = strdup(name);
-		}
-	}
-	return d;
-}
-
-static bool dir_wants(const struct fscd_dir *d, const char *name)
-{
-	if (d->recursive)
-		return true;
-	for (size_t i = 0; i < d->nnames; i++)
-		if (strcmp(d->names[i], name) == 0)
-			return true;
-	return false;
-}
-
 char *fscd_path_join(const char *dir, const char *name)
 {
 	char *p = NULL;
@@ -228,7 +117,7 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 	if (fscd_tree_poll_instead(t, path, depth, check_fs, NULL))
 		return;
 	fscd_pending_add(&t->pending, path);
-	struct fscd_dir *d = watch_dir(t, path, true, NULL);
+	struct fscd_dir *d = fscd_dir_watch(t, path, true, NULL);
 	if (!d) {
 		/* no watch to be had: poll it rather than go blind */
 		if (errno == ENOSPC || errno == ENOMEM)
@@ -301,7 +190,7 @@ static void drop_subtree(struct fscd_tree *t, const char *path)
 		struct fscd_dir *d = t->dirs[wd];
 		if (d && fscd_path_under(d->path, path, len)) {
 			inotify_rm_watch(t->ifd, (int)wd);
-			dir_forget(t, (int)wd);
+			fscd_dir_forget(t, (int)wd);
 		}
 	}
 	fscd_tree_poll_forget(t, path);
@@ -321,11 +210,11 @@ void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix)
 
 static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 {
-	struct fscd_dir *d = dir_of(t, ev->wd);
+	struct fscd_dir *d = fscd_dir_of(t, ev->wd);
 	if (!d)
 		return;
 	if (ev->mask & IN_IGNORED) {
-		dir_forget(t, ev->wd);
+		fscd_dir_forget(t, ev->wd);
 		return;
 	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
@@ -347,7 +236,7 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	if (d->recursive &&
 	    (ev->len == 0 || (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))))
 		fscd_pending_add(&t->pending, d->path);
-	if (ev->len == 0 || !dir_wants(d, ev->name))
+	if (ev->len == 0 || !fscd_dir_wants(d, ev->name))
 		return;
 	char *child = fscd_path_join(d->path, ev->name);
 	if (!child)
@@ -414,7 +303,7 @@ static int root_watch(struct fscd_tree *t, size_t i)
 	struct fscd_dir *d = NULL;
 	if (r->name) {
 		if (!fscd_tree_poll_instead(t, r->dir, 0, true, r->name)) {
-			d = watch_dir(t, r->dir, false, r->name);
+			d = fscd_dir_watch(t, r->dir, false, r->name);
 			if (!d && (errno == ENOSPC || errno == ENOMEM))
 				fscd_tree_poll_add(t, r->dir, 0, FSCD_POLL_WATCH_LIMIT, r->name);
 		}
@@ -514,7 +403,10 @@ int fscd_tree_create(struct fscd_tree **out, uint32_t path_max)
 	t->path_max = path_max;
 	t->poll_interval_ns = 2000000000ull;
 	rcu_register_thread(); /* this thread reads the polled-directory index */
-	if (fscd_poll_init(&t->poll) < 0) {
+	t->dirs_by_path = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!t->dirs_by_path || fscd_poll_init(&t->poll) < 0) {
+		if (t->dirs_by_path)
+			cds_lfht_destroy(t->dirs_by_path, NULL);
 		rcu_unregister_thread();
 		free(t);
 		return -ENOMEM;
@@ -525,6 +417,7 @@ int fscd_tree_create(struct fscd_tree **out, uint32_t path_max)
 		fscd_log(FSCD_LOG_ERROR, "cannot create an inotify instance: %s%s", strerror(e),
 			 e == EMFILE ? " (raise fs.inotify.max_user_instances)" : "");
 		fscd_poll_destroy(&t->poll);
+		cds_lfht_destroy(t->dirs_by_path, NULL);
 		rcu_unregister_thread();
 		free(t);
 		return -e;
@@ -538,11 +431,12 @@ void fscd_tree_destroy(struct fscd_tree *t)
 	if (!t)
 		return;
 	fscd_tree_poll_stop(t);
-	fscd_poll_destroy(&t->poll);
-	rcu_unregister_thread();
 	for (size_t wd = 0; wd < t->dirs_cap; wd++)
 		if (t->dirs[wd])
-			dir_free(t->dirs[wd]);
+			fscd_dir_free(t, t->dirs[wd]);
+	fscd_poll_destroy(&t->poll); /* waits for every call_rcu free, the directories' too */
+	cds_lfht_destroy(t->dirs_by_path, NULL);
+	rcu_unregister_thread();
 	free(t->dirs);
 	for (size_t i = 0; i < t->nroots; i++) {
 		free(t->roots[i].path);

@@ -20,6 +20,9 @@
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 
 struct fscd_dir {
+	struct cds_lfht_node by_path; /* in fscd_tree.dirs_by_path while indexed */
+	struct rcu_head rcu;
+	bool indexed;
 	int wd;
 	bool recursive; /* everything below is cached (subject to the filter) */
 	unsigned depth; /* 0 for a root, 1 for its subdirectories, ... */
@@ -51,6 +54,7 @@ struct fscd_tree {
 	uint32_t path_max;
 	struct fscd_dir **dirs; /* indexed by watch descriptor */
 	size_t dirs_cap;
+	struct cds_lfht *dirs_by_path; /* the same directories by path (fscd_tree_dirs.c) */
 	struct fscd_root *roots;
 	size_t nroots;
 	struct fscd_pending pending;
@@ -61,6 +65,20 @@ struct fscd_tree {
 	struct fscd_workers *workers; /* NULL until fscd_tree_poll_start */
 	uint64_t poll_interval_ns;
 };
+
+/* fscd_tree_dirs.c: the watched directories */
+struct fscd_dir *fscd_dir_of(struct fscd_tree *t, int wd);
+/* The watched directory with this path, or NULL. */
+struct fscd_dir *fscd_dir_find(struct fscd_tree *t, const char *path);
+/* Watches directory path (again); for a file root, name is the file to follow in it. NULL
+ * with errno set (ENOSPC, ENOMEM: no watch to be had) if inotify refused. */
+struct fscd_dir *fscd_dir_watch(struct fscd_tree *t, const char *path, bool recursive,
+				const char *name);
+bool fscd_dir_wants(const struct fscd_dir *d, const char *name);
+/* The watch wd is gone: forget its directory. */
+void fscd_dir_forget(struct fscd_tree *t, int wd);
+/* Frees d (after a grace period: the path index may still reach it). */
+void fscd_dir_free(struct fscd_tree *t, struct fscd_dir *d);
 
 /* fscd_tree.c */
 char *fscd_path_join(const char *dir, const char *name);
