@@ -117,23 +117,32 @@ static bool request_acceptable(struct fscd_tree *t, const char *path, size_t len
 	return fscd_filter_wants(t->filter, path, is_dir, (unsigned)depth);
 }
 
+/* Returns the counter the request adds to besides FSC_CTR_REQUESTS, or -1. */
+static int request_decide(struct fscd_requests *r, struct fscd_tree *t, const char *path,
+			  size_t len)
+{
+	if (!request_acceptable(t, path, len)) {
+		fscd_log(FSCD_LOG_DEBUG, "request refused (not under a watched directory): %s",
+			 path);
+		return FSC_CTR_REQUESTS_REFUSED;
+	}
+	if (fsc_writer_contains(t->w, path, len, NULL))
+		return -1; /* cached meanwhile */
+	uint64_t hash = XXH3_64bits_withSeed(path, len, r->seed);
+	if (!r->admit_all && !fscd_admit_request(&r->admit, hash, fsc_writer_now_ns()))
+		return -1; /* a first request: remembered */
+	fscd_tree_refresh(t, path);
+	return FSC_CTR_REQUESTS_ADMITTED;
+}
+
 static void request_handle(struct fscd_requests *r, struct fscd_tree *t, const char *path,
 			   size_t len)
 {
+	int outcome = request_decide(r, t, path, len);
+	if (outcome >= 0)
+		fsc_writer_count(t->w, (enum fsc_counter)outcome, 1);
+	/* counted last: a reader that sees the request counted sees its outcome too */
 	fsc_writer_count(t->w, FSC_CTR_REQUESTS, 1);
-	if (!request_acceptable(t, path, len)) {
-		fsc_writer_count(t->w, FSC_CTR_REQUESTS_REFUSED, 1);
-		fscd_log(FSCD_LOG_DEBUG, "request refused (not under a watched directory): %s",
-			 path);
-		return;
-	}
-	if (fsc_writer_contains(t->w, path, len, NULL))
-		return; /* cached meanwhile */
-	uint64_t hash = XXH3_64bits_withSeed(path, len, r->seed);
-	if (!r->admit_all && !fscd_admit_request(&r->admit, hash, fsc_writer_now_ns()))
-		return; /* a first request: remembered */
-	fsc_writer_count(t->w, FSC_CTR_REQUESTS_ADMITTED, 1);
-	fscd_tree_refresh(t, path);
 }
 
 void fscd_requests_serve(struct fscd_requests *r, struct fscd_tree *t)
@@ -145,8 +154,8 @@ void fscd_requests_serve(struct fscd_requests *r, struct fscd_tree *t)
 			return;
 		buf[n] = '\0';
 		if ((size_t)n > FSC_REQUEST_MAX || strlen(buf) != (size_t)n) {
-			fsc_writer_count(t->w, FSC_CTR_REQUESTS, 1);
 			fsc_writer_count(t->w, FSC_CTR_REQUESTS_REFUSED, 1); /* malformed */
+			fsc_writer_count(t->w, FSC_CTR_REQUESTS, 1);
 			continue;
 		}
 		request_handle(r, t, buf, (size_t)n);
