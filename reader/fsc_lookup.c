@@ -116,7 +116,8 @@ static int stat_cached(fsc_t *c, const char *path, struct stat *st, uint64_t max
 			return -1;
 		}
 		if (r == FSC_MISS)
-			fsc_request(c, path); /* best effort: never blocks, failure changes nothing */
+			fsc_request(c,
+				    path); /* best effort: never blocks, failure changes nothing */
 	}
 	return stat(path, st);
 }

@@ -60,8 +60,8 @@ static void dir_index(struct fscd_tree *t, struct fscd_dir *d)
 	if (!d->path)
 		return;
 	rcu_read_lock();
-	struct cds_lfht_node *old = cds_lfht_add_replace(
-	    t->dirs_by_path, dir_hash(t, d->path), dir_match, d->path, &d->by_path);
+	struct cds_lfht_node *old = cds_lfht_add_replace(t->dirs_by_path, dir_hash(t, d->path),
+							 dir_match, d->path, &d->by_path);
 	rcu_read_unlock();
 	if (old)
 		caa_container_of(old, struct fscd_dir, by_path)->indexed = false;
@@ -145,7 +145,7 @@ static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
 
 /* Watches directory path; for a file root, name is the file to follow in it. */
 struct fscd_dir *fscd_dir_watch(struct fscd_tree *t, const char *path, bool recursive,
-				  const char *name)
+				const char *name)
 {
 	int wd = inotify_add_watch(t->ifd, path, FSCD_WATCH_MASK);
 	if (wd < 0) {
@@ -184,4 +184,3 @@ bool fscd_dir_wants(const struct fscd_dir *d, const char *name)
 			return true;
 	return false;
 }
-
