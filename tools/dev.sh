@@ -8,7 +8,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbenchmark-dev
-	libxxhash-dev libinih-dev clang libclang-rt-14-dev python3)
+	libxxhash-dev libinih-dev clang libclang-rt-14-dev python3 libfuse3-dev fuse3
+	logrotate)
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
