@@ -167,20 +167,33 @@ bool fsc_test_fuse_mount(struct fsc_test_fuse *m, const char *backing, const cha
 	return true;
 }
 
+/* Is a FUSE filesystem (live, or dead: ENOTCONN) still mounted at mountpoint? */
+static bool fuse_left(const struct fsc_test_fuse *m)
+{
+	struct statfs sf;
+	if (statfs(m->mountpoint, &sf) != 0)
+		return errno == ENOTCONN;
+	return sf.f_type == FSC_TEST_FUSE_MAGIC;
+}
+
 void fsc_test_fuse_unmount(struct fsc_test_fuse *m)
 {
 	if (m->pid <= 0)
 		return;
-	fsc_test_fuse_hang(m, false);
-	/* Detach first: the filesystem then stops by itself, and the mountpoint is free even if
-	 * something still holds a file in the mount. */
-	if (umount2(m->mountpoint, MNT_DETACH) != 0 && errno != EINVAL) {
-		const char *const argv[] = {"fusermount3", "-u", "-z", m->mountpoint, NULL};
-		run_bounded(argv, STOP_TIMEOUT_MS);
-	}
+	/* Release hung requests, and let them finish (a path walk takes a few in a row) before
+	 * SIGTERM, on which the filesystem unmounts (lazily) and exits. */
+	char hang[PATH_MAX + 8];
+	hang_path(m, hang, sizeof(hang));
+	if (unlink(hang) == 0)
+		pause_ms(100);
 	kill(m->pid, SIGTERM);
 	stop_child(m->pid, STOP_TIMEOUT_MS);
 	m->pid = 0;
+	/* Killed, or stopped before it could unmount: detach what is left. */
+	if (fuse_left(m) && umount2(m->mountpoint, MNT_DETACH) != 0 && errno == EPERM) {
+		const char *const argv[] = {"fusermount3", "-u", "-z", m->mountpoint, NULL};
+		run_bounded(argv, STOP_TIMEOUT_MS);
+	}
 }
 
 void fsc_test_fuse_hang(struct fsc_test_fuse *m, bool on)

@@ -16,6 +16,7 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 #define HANG_NAME ".hang"
 
 static int backing_fd = -1;
+static struct fuse *volatile the_fuse;	  /* set once serving */
+static volatile sig_atomic_t stop_signal; /* a stop signal came */
 
 /* The backing path of a path in the mount, relative to backing_fd ("/" is "."). */
 static const char *rel(const char *path)
@@ -71,6 +74,9 @@ static int hang_point(const char *path)
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
+	the_fuse = fuse_get_context()->fuse;
+	if (stop_signal) /* came before we could act on it */
+		fuse_exit(the_fuse);
 	cfg->attr_timeout = 0;
 	cfg->entry_timeout = 0;
 	cfg->negative_timeout = 0;
@@ -173,6 +179,27 @@ static const struct fuse_operations ops = {
     .statfs = fs_statfs,
 };
 
+/* Our own handlers, installed before fuse_main (which then leaves them alone): like libfuse's
+ * they end the session loop, but they do not make fuse_main return an error (libfuse 3.14
+ * exits 8 on a signal), so a stopped filesystem exits 0. */
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+	if (the_fuse)
+		fuse_exit(the_fuse);
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: the main loop's wait must see EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -184,14 +211,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
 		return 1;
 	}
-	/* Root may let every user in (tests that drop privileges); others may not. */
-	const char *opts = geteuid() == 0 ? "fsname=fsc-test-fusefs,subtype=fsctest,"
-					    "default_permissions,allow_other"
-					  : "fsname=fsc-test-fusefs,subtype=fsctest,"
-					    "default_permissions";
-	char *fargv[] = {argv[0], "-f", "-o", (char *)opts, "-o", "max_threads=256", argv[2], NULL};
-	int fargc = (int)(sizeof(fargv) / sizeof(fargv[0])) - 1;
-	/* fuse_main serves on many threads, exits on SIGTERM/SIGINT/SIGHUP and unmounts. */
+	char *fargv[16];
+	int fargc = 0;
+	fargv[fargc++] = argv[0];
+	fargv[fargc++] = "-f";
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = "fsname=fsc-test-fusefs,subtype=fsctest,default_permissions";
+	if (geteuid() == 0) { /* root may let every user in, for tests that drop privileges */
+		fargv[fargc++] = "-o";
+		fargv[fargc++] = "allow_other";
+	}
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 12)
+	/* Hung requests each hold a thread: allow many (the default is 10). Setting the idle
+	 * limit too keeps libfuse 3.14 from complaining about its own default. */
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = "max_threads=256,max_idle_threads=16";
+#endif
+	fargv[fargc++] = argv[2];
+	fargv[fargc] = NULL;
+	catch_stop_signals();
+	/* Serves on many threads until a stop signal or an unmount, then unmounts. */
 	int rc = fuse_main(fargc, fargv, &ops, NULL);
 	close(backing_fd);
 	return rc;

@@ -99,6 +99,40 @@ static void test_second_fscd_takes_over(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A takeover builds the new table before publishing it: the first answer a reader gets from
+ * the new generation comes from a complete table, never a half-scanned one (which would
+ * answer "miss" for what the old table still served). */
+static void test_takeover_publishes_a_complete_table(void **state)
+{
+	struct fixture *f = *state;
+	enum { NMANY = 3000 };
+	static char many[NMANY][300];
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s/many", f->root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	for (int i = 0; i < NMANY; i++) {
+		snprintf(many[i], sizeof(many[i]), "%s/f%04d.log", dir, i);
+		close(open(many[i], O_WRONLY | O_CREAT, 0644));
+	}
+	pid_t first = fsc_test_fscd_start(f->argv, "/dev/null");
+	fsc_t *c = fsc_test_open_new_generation(f->name, many[NMANY - 1], 0, WAIT_MS);
+	uint64_t g1 = generation_of(c, f->file);
+	pid_t second = fsc_test_fscd_start(f->argv, "/dev/null");
+	struct fsc_info info;
+	uint64_t end = fsc_test_now_ms() + WAIT_MS;
+	while (fsc_lookup(c, f->file, NULL, &info) != FSC_HIT || info.generation == g1)
+		assert_true(fsc_test_now_ms() < end);
+	int missed = 0;
+	for (int i = 0; i < NMANY; i++)
+		missed += fsc_lookup(c, many[i], NULL, NULL) == FSC_MISS;
+	assert_int_equal(missed, 0);
+	int status = fsc_test_fscd_wait(first, WAIT_MS);
+	assert_true(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fsc_close(c);
+	fsc_test_fscd_stop(second);
+	fsc_test_rmtree(dir);
+}
+
 static void test_crash_then_restart(void **state)
 {
 	struct fixture *f = *state;
@@ -147,6 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_second_fscd_takes_over),
+	    cmocka_unit_test(test_takeover_publishes_a_complete_table),
 	    cmocka_unit_test(test_crash_then_restart),
 	    cmocka_unit_test(test_stopped_writer_falls_back),
 	};

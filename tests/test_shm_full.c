@@ -1,0 +1,510 @@
+/* /dev/shm full. Each scenario runs in a private mount namespace with a small tmpfs of its
+ * own over /dev/shm: a forked child unshares, mounts it, and re-executes this program with
+ * the scenario's name, so fscd and the reader checks share that /dev/shm (readers elsewhere
+ * see another one). The child reports through its exit status (77: cannot be set up here).
+ *
+ * - A table that does not fit: fscd exits at once, non-zero, says /dev/shm is full and what
+ *   to do, and leaves nothing behind; following the advice (a smaller --capacity) works.
+ * - /dev/shm filled while fscd serves: the table replacement a compaction needs cannot be
+ *   allocated. fscd must keep serving the table it has, with correct answers (lookups equal
+ *   lstat, deleted files negative), leave no half-made table behind, and compact once there
+ *   is room again; and still answer right when, full for long, its table has no empty slot
+ *   left at all. Churn (files cached, turned into symlinks, deleted) makes the tombstones
+ *   that call for compactions; an inotify watch on /dev/shm sees each replacement tried. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc.h"
+#include "fsc_shm_format.h"
+#include "fsc_shm_table.h"
+#include "fsc_test_fscd.h"
+#include "fsc_test_util.h"
+
+#define CONVERGE_MS  15000
+#define SCENARIO_MS  100000 /* a whole scenario, namespace and all */
+#define QUICK_MS     5000   /* "at once": a failed start is no scan, no wait */
+#define CHURN_MS     20000
+#define SATURATE_MS  20000
+#define PATH_BYTES   512
+#define NS_ARG	     "--in-private-shm"
+#define EXIT_SKIP    77
+#define FILLER	     FSC_SHM_DIR "/filler"
+#define SMALL_CAP    256 /* 512 slots: a 257 KiB table, compacted at 128 tombstones */
+#define BALLAST	     150 /* files in the tree from the start: a well loaded table */
+#define CHURN_PER_GO 64
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void write_file(const char *path, const char *data, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
+{
+	const char *p[] = {path, NULL};
+	fsc_test_wait_agree(c, p, e, CONVERGE_MS);
+}
+
+static void assert_running(pid_t pid)
+{
+	int status;
+	pid_t r = waitpid(pid, &status, WNOHANG);
+	if (r != 0)
+		fail_msg("fscd is gone (waitpid %d, status 0x%x)", (int)r, r > 0 ? status : 0);
+}
+
+/* Objects in /dev/shm (ours alone in this namespace); with bad != NULL, fails the test if a
+ * name contains it. */
+static int shm_objects(const char *bad)
+{
+	DIR *d = opendir(FSC_SHM_DIR);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (bad && strstr(e->d_name, bad))
+			fail_msg("left behind in /dev/shm: %s", e->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void stop_cleanly(pid_t pid, const char *name)
+{
+	int status = fsc_test_fscd_stop(pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fsc_test_shm_leftovers(name, false), 0);
+}
+
+/* In the namespace: a table four thousand entries large cannot fit in 64 KiB. */
+static void ns_table_too_big(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "shmbig");
+	char *root = fsc_test_tmpdir("shmbig");
+	const char *argv[] = {"fscd", "--name", name, "--watch", root, "--capacity", "4096", NULL};
+	const char *out, *err;
+	uint64_t t0 = fsc_test_now_ms();
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 1);
+	uint64_t took = fsc_test_now_ms() - t0;
+	if (took > QUICK_MS)
+		fail_msg("fscd took %llu ms to give up", (unsigned long long)took);
+	const char *said[] = {name, "/dev/shm is full", "--capacity", NULL};
+	for (size_t i = 0; said[i]; i++)
+		if (!strstr(err, said[i]))
+			fail_msg("fscd's message lacks \"%s\": %s", said[i], err);
+	assert_int_equal(shm_objects(NULL), 0); /* not the table, its hints, nor a temporary */
+	assert_null(fsc_open(name));
+	assert_int_equal(errno, ENOENT);
+
+	/* the advice works: a capacity that fits */
+	const char *small[] = {"fscd", "--name", name, "--watch", root, "--capacity", "16", NULL};
+	pid_t pid = fsc_test_fscd_start(small, NULL);
+	fsc_t *c = fsc_test_open_new_generation(name, root, 0, CONVERGE_MS);
+	char file[PATH_BYTES];
+	snprintf(file, sizeof(file), "%s/after", root);
+	write_file(file, "served", O_EXCL);
+	const char *both[] = {root, file, NULL};
+	fsc_test_wait_agree(c, both, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_close(c);
+	stop_cleanly(pid, name);
+	assert_int_equal(shm_objects(NULL), 0);
+	fsc_test_rmtree(root);
+	free(root);
+}
+
+/* Fills /dev/shm with a file of its own: what is left cannot hold another table of size. */
+static void fill_shm(uint64_t size)
+{
+	static char chunk[65536];
+	memset(chunk, 'f', sizeof(chunk));
+	int fd = open(FILLER, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 1024; i++) { /* 64 MiB at most: far past the tmpfs */
+		if (write(fd, chunk, sizeof(chunk)) < 0) {
+			assert_int_equal(errno, ENOSPC);
+			break;
+		}
+	}
+	close(fd);
+	struct statvfs v;
+	assert_int_equal(statvfs(FSC_SHM_DIR, &v), 0);
+	assert_true((uint64_t)v.f_bavail * v.f_frsize < size);
+}
+
+struct churn {
+	char name[64];
+	char *root, *links;
+	pid_t fscd;
+	fsc_t *c;
+	uint64_t slots, size; /* the table's */
+	unsigned next;	      /* files churned so far: c0 .. c<next-1> */
+	int ifd;	      /* inotify on /dev/shm, for replacement tables coming and going */
+	char prefix[96];      /* "fsc.<name>.new.": a replacement table before it is published */
+	bool created, deleted, published;
+};
+
+static const char *churn_path(const struct churn *ch, unsigned i)
+{
+	static char buf[PATH_BYTES];
+	snprintf(buf, sizeof(buf), "%s/c%u", ch->root, i);
+	return buf;
+}
+
+/* Waits up to ms for a counter to reach target: pacing only, never a failure. */
+static void pace(const char *name, enum fsc_counter which, uint64_t target, int ms)
+{
+	uint64_t end = fsc_test_now_ms() + (uint64_t)ms;
+	while (fsc_test_counter(name, which) < target && fsc_test_now_ms() < end)
+		pause_ms(1);
+}
+
+/* New files, cached; each replaced by a symlink (fscd drops the record, leaving tombstones);
+ * then deleted (negative entries, which evict others once the table is at capacity). */
+static void churn_go(struct churn *ch)
+{
+	unsigned first = ch->next;
+	uint64_t inserts = fsc_test_counter(ch->name, FSC_CTR_INSERTS);
+	for (unsigned i = first; i < first + CHURN_PER_GO; i++)
+		write_file(churn_path(ch, i), "c", O_EXCL);
+	pace(ch->name, FSC_CTR_INSERTS, inserts + CHURN_PER_GO, 2000);
+	uint64_t removes = fsc_test_counter(ch->name, FSC_CTR_REMOVES);
+	for (unsigned i = first; i < first + CHURN_PER_GO; i++) {
+		char link[PATH_BYTES];
+		snprintf(link, sizeof(link), "%s/l%u", ch->links, i);
+		assert_int_equal(symlink("nowhere", link), 0);
+		assert_int_equal(rename(link, churn_path(ch, i)), 0);
+	}
+	pace(ch->name, FSC_CTR_REMOVES, removes + CHURN_PER_GO / 2, 2000);
+	for (unsigned i = first; i < first + CHURN_PER_GO; i++)
+		assert_int_equal(unlink(churn_path(ch, i)), 0);
+	ch->next = first + CHURN_PER_GO;
+}
+
+/* Notes replacement tables of ours created, deleted and renamed (published) in /dev/shm. */
+static void watch_replacements(struct churn *ch)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t plen = strlen(ch->prefix);
+	ssize_t n;
+	while ((n = read(ch->ifd, buf, sizeof(buf))) > 0) {
+		const struct inotify_event *ev;
+		for (char *p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (!ev->len || strncmp(ev->name, ch->prefix, plen) != 0)
+				continue;
+			ch->created |= (ev->mask & IN_CREATE) != 0;
+			ch->deleted |= (ev->mask & IN_DELETE) != 0;
+			ch->published |= (ev->mask & IN_MOVED_FROM) != 0;
+		}
+	}
+}
+
+/* Churns until a replacement table has been tried, or published if want_published. */
+static void churn_until_replacement(struct churn *ch, bool want_published)
+{
+	watch_replacements(ch); /* what happened before is not this round's */
+	ch->created = ch->deleted = ch->published = false;
+	uint64_t end = fsc_test_now_ms() + CHURN_MS;
+	while (want_published ? !ch->published : !(ch->created && ch->deleted)) {
+		if (fsc_test_now_ms() > end)
+			fail_msg(
+			    "no replacement table %s after %u files churned (%llu tombstones)",
+			    want_published ? "published" : "tried", ch->next,
+			    (unsigned long long)fsc_test_counter(ch->name, FSC_CTR_TOMBSTONES));
+		churn_go(ch);
+		assert_running(ch->fscd);
+		watch_replacements(ch);
+	}
+}
+
+/* Once a marker created now is served, then a second, every event before is handled. */
+static void settle(fsc_t *c, const char *root)
+{
+	static unsigned n;
+	for (int i = 0; i < 2; i++) {
+		char p[PATH_BYTES];
+		snprintf(p, sizeof(p), "%s/marker.%u", root, n++);
+		write_file(p, "m", O_EXCL);
+		wait_one(c, p, FSC_EXPECT_STAT);
+	}
+}
+
+/* Never a wrong answer: a hit equal to lstat, a negative for a path that is gone, a miss. */
+static void assert_not_wrong(fsc_t *c, const char *path)
+{
+	char why[PATH_BYTES + 128];
+	int r = fsc_lookup(c, path, NULL, NULL);
+	if (r == FSC_HIT && !fsc_test_agrees(c, path, FSC_EXPECT_STAT, why, sizeof(why)))
+		fail_msg("wrong answer: %s", why);
+	if (r == FSC_NEGATIVE && !fsc_test_agrees(c, path, FSC_EXPECT_NEGATIVE, why, sizeof(why)))
+		fail_msg("wrong answer: %s", why);
+	if (r != FSC_HIT && r != FSC_NEGATIVE && r != FSC_MISS)
+		fail_msg("%s: %s while fscd serves", path, fsc_result_name(r));
+}
+
+/* Every path of the tree right, and fresh changes followed. */
+static void assert_serving(const struct churn *ch)
+{
+	fsc_t *c = ch->c;
+	settle(c, ch->root);
+	for (unsigned i = 0; i < ch->next; i++)
+		assert_not_wrong(c, churn_path(ch, i));
+	char path[PATH_BYTES];
+	for (unsigned i = 0; i < BALLAST; i++) {
+		snprintf(path, sizeof(path), "%s/b%u", ch->root, i);
+		assert_not_wrong(c, path);
+	}
+	snprintf(path, sizeof(path), "%s/fresh.%u", ch->root, ch->next);
+	write_file(path, "fresh", O_EXCL);
+	wait_one(c, path, FSC_EXPECT_STAT);
+	write_file(path, " and more", O_APPEND);
+	wait_one(c, path, FSC_EXPECT_STAT);
+	assert_int_equal(unlink(path), 0);
+	wait_one(c, path, FSC_EXPECT_NEGATIVE);
+}
+
+/* fscd on a tree of BALLAST files, with a table of SMALL_CAP entries. */
+static void start_small(struct churn *ch)
+{
+	fsc_test_name(ch->name, sizeof(ch->name), "shmfill");
+	ch->root = fsc_test_tmpdir("shmfill");
+	ch->links = fsc_test_tmpdir("shmlinks"); /* symlinks are made here, renamed in */
+	snprintf(ch->prefix, sizeof(ch->prefix), "fsc.%s.new.", ch->name);
+	char path[PATH_BYTES], cap[16];
+	for (unsigned i = 0; i < BALLAST; i++) {
+		snprintf(path, sizeof(path), "%s/b%u", ch->root, i);
+		write_file(path, "ballast", O_EXCL);
+	}
+	snprintf(cap, sizeof(cap), "%d", SMALL_CAP);
+	const char *argv[] = {"fscd",	"--name",     ch->name, "--watch",
+			      ch->root, "--capacity", cap,	NULL};
+	ch->fscd = fsc_test_fscd_start(argv, NULL);
+	ch->c = fsc_test_open_new_generation(ch->name, path, 0, CONVERGE_MS);
+	const char *why;
+	assert_int_equal(
+	    fsc_shm_geometry(SMALL_CAP, FSC_SLOT_SIZE_DEFAULT, &ch->slots, &ch->size, &why), 0);
+	ch->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(ch->ifd >= 0);
+	assert_true(
+	    inotify_add_watch(ch->ifd, FSC_SHM_DIR, IN_CREATE | IN_DELETE | IN_MOVED_FROM) >= 0);
+}
+
+/* The generation of the table published under the name now (any record may be evicted). */
+static uint64_t generation(const struct churn *ch)
+{
+	char oname[FSC_SHM_OBJECT_NAME_MAX];
+	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), ch->name), 0);
+	int fd = shm_open(oname, O_RDONLY | O_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	const struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(h != MAP_FAILED);
+	uint64_t gen = h->generation;
+	munmap((void *)h, sizeof(*h));
+	return gen;
+}
+
+/* The compaction could not have its table: nothing published, nothing left behind. */
+static void assert_not_replaced(const struct churn *ch, uint64_t gen, uint64_t rebuilds)
+{
+	assert_false(ch->published);
+	assert_int_equal(fsc_test_counter(ch->name, FSC_CTR_REBUILDS), rebuilds);
+	assert_int_equal(generation(ch), gen);
+	assert_int_equal(shm_objects(".new."), 3); /* the table, its hints, the filler */
+	assert_running(ch->fscd);
+}
+
+/* Full until one compaction is refused, then room again: a later one gets its table (it is
+ * retried after more tombstones), and readers follow it. */
+static void full_briefly(struct churn *ch)
+{
+	uint64_t gen = generation(ch), rebuilds = fsc_test_counter(ch->name, FSC_CTR_REBUILDS);
+	fill_shm(ch->size);
+	churn_until_replacement(ch, false);
+	unsigned refused_at = ch->next;
+	assert_not_replaced(ch, gen, rebuilds);
+	assert_serving(ch);
+	assert_int_equal(unlink(FILLER), 0);
+	churn_until_replacement(ch, true);
+	print_message("compaction refused after %u files churned, done after %u more once "
+		      "there was room\n",
+		      refused_at, ch->next - refused_at);
+	assert_true(fsc_test_counter(ch->name, FSC_CTR_REBUILDS) > rebuilds);
+	assert_true(generation(ch) != gen);
+	assert_serving(ch);
+}
+
+/* Full for long: compactions keep being refused while tombstones pile up, until no slot is
+ * empty any more (every probe runs its whole window). Answers must stay right. */
+static void full_for_long(struct churn *ch)
+{
+	uint64_t gen = generation(ch), rebuilds = fsc_test_counter(ch->name, FSC_CTR_REBUILDS);
+	fill_shm(ch->size);
+	churn_until_replacement(ch, false);
+	unsigned from = ch->next;
+	uint64_t end = fsc_test_now_ms() + SATURATE_MS, used = 0;
+	while ((used = fsc_test_counter(ch->name, FSC_CTR_ENTRIES) +
+		       fsc_test_counter(ch->name, FSC_CTR_TOMBSTONES)) < ch->slots &&
+	       fsc_test_now_ms() < end) {
+		churn_go(ch);
+		assert_running(ch->fscd);
+		watch_replacements(ch);
+	}
+	print_message("%u more files churned while full: %llu of %llu slots live or tombstones\n",
+		      ch->next - from, (unsigned long long)used, (unsigned long long)ch->slots);
+	assert_not_replaced(ch, gen, rebuilds);
+	assert_serving(ch);
+	assert_int_equal(unlink(FILLER), 0);
+}
+
+/* In the namespace: a 1 MiB /dev/shm holds the table fscd starts with and room for the
+ * replacement a compaction builds, until a filler takes that room. */
+static void ns_full_while_serving(void **state)
+{
+	(void)state;
+	struct churn ch = {.ifd = -1};
+	start_small(&ch);
+	full_briefly(&ch);
+	full_for_long(&ch);
+	close(ch.ifd);
+	fsc_close(ch.c);
+	stop_cleanly(ch.fscd, ch.name);
+	assert_int_equal(shm_objects(NULL), 0);
+	fsc_test_rmtree(ch.root);
+	fsc_test_rmtree(ch.links);
+	free(ch.root);
+	free(ch.links);
+}
+
+struct scenario {
+	const char *name;
+	const char *tmpfs_size;
+	CMUnitTestFunction fn;
+};
+
+static const struct scenario scenarios[] = {
+    {"table_too_big", "64k", ns_table_too_big},
+    {"full_while_serving", "1m", ns_full_while_serving},
+};
+
+static const struct scenario *scenario_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (strcmp(scenarios[i].name, name) == 0)
+			return &scenarios[i];
+	return NULL;
+}
+
+/* The child: a mount namespace of its own, / private (nothing propagates back), a small
+ * tmpfs over /dev/shm, then this program again to run the scenario there. */
+static void private_shm_child(const struct scenario *s)
+{
+	setpgid(0, 0); /* the scenario and its fscd: one group, killed together on timeout */
+	char opts[64];
+	snprintf(opts, sizeof(opts), "size=%s,mode=1777", s->tmpfs_size);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("fsc-test-shm", FSC_SHM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+		fprintf(stderr, "no private /dev/shm here (%s): skipped\n", strerror(errno));
+		_exit(EXIT_SKIP);
+	}
+	execl("/proc/self/exe", "test_shm_full", NS_ARG, s->name, (char *)NULL);
+	fprintf(stderr, "cannot re-execute /proc/self/exe: %s\n", strerror(errno));
+	_exit(127);
+}
+
+static void run_in_private_shm(const char *name)
+{
+	if (geteuid() != 0)
+		skip(); /* mounting needs root */
+	const struct scenario *s = scenario_named(name);
+	assert_non_null(s);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		private_shm_child(s);
+	int status = fsc_test_fscd_wait(pid, SCENARIO_MS);
+	if (status == -1) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("scenario %s did not finish within %d ms", name, SCENARIO_MS);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SKIP)
+		skip();
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("scenario %s failed in its namespace (status 0x%x): see above", name,
+			 status);
+}
+
+/* Runs one scenario here, inside the namespace the parent made. */
+static int in_private_shm(const char *name)
+{
+	const struct scenario *s = scenario_named(name);
+	struct statvfs v;
+	/* never fill a real /dev/shm: only the small private tmpfs will do */
+	if (!s || statvfs(FSC_SHM_DIR, &v) < 0 || (uint64_t)v.f_blocks * v.f_frsize > (4u << 20)) {
+		fprintf(stderr, "%s is not a private test tmpfs: refusing to run %s\n", FSC_SHM_DIR,
+			name);
+		return 2;
+	}
+	const struct CMUnitTest t[] = {{.name = s->name, .test_func = s->fn}};
+	return cmocka_run_group_tests_name(s->name, t, NULL, NULL) ? 1 : 0;
+}
+
+static void test_table_too_big(void **state)
+{
+	(void)state;
+	run_in_private_shm("table_too_big");
+}
+
+static void test_full_while_serving(void **state)
+{
+	(void)state;
+	run_in_private_shm("full_while_serving");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], NS_ARG) == 0)
+		return in_private_shm(argv[2]);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table_too_big),
+	    cmocka_unit_test(test_full_while_serving),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
