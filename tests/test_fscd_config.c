@@ -156,7 +156,7 @@ static void table_params(const char *name, uint64_t *capacity, uint32_t *slot_si
 #define FSCD_EVENT_FDS 6
 static void expect_only_event_fds(pid_t pid)
 {
-	const char *want[FSCD_EVENT_FDS] = {"anon_inode:inotify", "anon_inode:[signalfd]",
+	const char *want[FSCD_EVENT_FDS] = {"anon_inode:inotify",   "anon_inode:[signalfd]",
 					    "anon_inode:[timerfd]", "anon_inode:[eventpoll]",
 					    "anon_inode:[eventfd]", "socket:"};
 	int seen[FSCD_EVENT_FDS] = {0}, other = 0;

@@ -105,7 +105,9 @@ static void test_second_fscd_takes_over(void **state)
 static void test_takeover_publishes_a_complete_table(void **state)
 {
 	struct fixture *f = *state;
-	enum { NMANY = 3000 };
+	enum {
+		NMANY = 3000
+	};
 	static char many[NMANY][300];
 	char dir[256];
 	snprintf(dir, sizeof(dir), "%s/many", f->root);

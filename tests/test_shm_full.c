@@ -347,6 +347,8 @@ static void assert_not_replaced(const struct churn *ch, uint64_t gen, uint64_t r
 	assert_int_equal(generation(ch), gen);
 	assert_int_equal(shm_objects(".new."), 3); /* the table, its hints, the filler */
 	assert_running(ch->fscd);
+	/* and fscd counts the refusal (its log says why once upkeep notices) */
+	assert_true(fsc_test_counter(ch->name, FSC_CTR_REBUILD_FAILURES) > 0);
 }
 
 /* Full until one compaction is refused, then room again: a later one gets its table (it is

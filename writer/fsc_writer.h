@@ -79,6 +79,10 @@ uint64_t fsc_writer_visit_range(struct fsc_writer *w, uint64_t start, uint64_t c
  * current one (replacement: tables are never resized in place). 0 or -errno with *why. */
 int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why);
 
+/* Why the last replacement (compaction) failed, or NULL if none has (counter
+ * FSC_CTR_REBUILD_FAILURES counts them); a sentence for the operator. */
+const char *fsc_writer_last_error(const struct fsc_writer *w);
+
 void fsc_writer_heartbeat(struct fsc_writer *w);
 /* Is the published name still our table? false once another writer took over. */
 bool fsc_writer_owns_name(struct fsc_writer *w);

@@ -25,6 +25,8 @@ struct fsc_writer {
 	char object_name[FSC_SHM_OBJECT_NAME_MAX];
 	struct fsc_wtable t;
 	uint64_t compact_at_tombstones; /* replace the table once this many tombstones exist */
+	uint64_t compact_retry_ns;	/* after a failed compaction, not before this time */
+	const char *last_error;		/* why the last replacement failed, or NULL */
 };
 
 /* fsc_writer_table.c: object life cycle */

@@ -374,10 +374,22 @@ void fsc_writer_compact_if_needed(struct fsc_writer *w)
 	    atomic_load_explicit(&w->t.hdr->counters[FSC_CTR_TOMBSTONES], memory_order_relaxed);
 	if (tombstones < w->compact_at_tombstones)
 		return;
+	uint64_t now = fsc_writer_now_ns();
+	if (now < w->compact_retry_ns)
+		return;
 	const char *why;
-	if (fsc_writer_replace(w, w->t.layout.capacity, &why) != 0)
-		/* e.g. /dev/shm full: keep serving with long chains, try again later */
-		w->compact_at_tombstones = tombstones + w->t.layout.slot_count / 8;
+	if (fsc_writer_replace(w, w->t.layout.capacity, &why) != 0) {
+		/* e.g. /dev/shm full: keep serving with long chains (answers stay right, misses
+		 * get slower) and try again in a second, however many tombstones come meanwhile */
+		w->compact_retry_ns = now + 1000000000ull;
+		w->last_error = why;
+		fsc_writer_count(w, FSC_CTR_REBUILD_FAILURES, 1);
+	}
+}
+
+const char *fsc_writer_last_error(const struct fsc_writer *w)
+{
+	return w->last_error;
 }
 
 const struct fsc_shm_header *fsc_writer_header(const struct fsc_writer *w)

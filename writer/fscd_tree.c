@@ -60,6 +60,14 @@ static void refresh_one(struct fscd_tree *t, const char *path, struct stat *st, 
 		 * every reader; never serve a guess */
 		fsc_writer_count(t->w, FSC_CTR_STAT_ERRORS, 1);
 		fsc_writer_remove(t->w, path, len);
+		uint64_t now = fsc_writer_now_ns();
+		if (now - t->stat_error_logged_ns > 10000000000ull || !t->stat_error_logged_ns) {
+			t->stat_error_logged_ns = now; /* at most one line per 10 s */
+			fscd_log(FSCD_LOG_WARN,
+				 "cannot stat %s: %s; not cached, readers' fsc_stat asks stat(2) "
+				 "(counter writer_stat_errors counts every such path)",
+				 path, strerror(*err));
+		}
 	}
 }
 
@@ -85,6 +93,27 @@ static bool multiply_linked(const struct stat *st)
 	return !S_ISDIR(st->st_mode) && st->st_nlink > 1;
 }
 
+/* A directory's mode or owner changed: what fscd could not watch or stat below it (permission
+ * denied) may be within reach now, and what it could may not be. Rescanning it re-adds the
+ * watches (the same ones where they exist) and re-checks every entry. */
+static void rescan_after_access_change(struct fscd_tree *t, const char *dir)
+{
+	struct fscd_dir *d = fscd_dir_find(t, dir);
+	unsigned depth;
+	if (d) {
+		depth = d->depth;
+	} else {
+		const char *slash = strrchr(dir, '/');
+		char *parent = slash == dir ? strdup("/") : strndup(dir, (size_t)(slash - dir));
+		struct fscd_dir *p = parent ? fscd_dir_find(t, parent) : NULL;
+		free(parent);
+		if (!p || !p->recursive)
+			return;
+		depth = p->depth + 1;
+	}
+	fscd_tree_scan_dir(t, dir, depth, true);
+}
+
 /* Publishes what lstat says about path: a record, a negative entry, or nothing (symlinks,
  * whose target may change where no watch sees it, are left to stat(2)). A link count change
  * is reported by the kernel only on the inode, not to directory watches: when the inode had
@@ -102,6 +131,9 @@ void fscd_tree_refresh(void *ctx, const char *path)
 	refresh_one(t, path, &now, &err);
 	if (had && multiply_linked(&old))
 		refresh_inode_links(t, &old, path);
+	if (err == 0 && had && S_ISDIR(now.st_mode) &&
+	    (old.st_mode != now.st_mode || old.st_uid != now.st_uid || old.st_gid != now.st_gid))
+		rescan_after_access_change(t, path);
 	if (err == 0 && multiply_linked(&now) &&
 	    !(had && old.st_dev == now.st_dev && old.st_ino == now.st_ino && multiply_linked(&old)))
 		refresh_inode_links(t, &now, path);

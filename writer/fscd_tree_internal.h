@@ -59,6 +59,7 @@ struct fscd_tree {
 	size_t nroots;
 	struct fscd_pending pending;
 	bool enospc_reported;
+	uint64_t stat_error_logged_ns; /* last "cannot stat" line, for rate limiting */
 	struct fscd_recovery recovery;
 	/* directories polled instead of watched (fscd_tree_poll.c) */
 	struct fscd_poll poll;
