@@ -145,11 +145,15 @@ static void test_requests_outside_the_roots_are_refused(void **state)
  * Returns how many hot files still hit afterwards. */
 static int hot_survivors_after_scan(struct fixture *f)
 {
-	for (int round = 0; round < 3; round++)
+	/* rounds of use until every hot file is resident: an admitted file starts unreferenced,
+	 * so CLOCK may take it back before its first hit; the next rounds bring it in again */
+	int resident = 0;
+	for (int round = 0; round < 20 && resident < NHOT; round++) {
+		resident = 0;
 		for (int i = 0; i < NHOT; i++)
-			stat_and_settle(f, f->path[i]);
-	for (int i = 0; i < NHOT; i++)
-		assert_int_equal(fsc_lookup(f->d.c, f->path[i], NULL, NULL), FSC_HIT);
+			resident += stat_and_settle(f, f->path[i]) == FSC_HIT;
+	}
+	assert_int_equal(resident, NHOT);
 	for (int i = NHOT; i < NFILES; i++)
 		stat_and_settle(f, f->path[i]);
 	int survivors = 0;

@@ -63,6 +63,7 @@ static int setup(void **state)
 	snprintf(f->polled, sizeof(f->polled), "%s/remote", f->d.root);
 	assert_int_equal(mkdir(f->polled, 0755), 0);
 	assert_int_equal(mkdir(at(f, "remote/sub"), 0755), 0);
+	assert_int_equal(mkdir(at(f, "remote/empty"), 0755), 0); /* a listing of nothing */
 	write_file(at(f, "remote/a.log"), "a", O_EXCL);
 	write_file(at(f, "remote/sub/b.log"), "b", O_EXCL);
 	write_file(at(f, "local.log"), "local", O_EXCL);
@@ -96,16 +97,20 @@ static uint32_t flags_of(fsc_t *c, const char *path)
 static void test_polled_tree_is_served_and_flagged(void **state)
 {
 	struct fixture *f = *state;
-	const char *all[] = {f->polled,		  at(f, "remote/a.log"),
-			     at(f, "remote/sub"), at(f, "remote/sub/b.log"),
-			     at(f, "local.log"),  NULL};
+	const char *all[] = {f->polled,
+			     at(f, "remote/a.log"),
+			     at(f, "remote/sub"),
+			     at(f, "remote/sub/b.log"),
+			     at(f, "remote/empty"),
+			     at(f, "local.log"),
+			     NULL};
 	fsc_test_wait_agree(f->d.c, all, FSC_EXPECT_STAT, CONVERGE_MS);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		assert_true(flags_of(f->d.c, all[i]) & FSC_FLAG_POLLED);
 	assert_false(flags_of(f->d.c, at(f, "local.log")) & FSC_FLAG_POLLED);
-	/* one watch (the root); remote and remote/sub are polled, not watched */
+	/* one watch (the root); remote, remote/sub and remote/empty are polled, not watched */
 	assert_int_equal(fsc_test_counter(f->d.name, FSC_CTR_WATCHES), 1);
-	assert_int_equal(fsc_test_counter(f->d.name, FSC_CTR_POLLED_DIRS), 2);
+	assert_int_equal(fsc_test_counter(f->d.name, FSC_CTR_POLLED_DIRS), 3);
 }
 
 /* An unchanged polled record is re-verified every interval: its verified time moves, its

@@ -249,7 +249,8 @@ static void poll_apply_listing(struct fscd_tree *t, struct fscd_polled *e,
 	if (!e->only)
 		fsc_writer_put_at(t->w, e->path, strlen(e->path), &job->st, FSC_REC_POLLED,
 				  job->started_ns);
-	qsort(job->entries, job->nentries, sizeof(*job->entries), listed_cmp);
+	if (job->nentries > 1) /* an empty directory has no array at all */
+		qsort(job->entries, job->nentries, sizeof(*job->entries), listed_cmp);
 	char **names = calloc(job->nentries ? job->nentries : 1, sizeof(*names));
 	size_t n = 0;
 	for (size_t i = 0; names && i < job->nentries; i++) {
