@@ -17,6 +17,7 @@
 #include <fuse_lowlevel.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,10 @@
 #define HANG_NAME ".hang"
 
 static int backing_fd = -1;
-static struct fuse *volatile the_fuse;	  /* set once serving */
-static volatile sig_atomic_t stop_signal; /* a stop signal came */
+/* Set by the init callback (a libfuse thread), read by the signal handler (main thread):
+ * atomics, lock-free on every target, so both are safe in a handler and race-free. */
+static _Atomic(struct fuse *) the_fuse; /* set once serving */
+static atomic_int stop_signal;		/* a stop signal came */
 
 /* The backing path of a path in the mount, relative to backing_fd ("/" is "."). */
 static const char *rel(const char *path)
@@ -74,9 +77,10 @@ static int hang_point(const char *path)
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
-	the_fuse = fuse_get_context()->fuse;
-	if (stop_signal) /* came before we could act on it */
-		fuse_exit(the_fuse);
+	struct fuse *f = fuse_get_context()->fuse;
+	atomic_store(&the_fuse, f);
+	if (atomic_load(&stop_signal)) /* came before we could act on it */
+		fuse_exit(f);
 	cfg->attr_timeout = 0;
 	cfg->entry_timeout = 0;
 	cfg->negative_timeout = 0;
@@ -184,9 +188,10 @@ static const struct fuse_operations ops = {
  * exits 8 on a signal), so a stopped filesystem exits 0. */
 static void on_stop(int sig)
 {
-	stop_signal = sig;
-	if (the_fuse)
-		fuse_exit(the_fuse);
+	atomic_store(&stop_signal, sig);
+	struct fuse *f = atomic_load(&the_fuse);
+	if (f)
+		fuse_exit(f);
 }
 
 static void catch_stop_signals(void)

@@ -36,7 +36,8 @@ int fscd_tree_poll_fd(const struct fscd_tree *t);
 void fscd_tree_poll_results(struct fscd_tree *t);
 /* Every heartbeat tick: submits the listings that are due, notices those that hang. */
 void fscd_tree_poll_tick(struct fscd_tree *t);
-void fscd_tree_poll_stop(struct fscd_tree *t);
+/* false if a worker is stuck (and still reads the polled-directory index) */
+bool fscd_tree_poll_stop(struct fscd_tree *t);
 /* Before publishing: waits up to timeout_ms for the first listing of every polled directory
  * (a hung one is published later, when it answers). */
 void fscd_tree_poll_settle(struct fscd_tree *t, unsigned timeout_ms);

@@ -432,8 +432,9 @@ int fscd_tree_poll_fd(const struct fscd_tree *t)
 	return t->workers ? fscd_workers_fd(t->workers) : -1;
 }
 
-void fscd_tree_poll_stop(struct fscd_tree *t)
+bool fscd_tree_poll_stop(struct fscd_tree *t)
 {
-	fscd_workers_stop(t->workers);
+	bool all_stopped = fscd_workers_stop(t->workers);
 	t->workers = NULL;
+	return all_stopped;
 }

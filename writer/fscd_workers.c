@@ -135,6 +135,8 @@ static void *worker_main(void *arg)
 		if (!n)
 			continue;
 		struct fscd_scan_job *job = caa_container_of(n, struct fscd_scan_job, node);
+		/* acquire: pairs with the loop's release in fscd_workers_submit */
+		(void)atomic_load_explicit(&job->stage, memory_order_acquire);
 		if (job_wanted(wp, job))
 			job_run(job);
 		else
@@ -144,6 +146,8 @@ static void *worker_main(void *arg)
 		 * the link before its reads (acquire). A node must be reinitialized (next = NULL)
 		 * before it joins another queue: its old link would splice stale nodes in. */
 		cds_wfcq_node_init(&job->node);
+		/* release: the results above happen-before the loop's acquire in take() */
+		atomic_store_explicit(&job->stage, FSCD_JOB_DONE, memory_order_release);
 		cds_wfcq_enqueue(&wp->done_head, &wp->done_tail, &job->node);
 		uint64_t one = 1;
 		if (write(wp->done_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -190,6 +194,8 @@ int fscd_workers_start(struct fscd_workers **out, unsigned nthreads, fscd_job_wa
 void fscd_workers_submit(struct fscd_workers *wp, struct fscd_scan_job *job)
 {
 	cds_wfcq_node_init(&job->node);
+	/* release: the job's fields happen-before the worker's acquire after its dequeue */
+	atomic_store_explicit(&job->stage, FSCD_JOB_SUBMITTED, memory_order_release);
 	cds_wfcq_enqueue(&wp->todo_head, &wp->todo_tail, &job->node);
 	sem_post(&wp->todo_count);
 }
@@ -214,7 +220,10 @@ struct fscd_scan_job *fscd_workers_take(struct fscd_workers *wp)
 	if (!cds_wfcq_empty(&wp->done_head, &wp->done_tail) &&
 	    write(wp->done_fd, &one, sizeof(one)) < 0)
 		(void)errno;
-	return caa_container_of(n, struct fscd_scan_job, node);
+	struct fscd_scan_job *job = caa_container_of(n, struct fscd_scan_job, node);
+	/* acquire: pairs with the worker's release before it enqueued the job */
+	(void)atomic_load_explicit(&job->stage, memory_order_acquire);
+	return job;
 }
 
 static void queue_free(struct cds_wfcq_head *h, struct cds_wfcq_tail *t)
@@ -224,10 +233,10 @@ static void queue_free(struct cds_wfcq_head *h, struct cds_wfcq_tail *t)
 		fscd_scan_job_free(caa_container_of(n, struct fscd_scan_job, node));
 }
 
-void fscd_workers_stop(struct fscd_workers *wp)
+bool fscd_workers_stop(struct fscd_workers *wp)
 {
 	if (!wp)
-		return;
+		return true;
 	atomic_store_explicit(&wp->stopping, true, memory_order_relaxed);
 	for (unsigned i = 0; i < wp->nthreads; i++)
 		sem_post(&wp->todo_count);
@@ -245,7 +254,7 @@ void fscd_workers_stop(struct fscd_workers *wp)
 		/* a stuck worker still holds a job and this structure: leave both */
 		fscd_log(FSCD_LOG_WARN, "a stat worker is stuck in a system call (dead network "
 					"mount?); leaving it behind");
-		return;
+		return false;
 	}
 	queue_free(&wp->todo_head, &wp->todo_tail);
 	queue_free(&wp->done_head, &wp->done_tail);
@@ -254,4 +263,5 @@ void fscd_workers_stop(struct fscd_workers *wp)
 	sem_destroy(&wp->todo_count);
 	close(wp->done_fd);
 	free(wp);
+	return true;
 }

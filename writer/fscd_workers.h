@@ -24,6 +24,11 @@ struct fscd_listed {
 /* A directory to list: filled in by the loop, completed by a worker. */
 struct fscd_scan_job {
 	struct cds_wfcq_node node;
+	/* Handoff between threads: the side that passes the job on stores the next stage with
+	 * release before the enqueue, the side that takes it loads it with acquire after the
+	 * dequeue. cds_wfcq already orders the contents (its enqueue is a full barrier), but in
+	 * uninstrumented code TSan cannot see; this pair makes the handoff explicit and checked. */
+	_Atomic int stage; /* FSCD_JOB_SUBMITTED, then FSCD_JOB_DONE */
 	/* set by the loop */
 	uint64_t dir_id; /* the polled directory that asked (fscd_poll.h); results of a
 			    directory no longer polled under that id are dropped */
@@ -36,6 +41,12 @@ struct fscd_scan_job {
 	long fs_type;	     /* fstatfs f_type of the directory, 0 if unknown */
 	struct fscd_listed *entries;
 	size_t nentries, cap;
+};
+
+enum {
+	FSCD_JOB_NEW,
+	FSCD_JOB_SUBMITTED,
+	FSCD_JOB_DONE
 };
 
 struct fscd_workers;
@@ -54,8 +65,9 @@ int fscd_workers_fd(const struct fscd_workers *wp);
 /* A completed job (the caller frees it), or NULL when none is waiting. */
 struct fscd_scan_job *fscd_workers_take(struct fscd_workers *wp);
 /* Stops the workers. One stuck in a system call that never returns (a dead mount) is left
- * behind, detached, with what it holds: the process is about to exit or start anew. */
-void fscd_workers_stop(struct fscd_workers *wp);
+ * behind, detached, with what it holds: the process is about to exit or start anew. Returns
+ * false then: whatever the workers' wanted() callback reads must be left alone too. */
+bool fscd_workers_stop(struct fscd_workers *wp);
 
 struct fscd_scan_job *fscd_scan_job_new(uint64_t dir_id, const char *path);
 void fscd_scan_job_free(struct fscd_scan_job *job);
