@@ -178,6 +178,17 @@ void BM_fsc_lookup_miss(benchmark::State &state)
 }
 BENCHMARK(BM_fsc_lookup_miss);
 
+void BM_fsc_stat_miss(benchmark::State &state)
+{
+	// what a miss costs through fsc_stat: the lookup, the caching request it sends (one
+	// non-blocking sendto; no fscd listens to this fixture's table, so the kernel refuses
+	// it, which costs about what a queued datagram does) and the stat(2) it falls back to
+	require_all(false, "BM_fsc_stat_miss", "before");
+	run(state, "BM_fsc_stat_miss", g_miss, g_n, Want::Nonzero, do_fsc_stat);
+	require_all(true, "BM_fsc_stat_miss", "after");
+}
+BENCHMARK(BM_fsc_stat_miss);
+
 void BM_stat_hot64(benchmark::State &state)
 {
 	run(state, "BM_stat_hot64", g_hit, kHot, Want::Zero, do_stat);

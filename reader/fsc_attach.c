@@ -134,6 +134,9 @@ fsc_t *fsc_open(const char *name)
 	}
 	strcpy(c->name, name);
 	atomic_init(&c->request_fd, -1);
+	for (unsigned i = 0; i < FSC_REQUEST_MEMO; i++)
+		atomic_init(&c->request_memo[i], 0);
+	atomic_init(&c->request_budget, 0);
 	pthread_mutex_init(&c->attach_lock, NULL);
 	struct fsc_map *m;
 	const char *why;

@@ -115,9 +115,9 @@ static int stat_cached(fsc_t *c, const char *path, struct stat *st, uint64_t max
 			errno = ENOENT;
 			return -1;
 		}
+		/* ask fscd to cache it: never blocks, and a failure changes nothing */
 		if (r == FSC_MISS)
-			fsc_request(c,
-				    path); /* best effort: never blocks, failure changes nothing */
+			fsc_request_on_miss(c, path);
 	}
 	return stat(path, st);
 }

@@ -21,6 +21,9 @@ struct fsc_map {
 	struct fsc_map *next_retired;
 };
 
+#define FSC_REQUEST_MEMO	256 /* entries; a power of two */
+#define FSC_REQUESTS_PER_SECOND 256
+
 struct fsc {
 	/* acquire/release: publishes a fully built fsc_map to threads that load it */
 	_Atomic(struct fsc_map *) current;
@@ -32,6 +35,11 @@ struct fsc {
 	/* socket for caching requests (fsc_request.c), made on first use; -1 until then.
 	 * Threads race to make it with a compare-and-swap; the loser closes its own. */
 	_Atomic int request_fd;
+	/* Which missed paths fsc_stat has asked fscd for lately (fsc_request.c), so that a path
+	 * fscd will never cache (outside its roots) does not cost a sendto on every miss. */
+	_Atomic uint64_t request_memo[FSC_REQUEST_MEMO];
+	/* and at most FSC_REQUESTS_PER_SECOND sent on misses: (coarse second << 32) | count */
+	_Atomic uint64_t request_budget;
 	char name[FSC_NAME_MAX + 1];
 };
 
@@ -69,6 +77,11 @@ static inline enum fsc_map_status fsc_map_status(const struct fsc_map *m)
 	return MAP_OK;
 }
 int fsc_map_attach(const char *name, struct fsc_map **out, const char **why);
+/* fsc_stat's miss: sends a caching request unless this path was asked for twice within the
+ * last 2 s (twice: fscd admits a path on its second request) or this handle has sent
+ * FSC_REQUESTS_PER_SECOND this second already (many distinct misses, e.g. paths outside
+ * fscd's roots, then cost about one stat(2) each, not a sendto more). */
+void fsc_request_on_miss(fsc_t *c, const char *path);
 /* Called when the map the caller saw is not usable. Returns the map to use now (possibly a
  * new one), or NULL if there is none yet. */
 struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen);
