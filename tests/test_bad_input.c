@@ -212,6 +212,53 @@ static void test_unreadable_directory(void **state)
 	assert_int_equal(chmod(at(f, "locked0"), 0755), 0);
 }
 
+/* Removes the chain of directories named name below dfd, deepest first, by descriptor: no
+ * path can name its bottom. */
+static void remove_chain(int dfd, const char *name)
+{
+	int sub = openat(dfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW);
+	if (sub < 0)
+		return;
+	remove_chain(sub, name);
+	unlinkat(sub, "bottom.log", 0);
+	close(sub);
+	assert_int_equal(unlinkat(dfd, name, AT_REMOVEDIR), 0);
+}
+
+/* Paths longer than PATH_MAX (4096 bytes), made one level at a time with mkdirat: fscd can
+ * neither watch nor stat what lies past the limit. It must say so and serve the rest. */
+static void test_path_longer_than_PATH_MAX(void **state)
+{
+	struct fixture *f = *state;
+	char name[201];
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	int dfd = open(f->d.root, O_DIRECTORY | O_RDONLY);
+	assert_true(dfd >= 0);
+	int root = dup(dfd);
+	for (size_t len = strlen(f->d.root); len < PATH_MAX + 400; len += 201) {
+		assert_int_equal(mkdirat(dfd, name, 0755), 0);
+		int next = openat(dfd, name, O_DIRECTORY | O_RDONLY);
+		assert_true(next >= 0);
+		close(dfd);
+		dfd = next;
+	}
+	int fd = openat(dfd, "bottom.log", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "deep", 4), 4);
+	close(fd);
+	close(dfd);
+	settle(f);
+	assert_fscd_running(f->d.fscd);
+	assert_non_null(strstr(fsc_test_read_file(f->d.errlog), "File name too long"));
+	write_file(at(f, "after-PATH_MAX"), "ok", O_EXCL);
+	wait_one(f->d.c, at(f, "after-PATH_MAX"), FSC_EXPECT_STAT);
+	remove_chain(root, name);
+	close(root);
+	settle(f);
+	assert_fscd_running(f->d.fscd);
+}
+
 /* Directories of 60-byte names nested until the path is far past path_max. */
 static void test_path_longer_than_path_max(void **state)
 {
@@ -394,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_awkward_names),
 	    cmocka_unit_test(test_unreadable_directory),
 	    cmocka_unit_test(test_path_longer_than_path_max),
+	    cmocka_unit_test(test_path_longer_than_PATH_MAX),
 	    cmocka_unit_test(test_symlink_loop_and_link_out_of_tree),
 	    cmocka_unit_test(test_deep_tree),
 	    cmocka_unit_test(test_root_deleted_and_recreated),

@@ -25,7 +25,9 @@ void fscd_log(enum fscd_log_level level, const char *fmt, ...)
 {
 	if (level > current_level)
 		return;
-	char line[1024];
+	/* room for two paths of PATH_MAX and the words around them: a reason after a long path
+	 * must not be cut off */
+	char line[2 * 4096 + 512];
 	int n = snprintf(line, sizeof(line), "fscd[%d]: %s: ", (int)getpid(), level_names[level]);
 	va_list ap;
 	va_start(ap, fmt);
