@@ -137,6 +137,15 @@ void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expec
 	}
 }
 
+void fsc_test_write_file(const char *path, const char *data, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
 const char *fsc_test_read_file(const char *path)
 {
 	static char buf[65536];

@@ -30,13 +30,13 @@ struct fsc_test_daemon {
 	char *root;	  /* the watched tree, made empty by prepare */
 	char errlog[160]; /* fscd's stderr */
 	pid_t fscd;
-	fsc_t *c; /* a reader of the table, open once fscd serves */
+	fsc_t *c;	      /* a reader of the table, open once fscd serves */
 	const char *extra[8]; /* more fscd arguments (NULL-terminated), set before start */
 };
 /* Names a table and makes an empty tree to watch (fill it before starting). */
 void fsc_test_daemon_prepare(struct fsc_test_daemon *d, const char *tag);
-/* Starts `fscd --name NAME --watch ROOT [extra...]`, logging to errlog, and opens a reader once probe
- * (a path in the tree) is served. */
+/* Starts `fscd --name NAME --watch ROOT [extra...]`, logging to errlog, and opens a reader once
+ * probe (a path in the tree) is served. */
 void fsc_test_daemon_start(struct fsc_test_daemon *d, const char *probe, int timeout_ms);
 /* Closes the reader, stops fscd and removes tree and log. Fails the test unless fscd exited
  * cleanly (status 0) and left no shared-memory object behind. */
@@ -56,6 +56,9 @@ void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expec
 			 int timeout_ms);
 /* A counter of the live table called name, read from its header (fails the test if none). */
 uint64_t fsc_test_counter(const char *name, int counter);
+/* Opens path with O_WRONLY | O_CREAT | flags (O_EXCL, O_APPEND, O_TRUNC...) and writes data
+ * to it; fails the test on any error. */
+void fsc_test_write_file(const char *path, const char *data, int flags);
 /* Reads a whole small file into a static buffer (for checking logs). */
 const char *fsc_test_read_file(const char *path);
 

@@ -45,14 +45,6 @@ static char *at(const struct fixture *f, const char *rel)
 	return b;
 }
 
-static void write_file(const char *path, const char *data, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
-}
-
 static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
 {
 	const char *p[] = {path, NULL};
@@ -94,7 +86,7 @@ static void settle(const struct fixture *f)
 		char rel[64];
 		snprintf(rel, sizeof(rel), "marker.%u", n++);
 		char *p = at(f, rel);
-		write_file(p, "m", O_TRUNC);
+		fsc_test_write_file(p, "m", O_TRUNC);
 		wait_one(f->d.c, p, FSC_EXPECT_STAT);
 	}
 }
@@ -152,15 +144,15 @@ static void test_awkward_names(void **state)
 	for (size_t i = 0; i < N_AWKWARD; i++) {
 		snprintf(paths[i], PATH_BYTES, "%s/names/%s", f->d.root, awkward[i]);
 		p[i] = paths[i];
-		write_file(p[i], awkward[i], O_EXCL);
+		fsc_test_write_file(p[i], awkward[i], O_EXCL);
 	}
 	/* and a directory with such a name, a file in it */
 	snprintf(paths[N_AWKWARD], PATH_BYTES, "%s/names/dir \n\xff/in\xfe", f->d.root);
 	p[N_AWKWARD] = paths[N_AWKWARD];
-	write_file(p[N_AWKWARD], "inside", O_EXCL);
+	fsc_test_write_file(p[N_AWKWARD], "inside", O_EXCL);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	for (size_t i = 0; i <= N_AWKWARD; i++)
-		write_file(p[i], " and more", O_APPEND);
+		fsc_test_write_file(p[i], " and more", O_APPEND);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat st;
 	assert_int_equal(fsc_lookup(f->d.c, p[0], &st, NULL), FSC_HIT);
@@ -175,13 +167,13 @@ static void test_unreadable_directory(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(mkdir(at(f, "locked"), 0755), 0);
-	write_file(at(f, "locked/inside"), "secret", O_EXCL);
+	fsc_test_write_file(at(f, "locked/inside"), "secret", O_EXCL);
 	const char *before[] = {at(f, "locked"), at(f, "locked/inside"), NULL};
 	fsc_test_wait_agree(f->d.c, before, FSC_EXPECT_STAT, CONVERGE_MS);
 	uint64_t failures0 = fsc_test_counter(f->d.name, FSC_CTR_WATCH_FAILURES);
 	assert_int_equal(chmod(at(f, "locked"), 0), 0);
 	assert_int_equal(mkdir(at(f, "locked0"), 0), 0); /* unreadable from birth */
-	write_file(at(f, "readable-after"), "ok", O_EXCL);
+	fsc_test_write_file(at(f, "readable-after"), "ok", O_EXCL);
 	const char *after[] = {at(f, "locked"), at(f, "locked0"), at(f, "readable-after"), NULL};
 	fsc_test_wait_agree(f->d.c, after, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat st;
@@ -198,15 +190,15 @@ static void test_unreadable_directory(void **state)
 		 * cannot be observed here; fscd running as root can still read both, and files
 		 * added there are seen like anywhere else. */
 		(void)failures0;
-		write_file(at(f, "locked0/x"), "x", O_EXCL);
-		write_file(at(f, "locked/later"), "later", O_EXCL);
+		fsc_test_write_file(at(f, "locked0/x"), "x", O_EXCL);
+		fsc_test_write_file(at(f, "locked/later"), "later", O_EXCL);
 		const char *inside[] = {at(f, "locked/inside"), at(f, "locked/later"),
 					at(f, "locked0/x"), NULL};
 		fsc_test_wait_agree(f->d.c, inside, FSC_EXPECT_STAT, CONVERGE_MS);
 	}
 	/* either way fscd keeps serving the rest of the tree */
 	assert_fscd_running(f->d.fscd);
-	write_file(at(f, "readable-after"), " still", O_APPEND);
+	fsc_test_write_file(at(f, "readable-after"), " still", O_APPEND);
 	wait_one(f->d.c, at(f, "readable-after"), FSC_EXPECT_STAT);
 	assert_int_equal(chmod(at(f, "locked"), 0755), 0);
 	assert_int_equal(chmod(at(f, "locked0"), 0755), 0);
@@ -251,7 +243,7 @@ static void test_path_longer_than_PATH_MAX(void **state)
 	settle(f);
 	assert_fscd_running(f->d.fscd);
 	assert_non_null(strstr(fsc_test_read_file(f->d.errlog), "File name too long"));
-	write_file(at(f, "after-PATH_MAX"), "ok", O_EXCL);
+	fsc_test_write_file(at(f, "after-PATH_MAX"), "ok", O_EXCL);
 	wait_one(f->d.c, at(f, "after-PATH_MAX"), FSC_EXPECT_STAT);
 	remove_chain(root, name);
 	close(root);
@@ -278,7 +270,7 @@ static void test_path_longer_than_path_max(void **state)
 	}
 	snprintf(file, sizeof(file), "%s/the-file", dirs[LONG_LEVELS - 1]);
 	assert_true(strlen(dirs[LONG_LEVELS - 1]) > path_max + 60);
-	write_file(file, "far down", O_EXCL);
+	fsc_test_write_file(file, "far down", O_EXCL);
 	wait_counter_above(f->d.name, FSC_CTR_UNCACHEABLE, uncacheable0);
 	settle(f);
 	assert_fscd_running(f->d.fscd);
@@ -295,13 +287,13 @@ static void test_path_longer_than_path_max(void **state)
 	/* the long directory is still watched: a change there is refused again, and stat(2)
 	 * (through fsc_stat) sees it */
 	uint64_t uncacheable1 = fsc_test_counter(f->d.name, FSC_CTR_UNCACHEABLE);
-	write_file(file, " and more", O_APPEND);
+	fsc_test_write_file(file, " and more", O_APPEND);
 	wait_counter_above(f->d.name, FSC_CTR_UNCACHEABLE, uncacheable1);
 	struct stat st;
 	assert_int_equal(fsc_stat(f->d.c, file, &st), 0);
 	assert_int_equal(st.st_size, 17);
 	assert_int_equal(fsc_lookup(f->d.c, file, NULL, NULL), FSC_MISS);
-	write_file(at(f, "short-after-long"), "s", O_EXCL);
+	fsc_test_write_file(at(f, "short-after-long"), "s", O_EXCL);
 	wait_one(f->d.c, at(f, "short-after-long"), FSC_EXPECT_STAT);
 	assert_fscd_running(f->d.fscd);
 }
@@ -312,7 +304,7 @@ static void test_symlink_loop_and_link_out_of_tree(void **state)
 	char *outside = fsc_test_tmpdir("badout");
 	char out_file[PATH_BYTES], via_link[PATH_BYTES];
 	snprintf(out_file, sizeof(out_file), "%s/file", outside);
-	write_file(out_file, "outside", O_EXCL);
+	fsc_test_write_file(out_file, "outside", O_EXCL);
 	assert_int_equal(mkdir(at(f, "links"), 0755), 0);
 	assert_int_equal(symlink("b", at(f, "links/a")), 0);
 	assert_int_equal(symlink("a", at(f, "links/b")), 0);
@@ -328,13 +320,13 @@ static void test_symlink_loop_and_link_out_of_tree(void **state)
 		assert_fsc_stat_is_stat(f->d.c, at(f, links[i])); /* ELOOP, ENOENT, the target */
 	}
 	/* fscd does not follow the link out of the tree */
-	write_file(out_file, " changed", O_APPEND);
+	fsc_test_write_file(out_file, " changed", O_APPEND);
 	settle(f);
 	assert_int_equal(fsc_lookup(f->d.c, via_link, NULL, NULL), FSC_MISS);
 	assert_fsc_stat_is_stat(f->d.c, via_link);
 	/* a link replaced by a file is cached; the loop's other half still is not */
 	assert_int_equal(unlink(at(f, "links/a")), 0);
-	write_file(at(f, "links/a"), "a file now", O_EXCL);
+	fsc_test_write_file(at(f, "links/a"), "a file now", O_EXCL);
 	wait_one(f->d.c, at(f, "links/a"), FSC_EXPECT_STAT);
 	assert_int_equal(fsc_lookup(f->d.c, at(f, "links/b"), NULL, NULL), FSC_MISS);
 	assert_fscd_running(f->d.fscd);
@@ -370,17 +362,17 @@ static void test_deep_tree(void **state)
 	deep_paths(top2, moved, m);
 	for (int i = 0; i < DEEP_LEVELS; i++) { /* as fast as it goes: fscd races the mkdirs */
 		assert_int_equal(mkdir(p[2 * i], 0755), 0);
-		write_file(p[2 * i + 1], p[2 * i + 1], O_EXCL);
+		fsc_test_write_file(p[2 * i + 1], p[2 * i + 1], O_EXCL);
 	}
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* the deepest directory is watched */
-	write_file(p[2 * DEEP_LEVELS - 1], "+", O_APPEND);
+	fsc_test_write_file(p[2 * DEEP_LEVELS - 1], "+", O_APPEND);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* the whole tree moved: every old path negative, every new one current */
 	assert_int_equal(rename(top, top2), 0);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
 	fsc_test_wait_agree(f->d.c, m, FSC_EXPECT_STAT, CONVERGE_MS);
-	write_file(m[2 * DEEP_LEVELS - 1], "+", O_APPEND);
+	fsc_test_write_file(m[2 * DEEP_LEVELS - 1], "+", O_APPEND);
 	fsc_test_wait_agree(f->d.c, m, FSC_EXPECT_STAT, CONVERGE_MS);
 	assert_fscd_running(f->d.fscd);
 }
@@ -395,9 +387,9 @@ static void test_root_deleted_and_recreated(void **state)
 	snprintf(x, sizeof(x), "%s/x", root);
 	snprintf(sub, sizeof(sub), "%s/sub", root);
 	snprintf(y, sizeof(y), "%s/sub/y", root);
-	write_file(x, "x", O_EXCL);
+	fsc_test_write_file(x, "x", O_EXCL);
 	assert_int_equal(mkdir(sub, 0755), 0);
-	write_file(y, "y", O_EXCL);
+	fsc_test_write_file(y, "y", O_EXCL);
 	const char *argv[] = {"fscd", "--name", name, "--watch", root, NULL};
 	pid_t pid = fsc_test_fscd_start(argv, errlog);
 	fsc_t *c = fsc_test_open_new_generation(name, y, 0, CONVERGE_MS);
@@ -414,13 +406,13 @@ static void test_root_deleted_and_recreated(void **state)
 	snprintf(sub2, sizeof(sub2), "%s/sub2", root);
 	snprintf(z, sizeof(z), "%s/sub2/z", root);
 	assert_int_equal(mkdir(root, 0700), 0);
-	write_file(fresh, "fresh", O_EXCL);
+	fsc_test_write_file(fresh, "fresh", O_EXCL);
 	const char *back[] = {root, fresh, NULL};
 	fsc_test_wait_agree(c, back, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* and watched again: later changes in it are seen */
 	assert_int_equal(mkdir(sub2, 0755), 0);
-	write_file(z, "z", O_EXCL);
-	write_file(fresh, " again", O_APPEND);
+	fsc_test_write_file(z, "z", O_EXCL);
+	fsc_test_write_file(fresh, " again", O_APPEND);
 	const char *later[] = {root, fresh, sub2, z, NULL};
 	fsc_test_wait_agree(c, later, FSC_EXPECT_STAT, CONVERGE_MS);
 	const char *still_gone[] = {x, sub, y, NULL};

@@ -54,14 +54,6 @@ static char *at(const struct fixture *f, const char *rel)
 	return b;
 }
 
-static void write_file(const char *path, const char *data, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
-}
-
 static void pause_ms(int ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -82,10 +74,10 @@ static int setup(void **state)
 	fsc_test_daemon_prepare(&f.d, "coal");
 	assert_int_equal(mkdir(at(&f, "storm"), 0755), 0);
 	assert_int_equal(mkdir(at(&f, "other"), 0755), 0);
-	write_file(at(&f, "storm/big.log"), "", O_TRUNC);
-	write_file(at(&f, "other/a"), "a\n", O_TRUNC);
-	write_file(at(&f, "other/b"), "b\n", O_TRUNC);
-	write_file(at(&f, "storm/neighbour"), "n\n", O_TRUNC);
+	fsc_test_write_file(at(&f, "storm/big.log"), "", O_TRUNC);
+	fsc_test_write_file(at(&f, "other/a"), "a\n", O_TRUNC);
+	fsc_test_write_file(at(&f, "other/b"), "b\n", O_TRUNC);
+	fsc_test_write_file(at(&f, "storm/neighbour"), "n\n", O_TRUNC);
 	fsc_test_daemon_start(&f.d, at(&f, "storm/big.log"), CONVERGE_MS);
 	*state = &f;
 	return 0;
@@ -128,11 +120,11 @@ static void change_others_during_storm(struct fixture *f, struct storm *s, unsig
 {
 	char line[64];
 	snprintf(line, sizeof(line), "change %u\n", k);
-	write_file(at(f, "other/a"), line, O_APPEND);
-	write_file(at(f, "storm/neighbour"), line, O_APPEND);
+	fsc_test_write_file(at(f, "other/a"), line, O_APPEND);
+	fsc_test_write_file(at(f, "storm/neighbour"), line, O_APPEND);
 	char created[64];
 	snprintf(created, sizeof(created), "other/during.%u", k);
-	write_file(at(f, created), line, O_TRUNC);
+	fsc_test_write_file(at(f, created), line, O_TRUNC);
 	if (atomic_load(&s->done)) /* the changes must be made during the storm */
 		fail_msg("the storm ended (%llu writes) before the other files changed",
 			 (unsigned long long)atomic_load(&s->writes));

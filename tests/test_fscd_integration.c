@@ -34,22 +34,14 @@ static char *at(const struct fixture *f, const char *rel)
 	return b;
 }
 
-static void write_file(const char *path, const char *data, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
-}
-
 static int setup(void **state)
 {
 	static struct fixture f;
 	fsc_test_daemon_prepare(&f.d, "integ");
 	assert_int_equal(mkdir(at(&f, "logs"), 0755), 0);
 	assert_int_equal(mkdir(at(&f, "logs/app"), 0755), 0);
-	write_file(at(&f, "logs/syslog"), "boot\n", O_TRUNC);
-	write_file(at(&f, "logs/app/app.log"), "start\n", O_TRUNC);
+	fsc_test_write_file(at(&f, "logs/syslog"), "boot\n", O_TRUNC);
+	fsc_test_write_file(at(&f, "logs/app/app.log"), "start\n", O_TRUNC);
 	fsc_test_daemon_start(&f.d, at(&f, "logs/app/app.log"), CONVERGE_MS);
 	*state = &f;
 	return 0;
@@ -84,9 +76,9 @@ static void test_create_append_truncate(void **state)
 {
 	struct fixture *f = *state;
 	const char *p[] = {at(f, "logs/new.log"), NULL};
-	write_file(p[0], "one\n", O_TRUNC);
+	fsc_test_write_file(p[0], "one\n", O_TRUNC);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
-	write_file(p[0], "two\n", O_APPEND);
+	fsc_test_write_file(p[0], "two\n", O_APPEND);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat st;
 	assert_int_equal(fsc_lookup(f->d.c, p[0], &st, NULL), FSC_HIT);
@@ -125,7 +117,7 @@ static void test_delete_becomes_negative_and_recreate(void **state)
 {
 	struct fixture *f = *state;
 	const char *p[] = {at(f, "logs/short.log"), NULL};
-	write_file(p[0], "x", O_TRUNC);
+	fsc_test_write_file(p[0], "x", O_TRUNC);
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat before;
 	assert_int_equal(lstat(p[0], &before), 0);
@@ -136,7 +128,7 @@ static void test_delete_becomes_negative_and_recreate(void **state)
 	errno = 0;
 	assert_int_equal(fsc_stat(f->d.c, p[0], &st), -1);
 	assert_int_equal(errno, ENOENT);
-	write_file(p[0], "again", O_TRUNC); /* new inode at the same path */
+	fsc_test_write_file(p[0], "again", O_TRUNC); /* new inode at the same path */
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 }
 
@@ -145,8 +137,8 @@ static void test_rename_within_tree(void **state)
 	struct fixture *f = *state;
 	const char *from[] = {at(f, "logs/app/app.log"), NULL};
 	const char *to[] = {at(f, "logs/app/app.log.1"), NULL};
-	assert_int_equal(rename(from[0], to[0]), 0); /* logrotate's rename step */
-	write_file(from[0], "fresh\n", O_TRUNC);     /* ... and create step */
+	assert_int_equal(rename(from[0], to[0]), 0);	  /* logrotate's rename step */
+	fsc_test_write_file(from[0], "fresh\n", O_TRUNC); /* ... and create step */
 	fsc_test_wait_agree(f->d.c, from, FSC_EXPECT_STAT, CONVERGE_MS);
 	fsc_test_wait_agree(f->d.c, to, FSC_EXPECT_STAT, CONVERGE_MS);
 	struct stat a, b;
@@ -162,14 +154,14 @@ static void test_new_subdirectory_with_files(void **state)
 	 * that follows the watch must find them */
 	assert_int_equal(mkdir(at(f, "logs/burst"), 0755), 0);
 	assert_int_equal(mkdir(at(f, "logs/burst/deeper"), 0755), 0);
-	write_file(at(f, "logs/burst/a"), "a", O_TRUNC);
-	write_file(at(f, "logs/burst/deeper/b"), "bb", O_TRUNC);
+	fsc_test_write_file(at(f, "logs/burst/a"), "a", O_TRUNC);
+	fsc_test_write_file(at(f, "logs/burst/deeper/b"), "bb", O_TRUNC);
 	const char *p[] = {at(f, "logs/burst"), at(f, "logs/burst/deeper"), at(f, "logs/burst/a"),
 			   at(f, "logs/burst/deeper/b"), NULL};
 	fsc_test_wait_agree(f->d.c, p, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* and later changes inside them are seen: the new directories are watched */
-	write_file(at(f, "logs/burst/deeper/b"), "more", O_APPEND);
-	write_file(at(f, "logs/burst/deeper/c"), "c", O_TRUNC);
+	fsc_test_write_file(at(f, "logs/burst/deeper/b"), "more", O_APPEND);
+	fsc_test_write_file(at(f, "logs/burst/deeper/c"), "c", O_TRUNC);
 	const char *q[] = {at(f, "logs/burst/deeper/b"), at(f, "logs/burst/deeper/c"), NULL};
 	fsc_test_wait_agree(f->d.c, q, FSC_EXPECT_STAT, CONVERGE_MS);
 }
@@ -179,7 +171,7 @@ static void test_directory_rename_and_removal(void **state)
 	struct fixture *f = *state;
 	assert_int_equal(mkdir(at(f, "d1"), 0755), 0);
 	assert_int_equal(mkdir(at(f, "d1/sub"), 0755), 0);
-	write_file(at(f, "d1/sub/x"), "x", O_TRUNC);
+	fsc_test_write_file(at(f, "d1/sub/x"), "x", O_TRUNC);
 	const char *old[] = {at(f, "d1"), at(f, "d1/sub"), at(f, "d1/sub/x"), NULL};
 	fsc_test_wait_agree(f->d.c, old, FSC_EXPECT_STAT, CONVERGE_MS);
 	assert_int_equal(rename(at(f, "d1"), at(f, "d2")), 0);
@@ -187,7 +179,7 @@ static void test_directory_rename_and_removal(void **state)
 	fsc_test_wait_agree(f->d.c, old, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
 	fsc_test_wait_agree(f->d.c, moved, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* the moved directory is watched under its new name, not the old one */
-	write_file(at(f, "d2/sub/y"), "yy", O_TRUNC);
+	fsc_test_write_file(at(f, "d2/sub/y"), "yy", O_TRUNC);
 	const char *y[] = {at(f, "d2/sub/y"), NULL};
 	fsc_test_wait_agree(f->d.c, y, FSC_EXPECT_STAT, CONVERGE_MS);
 	const char *oldy[] = {at(f, "d1/sub/y"), NULL};
@@ -203,7 +195,7 @@ static void test_symlinks_are_left_to_stat(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(symlink("/etc/hostname", at(f, "logs/link")), 0);
-	write_file(at(f, "logs/after-link"), "z", O_TRUNC);
+	fsc_test_write_file(at(f, "logs/after-link"), "z", O_TRUNC);
 	const char *after[] = {at(f, "logs/after-link"), NULL};
 	fsc_test_wait_agree(f->d.c, after, FSC_EXPECT_STAT, CONVERGE_MS);
 	/* events are processed in order, so the link's (earlier) event has been handled */

@@ -45,19 +45,11 @@ static const char *at(struct fixture *f, const char *rel)
 	return b;
 }
 
-static void write_file(const char *path, const char *text, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
 static void in_backing(struct fixture *f, const char *rel, const char *text, int flags)
 {
 	char p[512];
 	snprintf(p, sizeof(p), "%s/%s", f->backing, rel);
-	write_file(p, text, flags);
+	fsc_test_write_file(p, text, flags);
 }
 
 static int setup(void **state)
@@ -70,7 +62,7 @@ static int setup(void **state)
 	snprintf(sub, sizeof(sub), "%s/sub", f->backing);
 	assert_int_equal(mkdir(sub, 0755), 0);
 	in_backing(f, "sub/deep.log", "deep", O_EXCL);
-	write_file(at(f, "local.log"), "local", O_EXCL);
+	fsc_test_write_file(at(f, "local.log"), "local", O_EXCL);
 	*state = f;
 	if (!(f->mounted = fsc_test_fuse_mount(&f->m, f->backing, at(f, "mnt"))))
 		return 0;
@@ -152,7 +144,7 @@ static void test_hung_mount_never_blocks_the_loop(void **state)
 
 	/* meanwhile the watched part of the tree keeps being served, change by change */
 	for (int i = 0; i < 3; i++) {
-		write_file(at(f, "local.log"), " appended", O_APPEND);
+		fsc_test_write_file(at(f, "local.log"), " appended", O_APPEND);
 		const char *local[] = {at(f, "local.log"), NULL};
 		fsc_test_wait_agree(f->d.c, local, FSC_EXPECT_STAT, CONVERGE_MS);
 	}

@@ -122,14 +122,6 @@ static const char *const *paths_of(const struct fixture *f, const char *const *r
 	return out->v;
 }
 
-static void write_file(const char *path, const char *data, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
-}
-
 static void set_owner(const char *path, uid_t owner, mode_t mode)
 {
 	assert_int_equal(chown(path, owner, owner), 0);
@@ -205,7 +197,7 @@ static void settle(const struct fixture *f)
 		char rel[32];
 		snprintf(rel, sizeof(rel), "marker.%u", n++);
 		const char *p = at(f, rel);
-		write_file(p, "m", O_TRUNC);
+		fsc_test_write_file(p, "m", O_TRUNC);
 		wait_one(f, p, FSC_EXPECT_STAT);
 	}
 }
@@ -263,7 +255,7 @@ static int setup(void **state)
 		if (tree[i].dir)
 			assert_int_equal(mkdir(p, 0755), 0);
 		else
-			write_file(p, tree[i].rel, O_EXCL);
+			fsc_test_write_file(p, tree[i].rel, O_EXCL);
 		set_owner(p, tree[i].owner, tree[i].mode); /* root still creates below it */
 	}
 	start_fscd_as_nobody(&f);
@@ -320,8 +312,8 @@ static void test_inaccessible_subtrees_are_misses(void **state)
 			fail_msg("fscd's log lacks \"%s\":\n%s", line, log);
 	}
 	/* the rest of the tree is served and kept current */
-	write_file(at(f, "a/after/after.txt"), " more", O_APPEND);
-	write_file(at(f, "a/after/new.txt"), "new", O_EXCL);
+	fsc_test_write_file(at(f, "a/after/after.txt"), " more", O_APPEND);
+	fsc_test_write_file(at(f, "a/after/new.txt"), "new", O_EXCL);
 	assert_int_equal(unlink(at(f, "a/before.txt")), 0);
 	const char *changed[] = {at(f, "a/after/after.txt"), at(f, "a/after/new.txt"), NULL};
 	fsc_test_wait_agree(f->c, changed, FSC_EXPECT_STAT, CONVERGE_MS);
@@ -346,7 +338,7 @@ static void test_access_revoked_mid_run(void **state)
 	set_owner(dir, 0, 0700);
 	wait_one(f, dir, FSC_EXPECT_STAT); /* the directory's new owner and mode */
 	served_or_miss(f, file);	   /* unchanged: its record is still the truth */
-	write_file(file, " changed by root", O_APPEND);
+	fsc_test_write_file(file, " changed by root", O_APPEND);
 	/* the old record may linger until fscd reads the event, not longer */
 	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
 	while (fsc_lookup(f->c, file, NULL, NULL) != FSC_MISS) {
@@ -356,12 +348,12 @@ static void test_access_revoked_mid_run(void **state)
 	}
 	assert_true(fsc_test_counter(f->name, FSC_CTR_STAT_ERRORS) > errors0);
 	assert_fsc_stat_is_stat(f, file);
-	write_file(late, "late", O_EXCL);
+	fsc_test_write_file(late, "late", O_EXCL);
 	settle(f);
 	assert_miss(f, late);
 	assert_miss(f, file);
 	assert_fscd_running(f);
-	write_file(at(f, "ok.txt"), " still served", O_APPEND);
+	fsc_test_write_file(at(f, "ok.txt"), " still served", O_APPEND);
 	wait_one(f, at(f, "ok.txt"), FSC_EXPECT_STAT);
 }
 
@@ -378,8 +370,8 @@ static void test_access_granted_mid_run(void **state)
 	for (size_t i = 0; dirs[i]; i++)
 		assert_int_equal(chmod(dirs[i], 0755), 0);
 	fsc_test_wait_agree(f->c, dirs, FSC_EXPECT_STAT, CONVERGE_MS);
-	write_file(at(f, "a/locked/new.txt"), "new", O_EXCL);
-	write_file(at(f, "a/peek/hidden.txt"), " changed", O_APPEND);
+	fsc_test_write_file(at(f, "a/locked/new.txt"), "new", O_EXCL);
+	fsc_test_write_file(at(f, "a/peek/hidden.txt"), " changed", O_APPEND);
 	wait_one(f, at(f, "a/peek/hidden.txt"), FSC_EXPECT_STAT); /* peek is watched */
 	/* fscd sees the directories' mode change and rescans them: everything below is
 	 * served now, without a restart */
@@ -400,8 +392,8 @@ static void test_access_granted_mid_run(void **state)
 	wait_one(f, at(f, "a/locked/new.txt"), FSC_EXPECT_STAT);
 	assert_int_equal(fsc_test_counter(f->name, FSC_CTR_WATCH_FAILURES), 0);
 	/* and watched now */
-	write_file(at(f, "a/locked/deeper/deep.txt"), " grown", O_APPEND);
-	write_file(at(f, "a/zero/z2.txt"), "z2", O_EXCL);
+	fsc_test_write_file(at(f, "a/locked/deeper/deep.txt"), " grown", O_APPEND);
+	fsc_test_write_file(at(f, "a/zero/z2.txt"), "z2", O_EXCL);
 	const char *later[] = {at(f, "a/locked/deeper/deep.txt"), at(f, "a/zero/z2.txt"), NULL};
 	fsc_test_wait_agree(f->c, later, FSC_EXPECT_STAT, CONVERGE_MS);
 	assert_fscd_running(f);

@@ -42,14 +42,6 @@ static const char *at(struct fixture *f, const char *rel)
 	return b;
 }
 
-static void write_file(const char *path, const char *text, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
 static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
 {
 	const char *p[] = {path, NULL};
@@ -64,9 +56,9 @@ static int setup(void **state)
 	assert_int_equal(mkdir(f->polled, 0755), 0);
 	assert_int_equal(mkdir(at(f, "remote/sub"), 0755), 0);
 	assert_int_equal(mkdir(at(f, "remote/empty"), 0755), 0); /* a listing of nothing */
-	write_file(at(f, "remote/a.log"), "a", O_EXCL);
-	write_file(at(f, "remote/sub/b.log"), "b", O_EXCL);
-	write_file(at(f, "local.log"), "local", O_EXCL);
+	fsc_test_write_file(at(f, "remote/a.log"), "a", O_EXCL);
+	fsc_test_write_file(at(f, "remote/sub/b.log"), "b", O_EXCL);
+	fsc_test_write_file(at(f, "local.log"), "local", O_EXCL);
 	f->d.extra[0] = "--poll";
 	f->d.extra[1] = f->polled;
 	f->d.extra[2] = "--poll-interval";
@@ -137,12 +129,12 @@ static void test_verified_time_moves_without_a_change(void **state)
 static void test_changes_converge(void **state)
 {
 	struct fixture *f = *state;
-	write_file(at(f, "remote/a.log"), " more", O_APPEND);
-	write_file(at(f, "remote/new.log"), "new", O_EXCL);
+	fsc_test_write_file(at(f, "remote/a.log"), " more", O_APPEND);
+	fsc_test_write_file(at(f, "remote/new.log"), "new", O_EXCL);
 	assert_int_equal(truncate(at(f, "remote/sub/b.log"), 0), 0);
 	assert_int_equal(chmod(at(f, "remote/sub/b.log"), 0600), 0);
 	assert_int_equal(mkdir(at(f, "remote/sub/deeper"), 0755), 0);
-	write_file(at(f, "remote/sub/deeper/c.log"), "c", O_EXCL);
+	fsc_test_write_file(at(f, "remote/sub/deeper/c.log"), "c", O_EXCL);
 	const char *now[] = {
 	    at(f, "remote/a.log"),	at(f, "remote/new.log"),	  at(f, "remote/sub/b.log"),
 	    at(f, "remote/sub/deeper"), at(f, "remote/sub/deeper/c.log"), NULL};
@@ -170,7 +162,7 @@ static void test_polled_directory_deleted_and_recreated(void **state)
 	const char *gone[] = {f->polled, at(f, "remote/a.log"), at(f, "remote/sub/b.log"), NULL};
 	fsc_test_wait_agree(f->d.c, gone, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
 	assert_int_equal(mkdir(f->polled, 0755), 0);
-	write_file(at(f, "remote/again.log"), "again", O_EXCL);
+	fsc_test_write_file(at(f, "remote/again.log"), "again", O_EXCL);
 	const char *back[] = {f->polled, at(f, "remote/again.log"), NULL};
 	fsc_test_wait_agree(f->d.c, back, FSC_EXPECT_STAT, CONVERGE_MS);
 	assert_true(flags_of(f->d.c, at(f, "remote/again.log")) & FSC_FLAG_POLLED);
@@ -187,7 +179,7 @@ static void test_stat_fresh_refuses_old_polled_records(void **state)
 	struct stat cached, fresh, real;
 	assert_int_equal(fsc_stat_fresh(f->d.c, p, &fresh, 60000), 0);
 	assert_int_equal(kill(f->d.fscd, SIGSTOP), 0);
-	write_file(p, " grown while fscd sleeps", O_APPEND);
+	fsc_test_write_file(p, " grown while fscd sleeps", O_APPEND);
 	assert_int_equal(lstat(p, &real), 0);
 	bool seen = false;
 	uint64_t end = fsc_test_now_ms() + 1500; /* the writer timeout is 2 s */

@@ -44,14 +44,6 @@ static void path_of(char *buf, const struct fixture *f, const char *dir, const c
 	snprintf(buf, PATH_BYTES, "%s/%s/%s", f->d.root, dir, name);
 }
 
-static void write_file(const char *path, const char *data, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
-}
-
 static void make_dir(const struct fixture *f, const char *dir)
 {
 	char p[PATH_BYTES];
@@ -293,15 +285,15 @@ static void logrotate_variant(void **state, const char *dir, const char *mode)
 	char text[2 * PATH_BYTES];
 	snprintf(text, sizeof(text),
 		 "%s {\n\trotate 2\n\t%s\n\tnocompress\n\tmissingok\n\tifempty\n}\n", log, mode);
-	write_file(conf, text, O_TRUNC);
-	write_file(stale, "very old\n", O_TRUNC);
+	fsc_test_write_file(conf, text, O_TRUNC);
+	fsc_test_write_file(stale, "very old\n", O_TRUNC);
 	char seen[MAX_NAMES][64];
 	int nseen = 0;
 	for (int run = 1; run <= 4; run++) {
 		char line[64];
 		snprintf(line, sizeof(line), "%s run %d\n", mode, run);
 		for (int i = 0; i < run; i++)
-			write_file(log, line, O_APPEND);
+			fsc_test_write_file(log, line, O_APPEND);
 		assert_dir_agrees(f, dir, seen, &nseen);
 		run_logrotate(f, st, conf);
 		assert_dir_agrees(f, dir, seen, &nseen);
@@ -409,7 +401,7 @@ static ino_t recreate(const struct fixture *f, const char *path, int round, int 
 	char data[RECREATE_MAX + 2];
 	memset(data, 'r', (size_t)round + 1);
 	data[round + 1] = '\0';
-	write_file(path, data, O_EXCL);
+	fsc_test_write_file(path, data, O_EXCL);
 	ino_t ino = ino_of(path);
 	assert_true(ino != old.st_ino);
 	return ino;
@@ -421,7 +413,7 @@ static void test_delete_recreate_while_polled(void **state)
 	make_dir(f, "recreate");
 	char path[PATH_BYTES];
 	path_of(path, f, "recreate", "app.log");
-	write_file(path, "initial\n", O_EXCL);
+	fsc_test_write_file(path, "initial\n", O_EXCL);
 	wait_one(f, path, FSC_EXPECT_STAT);
 	ino_t inos[RECREATE_MAX + 1] = {ino_of(path)};
 	int holds[RECREATE_MAX];

@@ -61,14 +61,6 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void write_file(const char *path, const char *data, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
-}
-
 static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
 {
 	const char *p[] = {path, NULL};
@@ -137,7 +129,7 @@ static void ns_table_too_big(void **state)
 	fsc_t *c = fsc_test_open_new_generation(name, root, 0, CONVERGE_MS);
 	char file[PATH_BYTES];
 	snprintf(file, sizeof(file), "%s/after", root);
-	write_file(file, "served", O_EXCL);
+	fsc_test_write_file(file, "served", O_EXCL);
 	const char *both[] = {root, file, NULL};
 	fsc_test_wait_agree(c, both, FSC_EXPECT_STAT, CONVERGE_MS);
 	fsc_close(c);
@@ -200,7 +192,7 @@ static void churn_go(struct churn *ch)
 	unsigned first = ch->next;
 	uint64_t inserts = fsc_test_counter(ch->name, FSC_CTR_INSERTS);
 	for (unsigned i = first; i < first + CHURN_PER_GO; i++)
-		write_file(churn_path(ch, i), "c", O_EXCL);
+		fsc_test_write_file(churn_path(ch, i), "c", O_EXCL);
 	pace(ch->name, FSC_CTR_INSERTS, inserts + CHURN_PER_GO, 2000);
 	uint64_t removes = fsc_test_counter(ch->name, FSC_CTR_REMOVES);
 	for (unsigned i = first; i < first + CHURN_PER_GO; i++) {
@@ -259,7 +251,7 @@ static void settle(fsc_t *c, const char *root)
 	for (int i = 0; i < 2; i++) {
 		char p[PATH_BYTES];
 		snprintf(p, sizeof(p), "%s/marker.%u", root, n++);
-		write_file(p, "m", O_EXCL);
+		fsc_test_write_file(p, "m", O_EXCL);
 		wait_one(c, p, FSC_EXPECT_STAT);
 	}
 }
@@ -290,9 +282,9 @@ static void assert_serving(const struct churn *ch)
 		assert_not_wrong(c, path);
 	}
 	snprintf(path, sizeof(path), "%s/fresh.%u", ch->root, ch->next);
-	write_file(path, "fresh", O_EXCL);
+	fsc_test_write_file(path, "fresh", O_EXCL);
 	wait_one(c, path, FSC_EXPECT_STAT);
-	write_file(path, " and more", O_APPEND);
+	fsc_test_write_file(path, " and more", O_APPEND);
 	wait_one(c, path, FSC_EXPECT_STAT);
 	assert_int_equal(unlink(path), 0);
 	wait_one(c, path, FSC_EXPECT_NEGATIVE);
@@ -308,7 +300,7 @@ static void start_small(struct churn *ch)
 	char path[PATH_BYTES], cap[16];
 	for (unsigned i = 0; i < BALLAST; i++) {
 		snprintf(path, sizeof(path), "%s/b%u", ch->root, i);
-		write_file(path, "ballast", O_EXCL);
+		fsc_test_write_file(path, "ballast", O_EXCL);
 	}
 	snprintf(cap, sizeof(cap), "%d", SMALL_CAP);
 	const char *argv[] = {"fscd",	"--name",     ch->name, "--watch",

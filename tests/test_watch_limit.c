@@ -84,14 +84,6 @@ static bool start_limited(struct fsc_test_daemon *d)
 	return true;
 }
 
-static void write_file(const char *path, const char *text, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
 static char paths[NDIRS * 4][512];
 
 /* d<i>, d<i>/f, d<i>/sub, d<i>/sub/g for every i */
@@ -103,9 +95,9 @@ static void make_tree(const char *root)
 		snprintf(paths[4 * i + 2], sizeof(paths[0]), "%s/d%d/sub", root, i);
 		snprintf(paths[4 * i + 3], sizeof(paths[0]), "%s/d%d/sub/g", root, i);
 		assert_int_equal(mkdir(paths[4 * i], 0755), 0);
-		write_file(paths[4 * i + 1], "f", O_EXCL);
+		fsc_test_write_file(paths[4 * i + 1], "f", O_EXCL);
 		assert_int_equal(mkdir(paths[4 * i + 2], 0755), 0);
-		write_file(paths[4 * i + 3], "g", O_EXCL);
+		fsc_test_write_file(paths[4 * i + 3], "g", O_EXCL);
 	}
 }
 
@@ -146,7 +138,7 @@ static void test_directories_beyond_the_limit_are_polled(void **state)
 
 	/* changes everywhere, watched or polled, converge */
 	for (int i = 0; i < NDIRS; i++) {
-		write_file(paths[4 * i + 1], " appended", O_APPEND);
+		fsc_test_write_file(paths[4 * i + 1], " appended", O_APPEND);
 		assert_int_equal(unlink(paths[4 * i + 3]), 0);
 	}
 	const char *changed[NDIRS + 1] = {0}, *deleted[NDIRS + 1] = {0};
