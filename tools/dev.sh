@@ -2,6 +2,7 @@
 # fsc developer entry point: install dependencies, build, run the demo or the test suite.
 #   tools/dev.sh demo [DIR]   build, start fscd on DIR (default /var/log), show live records
 #   tools/dev.sh test         build and run every test: normal, ASan+UBSan, TSan (threads)
+#   tools/dev.sh bench        build (Release) and run every benchmark: JSON + PNG in bench/results
 #   tools/dev.sh deps         only install the Debian/Ubuntu packages
 set -euo pipefail
 
@@ -11,15 +12,18 @@ packages=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbenchmar
 	libxxhash-dev libinih-dev clang libclang-rt-14-dev python3 libfuse3-dev fuse3
 	logrotate)
 
+# only the benchmarks need these: a peer to compare with, and the plotting
+bench_packages=(watchman gnuplot-nox)
+
 say() { printf '\n== %s\n' "$*" >&2; }
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-deps() {
+deps() { # [extra packages...]
 	local missing=()
-	for p in "${packages[@]}"; do
+	for p in "${packages[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
 	done
@@ -93,12 +97,20 @@ test_all() {
 	say "all test suites passed"
 }
 
+bench() {
+	deps
+	# a peer missing from this release's archive only skips its comparison
+	deps "${bench_packages[@]}" || say "could not install ${bench_packages[*]}: those parts skip"
+	"$top/bench/run_all.sh" "$@"
+}
+
 case "${1:-}" in
 demo) shift; demo "$@" ;;
+bench) shift; bench "$@" ;;
 test) test_all ;;
 deps) deps ;;
 *)
-	sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""PNG plots of the benchmark JSON in a results folder, drawn with gnuplot.
+
+    python3 bench/plot.py [OUTDIR]      (default bench/results)
+
+Each plot is made from one JSON file if it is there; a missing file skips its plot with a
+note. Data go to gnuplot inline, so nothing but the PNGs is left behind."""
+import json
+import os
+import subprocess
+import sys
+
+
+def load(outdir, name):
+    path = os.path.join(outdir, name)
+    if not os.path.exists(path):
+        print(f"plot: {name} not found, skipped", file=sys.stderr)
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def gnuplot(outdir, png, script, blocks):
+    """Runs a gnuplot script with named inline data blocks ($name << EOD)."""
+    text = [f'set terminal pngcairo size 900,540 font "sans,10"',
+            f'set output "{os.path.join(outdir, png)}"', "set grid"]
+    for name, rows in blocks.items():
+        text.append(f"${name} << EOD")
+        text += [" ".join(str(v) for v in row) for row in rows]
+        text.append("EOD")
+    text.append(script)
+    try:
+        subprocess.run(["gnuplot"], input="\n".join(text), text=True, check=True)
+        print(f"plot: {png}", file=sys.stderr)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"plot: {png} failed: {e}", file=sys.stderr)
+
+
+def plot_eviction(outdir):
+    d = load(outdir, "eviction.json")
+    if not d:
+        return
+    policies = ["fsc_clock", "fsc_clock_admit", "lru", "sieve"]
+    traces = sorted({r["trace"] for r in d["results"]})
+    for trace in traces:
+        caps = sorted({r["capacity"] for r in d["results"] if r["trace"] == trace})
+        rows = []
+        for cap in caps:
+            hit = {r["policy"]: r["hit_ratio"] * 100 for r in d["results"]
+                   if r["trace"] == trace and r["capacity"] == cap}
+            rows.append([cap] + [hit.get(p, "NaN") for p in policies])
+        gnuplot(outdir, f"eviction_{trace.replace('+', '_').replace('%', 'pct')}.png", f"""
+set title "Hit ratio, {trace} ({d['keys']} keys): fsc vs LRU vs SIEVE"
+set xlabel "cache capacity (entries)"; set ylabel "hit ratio (%)"
+set logscale x; set key bottom right
+plot $d using 1:2 with linespoints title "fsc CLOCK+hints", \\
+     $d using 1:3 with linespoints title "fsc + admission", \\
+     $d using 1:4 with linespoints title "LRU", \\
+     $d using 1:5 with linespoints title "SIEVE"
+""", {"d": rows})
+
+
+def plot_fscd_cpu(outdir):
+    d = load(outdir, "fscd_cpu.json")
+    if not d:
+        return
+    rows = [[r["events_per_s"], r["cpu_ms_per_s"]] for r in d["rates"] if r["events_per_s"]]
+    gnuplot(outdir, "fscd_cpu.png", """
+set title "fscd CPU against inotify event rate"
+set xlabel "events/s"; set ylabel "fscd CPU (ms per s)"
+set logscale xy; set key top left
+plot $d using 1:2 with linespoints title "fscd, all threads"
+""", {"d": rows})
+
+
+def plot_fscd_latency(outdir):
+    d = load(outdir, "fscd_latency.json")
+    if not d:
+        return
+    rows = []
+    for i, c in enumerate(d["conditions"]):
+        lat = c["latency"]
+        rows.append([i, f'"{c["condition"]}"', lat["p50_us"], lat["p90_us"], lat["p99_us"]])
+    gnuplot(outdir, "fscd_latency.png", """
+set title "Change-to-visible latency through fscd (append, then fsc_lookup shows it)"
+set ylabel "microseconds"; set logscale y; set style data histograms
+set style histogram clustered; set style fill solid 0.8 border -1; set boxwidth 0.9
+plot $d using 3:xtic(2) title "p50", '' using 4 title "p90", '' using 5 title "p99"
+""", {"d": rows})
+
+
+PLOTS = [plot_eviction, plot_fscd_cpu, plot_fscd_latency]
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "results")
+    for plot in PLOTS:
+        plot(outdir)
+
+
+if __name__ == "__main__":
+    main()
