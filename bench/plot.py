@@ -23,7 +23,8 @@ def load(outdir, name):
 def gnuplot(outdir, png, script, blocks):
     """Runs a gnuplot script with named inline data blocks ($name << EOD)."""
     text = [f'set terminal pngcairo size 900,540 font "sans,10"',
-            f'set output "{os.path.join(outdir, png)}"', "set grid"]
+            f'set output "{os.path.join(outdir, png)}"', "set grid",
+            "set termoption noenhanced"]
     for name, rows in blocks.items():
         text.append(f"${name} << EOD")
         text += [" ".join(str(v) for v in row) for row in rows]
@@ -89,7 +90,41 @@ plot $d using 3:xtic(2) title "p50", '' using 4 title "p90", '' using 5 title "p
 """, {"d": rows})
 
 
-PLOTS = [plot_eviction, plot_fscd_cpu, plot_fscd_latency]
+HISTOGRAM = """set style data histograms; set style histogram clustered
+set style fill solid 0.8 border -1; set boxwidth 0.9; set logscale y
+"""
+
+
+def plot_watchman(outdir):
+    d = load(outdir, "watchman_h2h.json")
+    if not d or d.get("skipped"):
+        return
+    pa = d["per_answer"]
+    names = [("fsc_lookup", "fsc_lookup"), ("fsc_stat", "fsc_stat"), ("stat", "stat()"),
+             ("watchman_path_nosync", "watchman, no sync"),
+             ("watchman_path_sync", "watchman, synced")]
+    rows = [[i, f'"{label}"', pa[k]["p50_ns"] / 1000, pa[k]["p99_ns"] / 1000]
+            for i, (k, label) in enumerate(names) if k in pa]
+    gnuplot(outdir, "watchman_per_answer.png", HISTOGRAM + """
+set title "One answer to 'size and mtime of this file', same tree, same run"
+set ylabel "microseconds (log)"
+plot $d using 3:xtic(2) title "p50", '' using 4 title "p99"
+""", {"d": rows})
+    lat = d["latency"]
+    names = [("fsc_lookup", "fsc (spin on fsc_lookup)"),
+             ("watchman_path_nosync", "watchman, no-sync queries"),
+             ("watchman_path_sync", "watchman, synced query"),
+             ("watchman_subscription", "watchman subscription")]
+    rows = [[i, f'"{label}"', lat[k]["p50_us"], lat[k]["p99_us"]]
+            for i, (k, label) in enumerate(names) if k in lat]
+    gnuplot(outdir, "watchman_latency.png", HISTOGRAM + """
+set title "Change-to-visible latency after a 1-byte append: fsc vs Watchman"
+set ylabel "microseconds (log)"
+plot $d using 3:xtic(2) title "p50", '' using 4 title "p99"
+""", {"d": rows})
+
+
+PLOTS = [plot_eviction, plot_fscd_cpu, plot_fscd_latency, plot_watchman]
 
 
 def main():
