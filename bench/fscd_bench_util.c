@@ -388,3 +388,32 @@ void fscd_bench_json_machine(FILE *f)
 	fprintf(f, "\"machine\":{\"nproc\":%ld,\"loadavg_1m\":%.2f,\"kernel\":\"%s\"}",
 		sysconf(_SC_NPROCESSORS_ONLN), load[0], u.release);
 }
+
+int fscd_bench_wait_entries(const char *name, uint64_t expected, uint64_t timeout_ns)
+{
+	uint64_t ctr[FSC_CTR_COUNT];
+	uint64_t end = fscd_bench_now_ns() + timeout_ns;
+	for (;;) {
+		if (fscd_bench_counters(name, ctr) < 0)
+			return -1;
+		if (ctr[FSC_CTR_ENTRIES] >= expected)
+			return 0;
+		if (fscd_bench_now_ns() > end)
+			return -1;
+		fscd_bench_sleep_ns(200000);
+	}
+}
+
+int fscd_bench_parse_int_list(const char *s, int *out, int max)
+{
+	int n = 0;
+	while (*s) {
+		char *end;
+		long v = strtol(s, &end, 10);
+		if (end == s || v < 1 || v > 1000000 || n == max || (*end && *end != ','))
+			return -1;
+		out[n++] = (int)v;
+		s = *end ? end + 1 : end;
+	}
+	return n;
+}

@@ -98,4 +98,11 @@ void fscd_bench_storm_stop(struct fscd_bench_storm *s);
 /* One line of machine description for the JSON: nproc, load average, kernel. */
 void fscd_bench_json_machine(FILE *f);
 
+/* Polls the entries counter of the table published as name every 200 us until it reaches
+ * expected. Returns 0, or -1 on timeout or when no table is published. */
+int fscd_bench_wait_entries(const char *name, uint64_t expected, uint64_t timeout_ns);
+/* Parses a comma-separated list of positive integers ("1,4,16") into out, at most max of
+ * them. Returns how many, or -1 if s is malformed or longer. */
+int fscd_bench_parse_int_list(const char *s, int *out, int max);
+
 #endif

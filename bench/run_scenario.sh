@@ -1,0 +1,72 @@
+#!/bin/sh
+# Runs the headline scenario and the inotify-direct comparison; one JSON file per driver:
+#   scenario_monitors.json  K = 1, 4, 16 monitor processes poll the size of 10,000 files at
+#                           10 Hz while 100 of them grow (100 appends/s each): total CPU with
+#                           stat(2) against fsc_stat + fscd, and the notice delay
+#   inotify_direct.json     what K monitors with their own inotify pay to start (a watch per
+#                           directory, or per file) against one fscd
+#
+#   BUILD=build-rel bench/run_scenario.sh [OUTDIR]      (OUTDIR default: bench/results)
+#
+# Environment: BUILD (build dir, default build-rel; configured and built if needed),
+# MONITORS (default 1,4,16), RATE (appends/s per hot file, default 100), WINDOW_MS (default
+# 8000), WARMUP_MS (default 2000), ROUNDS (inotify_direct rounds, default 3).
+# About 1.5 minutes on a 2-vCPU VM. Trees go to a fresh /tmp/fscd_scenario.XXXXXX and tables
+# are named fscb-<driver>-<pid>; both are removed on exit, whatever happens, and fscd, the
+# appender and the monitors die with the driver that started them (PR_SET_PDEATHSIG).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+BUILD=${BUILD:-$top/build-rel}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+OUTDIR=${1:-$here/results}
+MONITORS=${MONITORS:-1,4,16}
+RATE=${RATE:-100}
+WINDOW_MS=${WINDOW_MS:-8000}
+WARMUP_MS=${WARMUP_MS:-2000}
+ROUNDS=${ROUNDS:-3}
+
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+	cmake -S "$top" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$BUILD" -j2 --target fscd scenario_monitors inotify_direct >/dev/null
+
+mkdir -p "$OUTDIR"
+work=$(mktemp -d /tmp/fscd_scenario.XXXXXX)
+cleanup() {
+	rm -rf "$work"
+	rm -f /dev/shm/fsc.fscb-*-$$ /dev/shm/fsc.fscb-*-$$.*
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+run() { # name, then the driver's arguments
+	name=$1
+	shift
+	echo "== $name: $BUILD/bench/$name $*"
+	"$BUILD/bench/$name" --dir "$work" "$@" >"$OUTDIR/$name.json" 2>"$work/$name.txt" ||
+		{
+			cat "$work/$name.txt" >&2
+			echo "$name failed" >&2
+			exit 1
+		}
+	if command -v python3 >/dev/null; then
+		python3 -m json.tool "$OUTDIR/$name.json" >/dev/null ||
+			{
+				echo "$name: $OUTDIR/$name.json is not valid JSON" >&2
+				exit 1
+			}
+	fi
+	cat "$work/$name.txt"
+	cp "$work/$name.txt" "$OUTDIR/$name.txt"
+}
+
+echo "host: $(uname -n)  cpus: $(nproc)  load: $(cut -d' ' -f1-3 /proc/loadavg)  kernel: $(uname -r)"
+echo "source: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" \
+	"(fscd built from the working tree as it is now)"
+start=$(date +%s)
+run scenario_monitors --name "fscb-scenario-$$" --monitors "$MONITORS" --rate "$RATE" \
+	--window-ms "$WINDOW_MS" --warmup-ms "$WARMUP_MS"
+run inotify_direct --name "fscb-idir-$$" --monitors "$MONITORS" --rounds "$ROUNDS"
+echo "JSON in $OUTDIR (scenario_monitors.json, inotify_direct.json); $(($(date +%s) - start)) s"

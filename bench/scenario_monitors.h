@@ -1,0 +1,132 @@
+/* The headline scenario (scenario_monitors.c: options, phases, main). Its processes
+ * (scenario_monitors_procs.c): one appender that grows the hot log files at a paced rate, and
+ * K monitors that poll the size of every file each period, with stat(2) or with fsc_stat.
+ * They report through MAP_SHARED anonymous memory made by the parent before it forks them, so
+ * all of them are separate processes whose CPU time the parent reads from /proc. The report
+ * (scenario_monitors_report.c): JSON on stdout, a summary on stderr.
+ */
+#ifndef SCENARIO_MONITORS_H
+#define SCENARIO_MONITORS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fscd_bench_util.h"
+
+/* Append times kept per hot file: 10 s of history at 100 appends/s per file. */
+#define SCEN_STAMP_RING 1024u
+
+/* The files of the scenario. */
+struct scen_files {
+	char **paths; /* every file, in scan order */
+	int n;
+	int *hot_of;	  /* per path: the index of the hot file it is, or -1 */
+	char **hot_paths; /* the hot files (pointers into paths) */
+	int nhot;
+};
+
+/* Written by the appender, read by the monitors and the parent. */
+struct scen_appender_shared {
+	atomic_bool stop;
+	_Atomic uint64_t appends, errors, dropped; /* dropped: behind by more than 10 ms */
+	/* stamp[h * SCEN_STAMP_RING + s % SCEN_STAMP_RING]: CLOCK_MONOTONIC ns taken just before
+	 * the write(2) that made hot file h s bytes long (one byte per append). */
+	_Atomic uint64_t stamp[];
+};
+
+/* Shared by the parent and the monitors of one phase. */
+struct scen_phase_shared {
+	uint64_t window_begin_ns, window_end_ns; /* set before the monitors are forked */
+	atomic_bool stop;
+};
+
+/* One monitor's report, followed by its delay samples. Counts cover the window: scans that
+ * began in it, and appends made in it. */
+struct scen_monitor_report {
+	_Atomic uint64_t last_scan_begin_ns; /* of the last scan completed */
+	uint64_t scans, scan_ns_sum, scan_ns_max;
+	uint64_t late_scans; /* scans that ended after the next tick was due */
+	uint64_t stat_errors;
+	uint64_t nsamples, dropped_samples; /* dropped: more than sample_cap */
+	uint64_t lost_samples;		    /* append time overwritten before it was read */
+	uint64_t verify_hits, verify_total; /* fsc mode, after the window: fsc_lookup hits */
+	uint64_t back_to_back_scan_ns;	    /* a scan right after another, before the loop */
+	int open_errno;			    /* fsc_open failed */
+	uint64_t delay_ns[];
+};
+
+struct scen_monitor_args {
+	const struct scen_files *files;
+	const struct scen_appender_shared *app;
+	struct scen_phase_shared *phase;
+	struct scen_monitor_report *report;
+	uint64_t sample_cap;
+	const char *table; /* fsc table to read; NULL: stat(2) */
+	uint64_t period_ns, first_tick_ns;
+};
+
+/* Forks the appender: rate_per_s one-byte appends a second in all, round robin over the hot
+ * files, until app->stop. Returns its pid, or -1. */
+pid_t scen_spawn_appender(const struct scen_files *f, struct scen_appender_shared *app,
+			  double rate_per_s);
+/* Forks a monitor that scans every file each period from first_tick_ns on, until
+ * phase->stop. Returns its pid, or -1. Exit status 0, or 3 if fsc_open failed. */
+pid_t scen_spawn_monitor(const struct scen_monitor_args *a);
+/* clock_nanosleep until CLOCK_MONOTONIC when_ns; at once if that is past. */
+void scen_sleep_until(uint64_t when_ns);
+/* Bytes one monitor report takes with room for sample_cap samples (a multiple of 64). */
+size_t scen_report_stride(uint64_t sample_cap);
+
+/* The parent's side. */
+#define SCEN_K_MAX	  8   /* values of --monitors */
+#define SCEN_MONITORS_MAX 256 /* largest K */
+#define SCEN_TARGET_K	  4
+#define SCEN_TARGET_RATIO 20.0
+
+struct scen_opts {
+	struct fscd_bench_common common;
+	int dirs, files, hot;
+	double rate; /* appends per second per hot file */
+	int monitors[SCEN_K_MAX], nmonitors;
+	uint64_t period_ns, warmup_ns, window_ns, capacity;
+	const char *only; /* NULL: both modes */
+};
+
+struct scen_result {
+	int k;
+	bool fsc;
+	double window_s;
+	struct fscd_bench_cpu monitors, fscd, appender; /* over the window */
+	uint64_t appends, fscd_events, fscd_stats, fscd_overflows;
+	uint64_t scans, late_scans, scan_ns_sum, scan_ns_max, stat_errors;
+	double scans_per_s_min; /* of the slowest monitor */
+	uint64_t lost, dropped, verify_hits, verify_total;
+	uint64_t back_to_back_scan_ns; /* mean over the monitors */
+	struct fscd_bench_pct delay;
+	uint64_t fscd_published_ns, fscd_all_entries_ns, fscd_setup_cpu_ns;
+};
+
+struct scen_run {
+	const struct scen_opts *o;
+	char *root;
+	struct scen_files files;
+	struct scen_appender_shared *app;
+	size_t app_bytes;
+	pid_t appender;
+	uint64_t sample_cap;
+	struct scen_result res[2 * SCEN_K_MAX];
+	int nres;
+};
+
+/* CPU time of a snapshot difference: schedstat run time, or clock ticks without it. */
+static inline uint64_t scen_cpu_ns(const struct fscd_bench_cpu *c)
+{
+	return c->sched_ns ? c->sched_ns : c->stat_ns;
+}
+
+void scen_report_json(const struct scen_run *r);
+void scen_report_text(const struct scen_run *r);
+
+#endif
