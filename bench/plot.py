@@ -124,7 +124,45 @@ plot $d using 3:xtic(2) title "p50", '' using 4 title "p99"
 """, {"d": rows})
 
 
-PLOTS = [plot_eviction, plot_fscd_cpu, plot_fscd_latency, plot_watchman]
+def plot_scenario(outdir):
+    d = load(outdir, "scenario_monitors.json")
+    if not d:
+        return
+    total = {(p["k"], p["mode"]): p["cpu_ms_per_s"]["total"] for p in d["phases"]}
+    ks = sorted({k for k, _ in total})
+    rows = [[k, total.get((k, "stat"), "NaN"), total.get((k, "fsc"), "NaN")] for k in ks]
+    gnuplot(outdir, "scenario_monitors.png", f"""
+set title "{d['files']} logs polled at 10 Hz by K monitors: total CPU (monitors + fscd)"
+set xlabel "K monitor processes"; set ylabel "CPU ms per second (log)"
+set logscale xy; set xrange [0.8:20]; set xtics ({', '.join(str(k) for k in ks)}); set key top left
+plot $d using 1:2 with linespoints title "each monitor calls stat()", \\
+     $d using 1:3 with linespoints title "each monitor calls fsc_stat (+ fscd)"
+""", {"d": rows})
+
+
+def plot_inotify_direct(outdir):
+    d = load(outdir, "inotify_direct.json")
+    if not d:
+        return
+    rows = {}
+    for c in d["configs"]:
+        rows.setdefault(c["k"], {})[c["variant"]] = c["setup_cpu_ms_all_monitors"]
+    fscd = d["fscd"]
+    data = [[k, v.get("dir", "NaN"), v.get("file", "NaN"),
+             fscd["setup_cpu_ms"] + k * fscd["reader_setup_cpu_ms"]]
+            for k, v in sorted(rows.items())]
+    gnuplot(outdir, "inotify_direct.png", """
+set title "Setup CPU of K monitors: each its own inotify, or one fscd shared by all"
+set xlabel "K monitor processes"; set ylabel "CPU ms, all monitors (log)"
+set logscale xy; set key top left
+plot $d using 1:2 with linespoints title "own inotify, a watch per directory", \\
+     $d using 1:3 with linespoints title "own inotify, a watch per file", \\
+     $d using 1:4 with linespoints title "one fscd + K fsc readers"
+""", {"d": data})
+
+
+PLOTS = [plot_eviction, plot_fscd_cpu, plot_fscd_latency, plot_watchman, plot_scenario,
+         plot_inotify_direct]
 
 
 def main():
