@@ -16,10 +16,12 @@
 #include "fsc_shm_format.h"
 #include "fsc_shm_seqlock.h"
 
-/* A reader gives up on a slot the writer rewrites this many times in a row; the caller then
- * answers from stat(2). The writer rewrites a slot in well under a microsecond, so reaching
- * this means the writer died mid-write or the object is being scribbled on. */
-#define FSC_SLOT_READ_TRIES 256
+/* A reader gives up on a slot after this many tries; the caller then answers from stat(2).
+ * A try that finds the writer mid-write first pauses the CPU (about 10-40 ns), so the limit
+ * spans roughly 40-160 us: a rewrite takes 2-5 us when contended and up to about 75 us when the
+ * writer is preempted in it (bench/scaling_readers measured both). Running out means the
+ * writer stalled or died mid-write, or the object is being scribbled on. */
+#define FSC_SLOT_READ_TRIES 4096
 
 /* A path prepared for lookup: its hash, length and bytes, compared in place a word at a time
  * (no copy); the last, partial word is built once, zero-padded as slots store it. */
@@ -122,8 +124,10 @@ static inline enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s
 {
 	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++) {
 		uint64_t s0 = fsc_seqlock_read_begin(&s->seq);
-		if (fsc_seqlock_is_writing(s0))
+		if (fsc_seqlock_is_writing(s0)) {
+			fsc_cpu_relax(); /* let the writer's core finish; do not hammer the line */
 			continue;
+		}
 		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
 		uint32_t state = fsc_meta_state(meta);
 		if (state != FSC_SLOT_LIVE) {

@@ -15,6 +15,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A spin-wait hint: lets a sibling hyper-thread run and eases the cache line's traffic. */
+static inline void fsc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 static inline uint64_t fsc_seqlock_read_begin(const _Atomic uint64_t *seq)
 {
 	/* acquire: the data loads that follow cannot be hoisted above this load, so if s0 is
