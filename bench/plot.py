@@ -161,8 +161,52 @@ plot $d using 1:2 with linespoints title "own inotify, a watch per directory", \
 """, {"d": data})
 
 
+def plot_sweep(outdir):
+    d = load(outdir, "sweep_summary.json")
+    if not d:
+        return
+    cols = ["fsc_lookup_hit", "fsc_stat_hit", "private_hit", "stat", "fsc_lookup_miss"]
+    by_size = sorted((r for r in d["rows"] if r["path_len"] == 50), key=lambda r: r["entries"])
+    gnuplot(outdir, "sweep_table_size.png", """
+set title "Lookup cost against table size (50-byte paths)"
+set xlabel "entries in the table"; set ylabel "ns per call (log)"; set logscale xy
+set key top left
+plot $d using 1:2 with linespoints title "fsc_lookup hit", \\
+     $d using 1:3 with linespoints title "fsc_stat hit", \\
+     $d using 1:4 with linespoints title "private in-process table (floor)", \\
+     $d using 1:5 with linespoints title "stat() (10k real files)", \\
+     $d using 1:6 with linespoints title "fsc_lookup miss"
+""", {"d": [[r["entries"]] + [r.get(c, "NaN") for c in cols] for r in by_size]})
+    by_len = sorted((r for r in d["rows"] if r["entries"] == 10000), key=lambda r: r["path_len"])
+    gnuplot(outdir, "sweep_path_length.png", """
+set title "Lookup cost against path length (10,000 entries)"
+set xlabel "path length (bytes)"; set ylabel "ns per call (log)"; set logscale y
+set key top left
+plot $d using 1:2 with linespoints title "fsc_lookup hit", \\
+     $d using 1:3 with linespoints title "fsc_stat hit", \\
+     $d using 1:4 with linespoints title "private in-process table (floor)", \\
+     $d using 1:5 with linespoints title "stat()"
+""", {"d": [[r["path_len"]] + [r.get(c, "NaN") for c in cols[:4]] for r in by_len]})
+
+
+def plot_scaling(outdir):
+    d = load(outdir, "scaling.json")
+    if not d:
+        return
+    rows = sorted(([s["readers"], s["median_aggregate_lookups_per_s"] / 1e6,
+                    s["median_lookups_per_cpu_second"] / 1e6]
+                   for s in d["summary"] if s["experiment"] == "libfsc"), key=lambda r: r[0])
+    gnuplot(outdir, "scaling_readers.png", f"""
+set title "fsc_lookup hits from N reader processes, writer at 10k updates/s ({d['online_cpus']} CPUs)"
+set xlabel "reader processes"; set ylabel "million lookups per second"
+set xtics (1, 2, 4); set yrange [0:*]; set key bottom right
+plot $d using 1:2 with linespoints title "aggregate", \\
+     $d using 1:3 with linespoints title "per CPU-second of a reader"
+""", {"d": rows})
+
+
 PLOTS = [plot_eviction, plot_fscd_cpu, plot_fscd_latency, plot_watchman, plot_scenario,
-         plot_inotify_direct]
+         plot_inotify_direct, plot_sweep, plot_scaling]
 
 
 def main():
