@@ -160,7 +160,12 @@ static const char *fscd_config_set_poll(struct fscd_config *cfg, const char *v, 
 	(void)in_file;
 	if (v[0] != '/')
 		return "an absolute directory path";
-	return fscd_strlist_push(&cfg->poll, v);
+	/* the tree names directories by their real paths: match those (a directory that does
+	 * not exist yet is kept as written) */
+	char *real = realpath(v, NULL);
+	const char *fail = fscd_strlist_push(&cfg->poll, real ? real : v);
+	free(real);
+	return fail;
 }
 
 static const char *fscd_config_set_stat_threads(struct fscd_config *cfg, const char *v,
