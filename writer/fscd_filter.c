@@ -3,6 +3,8 @@
 #include <fnmatch.h>
 #include <string.h>
 
+#include "fscd_path.h"
+
 /* Does any pattern match the full path or its base name? */
 static bool fscd_filter_any_match(const char *const *patterns, size_t n, const char *path)
 {
@@ -35,8 +37,7 @@ bool fscd_filter_forces_poll(const struct fscd_filter *f, const char *dir)
 		size_t n = strlen(f->poll[i]);
 		while (n > 1 && f->poll[i][n - 1] == '/')
 			n--;
-		if (strncmp(dir, f->poll[i], n) == 0 &&
-		    (dir[n] == '\0' || dir[n] == '/' || (n == 1 && dir[0] == '/')))
+		if (fscd_path_under(dir, f->poll[i], n))
 			return true;
 	}
 	return false;

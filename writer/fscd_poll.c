@@ -8,6 +8,8 @@
 #include <sys/random.h>
 #include <xxhash.h>
 
+#include "fscd_path.h"
+
 static unsigned long path_hash(const struct fscd_poll *p, const char *path)
 {
 	return (unsigned long)XXH3_64bits_withSeed(path, strlen(path), p->seed);
@@ -17,12 +19,6 @@ static int path_match(struct cds_lfht_node *node, const void *key)
 {
 	const struct fscd_polled *e = caa_container_of(node, struct fscd_polled, node);
 	return strcmp(e->path, key) == 0;
-}
-
-static bool path_under(const char *path, const char *prefix, size_t plen)
-{
-	return strncmp(path, prefix, plen) == 0 &&
-	       (path[plen] == '\0' || path[plen] == '/' || (plen == 1 && prefix[0] == '/'));
 }
 
 int fscd_poll_init(struct fscd_poll *p)
@@ -117,7 +113,7 @@ size_t fscd_poll_remove_under(struct fscd_poll *p, const char *prefix)
 	{
 		/* deleting the node the iterator is on is allowed: removed nodes stay
 		 * traversable until the grace period ends */
-		if (path_under(e->path, prefix, plen) && cds_lfht_del(p->ht, &e->node) == 0) {
+		if (fscd_path_under(e->path, prefix, plen) && cds_lfht_del(p->ht, &e->node) == 0) {
 			p->count--;
 			removed++;
 			call_rcu(&e->rcu, polled_free_rcu);

@@ -102,8 +102,8 @@ static bool request_acceptable(struct fscd_tree *t, const char *path, size_t len
 	int depth = request_depth(t, path);
 	if (depth < 0)
 		return false;
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	const char *slash = strrchr(path, '/'); /* cacheable: absolute, so there is one */
+	char *dir = fscd_path_parent(path);
 	struct fscd_dir *d = dir ? fscd_dir_find(t, dir) : NULL;
 	free(dir);
 	/* a path in a directory fscd does not watch (excluded, past the depth limit, behind a

@@ -19,14 +19,6 @@
 #include "fscd_log.h"
 #include "fscd_tree_internal.h"
 
-char *fscd_path_join(const char *dir, const char *name)
-{
-	char *p = NULL;
-	if (strcmp(dir, "/") == 0)
-		return asprintf(&p, "/%s", name) < 0 ? NULL : p;
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
-}
-
 struct inode_visit {
 	uint64_t dev, ino;
 	const char *except;
@@ -103,8 +95,7 @@ static void rescan_after_access_change(struct fscd_tree *t, const char *dir)
 	if (d) {
 		depth = d->depth;
 	} else {
-		const char *slash = strrchr(dir, '/');
-		char *parent = slash == dir ? strdup("/") : strndup(dir, (size_t)(slash - dir));
+		char *parent = fscd_path_parent(dir);
 		struct fscd_dir *p = parent ? fscd_dir_find(t, parent) : NULL;
 		free(parent);
 		if (!p || !p->recursive)
@@ -189,12 +180,6 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 		free(child);
 	}
 	closedir(dh);
-}
-
-bool fscd_path_under(const char *path, const char *prefix, size_t plen)
-{
-	return strncmp(path, prefix, plen) == 0 &&
-	       (path[plen] == '\0' || path[plen] == '/' || (plen == 1 && prefix[0] == '/'));
 }
 
 struct subtree_visit {
@@ -408,9 +393,8 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path)
 	if (S_ISDIR(st.st_mode)) {
 		r->dir = strdup(real);
 	} else {
-		char *slash = strrchr(real, '/');
-		r->dir = slash == real ? strdup("/") : strndup(real, (size_t)(slash - real));
-		r->name = strdup(slash + 1);
+		r->dir = fscd_path_parent(real);
+		r->name = strdup(strrchr(real, '/') + 1);
 	}
 	return 0;
 }

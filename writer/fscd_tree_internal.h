@@ -10,6 +10,7 @@
 
 #include "fsc_writer.h"
 #include "fscd_filter.h"
+#include "fscd_path.h"
 #include "fscd_pending.h"
 #include "fscd_poll.h"
 #include "fscd_tree.h"
@@ -82,8 +83,6 @@ void fscd_dir_forget(struct fscd_tree *t, int wd);
 void fscd_dir_free(struct fscd_tree *t, struct fscd_dir *d);
 
 /* fscd_tree.c */
-char *fscd_path_join(const char *dir, const char *name);
-bool fscd_path_under(const char *path, const char *prefix, size_t plen);
 /* Watches dir, then queues it and everything in it; recurses into subdirectories. depth: 0
  * for a root. check_fs: first see whether it must be polled instead (a mount point of
  * another filesystem, --poll); false for a directory just found to be watchable. */

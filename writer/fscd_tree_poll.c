@@ -79,10 +79,9 @@ static bool is_mount_point(const char *dir)
 /* Is the directory that path is in polled? */
 static bool parent_polled(struct fscd_tree *t, const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	if (!slash || t->poll.count == 0)
+	if (t->poll.count == 0)
 		return false;
-	char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	char *dir = fscd_path_parent(path);
 	bool polled = dir && fscd_poll_find(&t->poll, dir) != NULL;
 	free(dir);
 	return polled;
