@@ -41,32 +41,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-run() { # name, then the driver's arguments
-	name=$1
-	shift
-	echo "== $name: $BUILD/bench/$name $*"
-	"$BUILD/bench/$name" --dir "$work" "$@" >"$OUTDIR/$name.json" 2>"$work/$name.txt" ||
-		{
-			cat "$work/$name.txt" >&2
-			echo "$name failed" >&2
-			exit 1
-		}
-	if command -v python3 >/dev/null; then
-		python3 -m json.tool "$OUTDIR/$name.json" >/dev/null ||
-			{
-				echo "$name: $OUTDIR/$name.json is not valid JSON" >&2
-				exit 1
-			}
-	fi
-	cat "$work/$name.txt"
-	cp "$work/$name.txt" "$OUTDIR/$name.txt"
-}
-
-echo "host: $(uname -n)  cpus: $(nproc)  load: $(cut -d' ' -f1-3 /proc/loadavg)  kernel: $(uname -r)"
-echo "source: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" \
-	"(fscd built from the working tree as it is now)"
+# shellcheck source=bench/bench_lib.sh
+. "$here/bench_lib.sh"
+bench_header
 start=$(date +%s)
-run scenario_monitors --name "fscb-scenario-$$" --monitors "$MONITORS" --rate "$RATE" \
+bench_run scenario_monitors --name "fscb-scenario-$$" --monitors "$MONITORS" --rate "$RATE" \
 	--window-ms "$WINDOW_MS" --warmup-ms "$WARMUP_MS"
-run inotify_direct --name "fscb-idir-$$" --monitors "$MONITORS" --rounds "$ROUNDS"
+bench_run inotify_direct --name "fscb-idir-$$" --monitors "$MONITORS" --rounds "$ROUNDS"
 echo "JSON in $OUTDIR (scenario_monitors.json, inotify_direct.json); $(($(date +%s) - start)) s"
