@@ -76,6 +76,65 @@ FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_i
  * fscd serves the table; EAGAIN: fscd is behind on requests). One system call (sendto). */
 FSC_API int fsc_request(fsc_t *c, const char *path);
 
+/* The change journal: "what changed since cursor X", with no system call.
+ *
+ * fscd appends every change it makes to the table (a record created, updated, turned
+ * negative, flagged stale, or dropped) to a ring in shared memory, after the table holds it.
+ * A reader keeps a cursor; reading the entries past it tells which paths to look at again.
+ *
+ *   fsc_cursor_t cur;
+ *   fsc_journal_start(c, &cur);              // 1. take a cursor at "now"
+ *   ... fsc_stat every path you care about ... // 2. your baseline
+ *   for (;;) {
+ *       struct fsc_change ch;
+ *       int r = fsc_journal_next(c, &cur, &ch);
+ *       if (r == FSC_CHANGE)        fsc_stat(c, ch.path, &st);  // look at it again
+ *       else if (r == FSC_CAUGHT_UP) fsc_journal_wait(c, &cur, 1000);
+ *       else                          go back to 1 (FSC_CURSOR_LOST)
+ *   }
+ *
+ * Nothing is lost: a change made after fsc_journal_start returned is either seen by the
+ * baseline's lookups or returned by fsc_journal_next. The ring is finite: a reader that falls
+ * more than its size behind (fscd --journal-kib), a restarted fscd, or an fscd that died or
+ * went silent all give FSC_CURSOR_LOST, and the reader starts over. A damaged journal is
+ * FSC_CURSOR_LOST too, never a crash or a made-up path. Entries are not merged: a path
+ * changed five times appears five times. */
+typedef struct fsc_cursor {
+	uint64_t journal_id; /* which journal (a new one per fscd start) */
+	uint64_t pos;	     /* byte position in it */
+} fsc_cursor_t;
+
+#define FSC_CHANGE_PATH_MAX 4096 /* PATH_MAX: fscd never caches a longer path */
+
+/* struct fsc_change.flags: FSC_FLAG_* of the record after the change, and: */
+#define FSC_CHANGE_DROPPED 0x100u /* fscd no longer holds the path: ask stat(2) */
+
+struct fsc_change {
+	uint64_t change_seq; /* the record's change_seq (struct fsc_info) after the change */
+	uint32_t flags;	     /* FSC_FLAG_NEGATIVE: now absent; FSC_CHANGE_DROPPED; ... */
+	uint32_t path_len;
+	char path[FSC_CHANGE_PATH_MAX]; /* NUL-terminated */
+};
+
+/* fsc_journal_next and fsc_journal_wait results */
+enum {
+	FSC_CAUGHT_UP = 0,   /* nothing past the cursor (wait: the time ran out) */
+	FSC_CHANGE = 1,	     /* next: *change filled and cursor advanced; wait: entries ready */
+	FSC_CURSOR_LOST = 2, /* the cursor is no longer valid: start over (see above) */
+};
+
+/* A cursor at the journal's current end. 0, or -1 with errno: ENOENT (this fscd keeps no
+ * journal: --journal-kib 0), ESRCH (fscd is gone or silent), EAGAIN (fscd is being replaced;
+ * retry), EPROTO (the journal object is not valid), EINVAL, ENOMEM. */
+FSC_API int fsc_journal_start(fsc_t *c, fsc_cursor_t *cursor);
+/* The next change past *cursor: FSC_CHANGE, FSC_CAUGHT_UP or FSC_CURSOR_LOST; -1 with errno
+ * EINVAL for NULL arguments. No system call unless fscd replaced its table meanwhile. */
+FSC_API int fsc_journal_next(fsc_t *c, fsc_cursor_t *cursor, struct fsc_change *change);
+/* Blocks (futex) until the journal holds entries past *cursor (FSC_CHANGE), timeout_ms
+ * passes (FSC_CAUGHT_UP; a negative timeout waits for ever) or the cursor is lost
+ * (FSC_CURSOR_LOST, found within a second of fscd dying). -1 with errno EINVAL. */
+FSC_API int fsc_journal_wait(fsc_t *c, const fsc_cursor_t *cursor, int timeout_ms);
+
 /* The name a result code stands for ("hit", "negative", ...), for messages. */
 FSC_API const char *fsc_result_name(int result);
 

@@ -137,6 +137,7 @@ fsc_t *fsc_open(const char *name)
 	for (unsigned i = 0; i < FSC_REQUEST_MEMO; i++)
 		atomic_init(&c->request_memo[i], 0);
 	atomic_init(&c->request_budget, 0);
+	atomic_init(&c->journal, NULL);
 	pthread_mutex_init(&c->attach_lock, NULL);
 	struct fsc_map *m;
 	const char *why;
@@ -175,6 +176,7 @@ void fsc_close(fsc_t *c)
 	int fd = atomic_load_explicit(&c->request_fd, memory_order_relaxed);
 	if (fd >= 0)
 		close(fd);
+	fsc_journal_release(c);
 	pthread_mutex_destroy(&c->attach_lock);
 	free(c);
 }

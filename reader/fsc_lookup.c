@@ -18,8 +18,7 @@ static void hint_mark(const struct fsc_map *m, uint64_t index)
 		atomic_store_explicit(h, 1, memory_order_relaxed);
 }
 
-/* Finds the map to answer from, re-attaching if the one we hold was replaced. */
-static struct fsc_map *usable_map(fsc_t *c)
+struct fsc_map *fsc_reader_usable_map(fsc_t *c)
 {
 	/* acquire: pairs with the release store in fsc_reader_reattach */
 	struct fsc_map *m = atomic_load_explicit(&c->current, memory_order_acquire);
@@ -62,7 +61,7 @@ int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *inf
 		errno = EINVAL;
 		return -1;
 	}
-	struct fsc_map *m = usable_map(c);
+	struct fsc_map *m = fsc_reader_usable_map(c);
 	if (!m)
 		return FSC_UNAVAILABLE;
 	size_t len = strlen(path);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "fsc.h"
+#include "fsc_shm_journal.h"
 #include "fsc_shm_table.h"
 
 /* One attached table object. Immutable after attach, so threads share it without locks. */
@@ -19,6 +20,14 @@ struct fsc_map {
 	struct fsc_shm_layout layout; /* validated private copy of the header geometry */
 	_Atomic uint8_t *hints;	      /* writable hit-hint bytes, one per slot, or NULL */
 	struct fsc_map *next_retired;
+};
+
+/* One mapped change journal (fsc_journal.c). Immutable after attach. */
+struct fsc_jmap {
+	const struct fsc_journal_header *base; /* PROT_READ mapping of the whole object */
+	size_t map_size;
+	struct fsc_journal_layout layout; /* validated private copy */
+	struct fsc_jmap *next_old;
 };
 
 #define FSC_REQUEST_MEMO	256 /* entries; a power of two */
@@ -40,6 +49,10 @@ struct fsc {
 	_Atomic uint64_t request_memo[FSC_REQUEST_MEMO];
 	/* and at most FSC_REQUESTS_PER_SECOND sent on misses: (coarse second << 32) | count */
 	_Atomic uint64_t request_budget;
+	/* the change journal, mapped on first use (fsc_journal.c); acquire/release like
+	 * current. Replaced journals stay reserved (neutralised) until fsc_close. */
+	_Atomic(struct fsc_jmap *) journal;
+	struct fsc_jmap *old_journals;
 	char name[FSC_NAME_MAX + 1];
 };
 
@@ -82,6 +95,10 @@ int fsc_map_attach(const char *name, struct fsc_map **out, const char **why);
  * FSC_REQUESTS_PER_SECOND this second already (many distinct misses, e.g. paths outside
  * fscd's roots, then cost about one stat(2) each, not a sendto more). */
 void fsc_request_on_miss(fsc_t *c, const char *path);
+/* The map to answer from now, re-attaching if the one held was replaced; NULL if none. */
+struct fsc_map *fsc_reader_usable_map(fsc_t *c);
+/* Unmaps every journal the handle mapped (fsc_close). */
+void fsc_journal_release(fsc_t *c);
 /* Called when the map the caller saw is not usable. Returns the map to use now (possibly a
  * new one), or NULL if there is none yet. */
 struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen);

@@ -208,6 +208,7 @@ struct fsc_shm_header {
 	uint64_t writer_timeout_ns; /* readers clamp it to [TIMEOUT_MIN, TIMEOUT_MAX] */
 	uint32_t writer_pid;
 	uint32_t reserved0;
+	uint64_t journal_id; /* the change journal that goes with this table; 0 = none */
 
 	/* Cache line 2: life cycle; written a few times per table lifetime. */
 	alignas(FSC_CACHE_LINE) _Atomic uint32_t state; /* enum fsc_table_state */

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "fsc_test_util.h"
+#include "fsc_shm_journal.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -122,16 +123,22 @@ uint64_t fsc_test_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Is e one of table name's objects: "<prefix><name>" or "<prefix><name>.<more>"? */
+static bool shm_object_of(const char *e, const char *prefix, const char *name)
+{
+	size_t p = strlen(prefix), n = strlen(name);
+	return strncmp(e, prefix, p) == 0 && strncmp(e + p, name, n) == 0 &&
+	       (e[p + n] == '\0' || e[p + n] == '.');
+}
+
 int fsc_test_shm_leftovers(const char *name, bool unlink_them)
 {
-	char prefix[96];
-	int n = snprintf(prefix, sizeof(prefix), "fsc.%s", name);
 	DIR *d = opendir(FSC_SHM_DIR);
 	int count = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, (size_t)n) ||
-		    (e->d_name[n] != '\0' && e->d_name[n] != '.'))
+		if (!shm_object_of(e->d_name, "fsc.", name) &&
+		    !shm_object_of(e->d_name, FSC_JOURNAL_PREFIX, name))
 			continue;
 		count++;
 		char obj[300];

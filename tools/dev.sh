@@ -93,7 +93,7 @@ test_all() {
 	build "$top/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DFSC_TSAN=ON -DFSC_BENCH=OFF
 	# fscd's threads (stat workers, liburcu) too; tests/tsan.supp says what TSan cannot see
 	TSAN_OPTIONS="suppressions=$top/tests/tsan.supp halt_on_error=1" \
-		run_ctest "$top/build-tsan" -R 'test_stress|test_seqlock|test_polling|test_hung_stat|test_watch_limit|test_on_demand'
+		run_ctest "$top/build-tsan" -R 'test_stress|test_seqlock|test_journal_stress|test_polling|test_hung_stat|test_watch_limit|test_on_demand'
 	say "all test suites passed"
 }
 

@@ -25,6 +25,8 @@ struct fsc_writer_opts {
 	/* build first, publish later (fsc_writer_publish): a restarted fscd scans into a table
 	 * nobody sees yet while the previous writer keeps serving the name */
 	bool defer_publish;
+	/* bytes of change journal (rounded up to a power of two, at least 64 KiB); 0 = none */
+	uint64_t journal_bytes;
 };
 
 struct fsc_writer;
@@ -84,6 +86,9 @@ int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why
 const char *fsc_writer_last_error(const struct fsc_writer *w);
 
 void fsc_writer_heartbeat(struct fsc_writer *w);
+/* Wakes readers waiting on the change journal (fsc_journal_wait) if it grew since the last
+ * call: one system call. Call it once per batch of changes, not after each. */
+void fsc_writer_journal_wake(struct fsc_writer *w);
 /* Is the published name still our table? false once another writer took over. */
 bool fsc_writer_owns_name(struct fsc_writer *w);
 void fsc_writer_count(struct fsc_writer *w, enum fsc_counter c, uint64_t delta);

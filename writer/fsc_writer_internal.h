@@ -2,8 +2,10 @@
 #ifndef FSC_WRITER_INTERNAL_H
 #define FSC_WRITER_INTERNAL_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fsc_shm_journal.h"
 #include "fsc_writer.h"
 
 /* One table object the writer built and mapped read-write. */
@@ -27,7 +29,28 @@ struct fsc_writer {
 	uint64_t compact_at_tombstones; /* replace the table once this many tombstones exist */
 	uint64_t compact_retry_ns;	/* after a failed compaction, not before this time */
 	const char *last_error;		/* why the last replacement failed, or NULL */
+	struct fsc_wjournal *journal;	/* the change journal, or NULL (journal_bytes 0) */
 };
+
+/* Creates, sizes and maps a shm object read-write, its pages allocated now (a full /dev/shm
+ * is an error here, not a SIGBUS later). NULL with errno and *why on failure. */
+void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group,
+			 struct stat *st, const char **why);
+
+/* fsc_writer_journal.c: the change journal (PROTOCOL.md "Change journal") */
+struct fsc_wjournal;
+/* Creates w->journal under a private name, ring of at least bytes (a power of two). */
+int fsc_wjournal_create(struct fsc_writer *w, uint64_t bytes, const char **why);
+/* Renames it to its public name; before the first table is published. No-op without one. */
+int fsc_wjournal_publish(struct fsc_writer *w, const char **why);
+uint64_t fsc_wjournal_id(const struct fsc_wjournal *j);
+/* Appends one entry (after the table write it reports). No-op before publication. */
+void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, const char *path,
+			 size_t len, uint64_t change_seq);
+/* Wakes readers blocked in fsc_journal_wait if entries came since the last wake. */
+void fsc_wjournal_wake(struct fsc_wjournal *j);
+/* Marks it stopped, wakes waiters, removes the name if it is still ours and unlink_name. */
+void fsc_wjournal_close(struct fsc_writer *w, bool unlink_name);
 
 /* fsc_writer_table.c: object life cycle */
 /* prev: the table this one replaces (its seed is kept when the geometry is unchanged, and

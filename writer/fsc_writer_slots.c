@@ -300,8 +300,11 @@ static int put_words(struct fsc_writer *w, const char *path, size_t len,
 	uint64_t seq = load(&w->t.hdr->change_seq) + 1;
 	bool changed = false;
 	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, seq, verified_ns, &changed);
-	if (changed)
+	if (changed) {
 		store(&w->t.hdr->change_seq, seq);
+		fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, flags & FSC_REC_MASK, path, len,
+				    seq);
+	}
 	fsc_writer_compact_if_needed(w); /* evictions leave tombstones too */
 	return 0;
 }
@@ -349,7 +352,7 @@ int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len)
 	if (found < 0)
 		return -ENOENT;
 	slot_remove(&w->t, (uint64_t)found);
-	next_change_seq(&w->t);
+	fsc_wjournal_append(w->journal, FSC_JOURNAL_DROPPED, 0, path, len, next_change_seq(&w->t));
 	counter_add(&w->t, FSC_CTR_REMOVES, 1);
 	fsc_writer_compact_if_needed(w);
 	return 0;
@@ -405,6 +408,8 @@ int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len)
 	store(&s->change_seq, change_seq);
 	fsc_seqlock_write_end(&s->seq, seq);
 	counter_add(&w->t, FSC_CTR_UPDATES, 1);
+	fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, fsc_meta_flags(meta) | FSC_REC_STALE,
+			    path, len, change_seq);
 	return 0;
 }
 

@@ -40,10 +40,8 @@ static void shm_path(char *buf, size_t size, const char *object_name)
 	snprintf(buf, size, "%s%s", FSC_SHM_DIR, object_name);
 }
 
-/* Creates, sizes and maps a shm object; allocates its pages now so that a full /dev/shm is an
- * error here rather than a SIGBUS on some later store. */
-static void *create_object(const char *oname, size_t size, mode_t mode, gid_t group,
-			   struct stat *st, const char **why)
+void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group,
+			 struct stat *st, const char **why)
 {
 	int fd = shm_open(oname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
@@ -89,7 +87,7 @@ static void hints_create(struct fsc_writer *w, struct fsc_wtable *t)
 	fsc_shm_hints_name(t->hints_name, sizeof(t->hints_name), w->name, t->layout.generation);
 	shm_unlink(t->hints_name); /* a leftover of a crashed writer with this generation */
 	t->hints =
-	    create_object(t->hints_name, t->layout.slot_count, mode, w->opts.group, &st, &why);
+	    fsc_wobject_create(t->hints_name, t->layout.slot_count, mode, w->opts.group, &st, &why);
 	if (!t->hints)
 		t->hints_name[0] = '\0'; /* CLOCK then degrades to FIFO; lookups are unaffected */
 }
@@ -129,7 +127,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	snprintf(tmp, sizeof(tmp), "%s.new.%d.%u", w->object_name, (int)getpid(), serial++);
 	struct stat st;
 	memset(t, 0, sizeof(*t));
-	struct fsc_shm_header *h = create_object(tmp, size, w->opts.mode, w->opts.group, &st, why);
+	struct fsc_shm_header *h = fsc_wobject_create(tmp, size, w->opts.mode, w->opts.group, &st, why);
 	if (!h)
 		return -errno;
 	uint64_t seed = 0;
@@ -161,6 +159,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	h->heartbeat_interval_ns = FSC_HEARTBEAT_INTERVAL_NS;
 	h->writer_timeout_ns = FSC_WRITER_TIMEOUT_NS;
 	h->writer_pid = (uint32_t)getpid();
+	h->journal_id = fsc_wjournal_id(w->journal);
 	atomic_store_explicit(&h->heartbeat_ns, fsc_writer_now_ns(), memory_order_relaxed);
 	liveness_lock(h);
 	t->hdr = h;
@@ -297,11 +296,14 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 	}
 	strcpy(w->name, w->opts.name);
 	w->opts.name = w->name;
-	int rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
+	int rc = w->opts.journal_bytes ? fsc_wjournal_create(w, w->opts.journal_bytes, why) : 0;
+	if (rc == 0)
+		rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
 	if (rc == 0 && !w->opts.defer_publish)
-		rc = fsc_wtable_publish(w, &w->t, why);
+		rc = fsc_writer_publish(w, why);
 	if (rc) {
 		fsc_wtable_unmap(&w->t);
+		fsc_wjournal_close(w, true);
 		free(w);
 		return rc;
 	}
@@ -312,7 +314,10 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 
 int fsc_writer_publish(struct fsc_writer *w, const char **why)
 {
-	return w->t.tmp_name ? fsc_wtable_publish(w, &w->t, why) : 0;
+	if (!w->t.tmp_name)
+		return 0;
+	int rc = fsc_wjournal_publish(w, why); /* first: the table names it */
+	return rc ? rc : fsc_wtable_publish(w, &w->t, why);
 }
 
 static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool unlink_name)
@@ -322,6 +327,7 @@ static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool u
 	fsc_wtable_set_state(&w->t, ours ? final : FSC_TABLE_RETIRED);
 	if (ours && unlink_name)
 		shm_unlink(w->object_name);
+	fsc_wjournal_close(w, ours && unlink_name);
 	fsc_wtable_unmap(&w->t);
 	free(w);
 }
@@ -336,6 +342,11 @@ void fsc_writer_abandon(struct fsc_writer *w)
 {
 	if (w)
 		writer_free(w, FSC_TABLE_RETIRED, false);
+}
+
+void fsc_writer_journal_wake(struct fsc_writer *w)
+{
+	fsc_wjournal_wake(w->journal);
 }
 
 void fsc_writer_heartbeat(struct fsc_writer *w)

@@ -31,6 +31,7 @@ enum {
 	FSCD_OPT_POLL,
 	FSCD_OPT_STAT_THREADS,
 	FSCD_OPT_REQUEST_WINDOW,
+	FSCD_OPT_JOURNAL_KIB,
 };
 
 /* Applies one value; returns NULL, or what a valid value looks like. in_file: the value
@@ -190,6 +191,17 @@ static const char *fscd_config_set_request_window(struct fscd_config *cfg, const
 	return NULL;
 }
 
+static const char *fscd_config_set_journal_kib(struct fscd_config *cfg, const char *v,
+					       bool in_file)
+{
+	(void)in_file;
+	uint64_t n;
+	if (fscd_config_parse_u64(v, &n) < 0 || (n && (n < 64 || n > 1048576)))
+		return "0 (no journal) or a number of KiB from 64 to 1048576";
+	cfg->journal_kib = (unsigned)n;
+	return NULL;
+}
+
 static const char *fscd_config_set_mode(struct fscd_config *cfg, const char *v, bool in_file)
 {
 	(void)in_file;
@@ -268,6 +280,10 @@ static const struct fscd_setting fscd_settings[] = {
      "its second request within MS milliseconds, so one-off scans stay out;\n"
      "0 admits on the first request (default 10000)",
      fscd_config_set_request_window, NULL},
+    {"journal-kib", FSCD_OPT_JOURNAL_KIB, "KIB",
+     "size of the change journal readers follow (fsc_journal_next), rounded up\n"
+     "to a power of two, 64..1048576; 0 keeps none (default 4096)",
+     fscd_config_set_journal_kib, NULL},
     {"mode", 'm', "OCTAL", "table permissions (default 0640; never world-writable)",
      fscd_config_set_mode, NULL},
     {"group", 'g', "GROUP", "group owning the table (readers in it may map it)",
@@ -549,6 +565,7 @@ static void fscd_config_defaults(struct fscd_config *cfg)
 	    .poll_interval_ms = FSCD_DEFAULT_POLL_INTERVAL_MS,
 	    .stat_threads = FSCD_DEFAULT_STAT_THREADS,
 	    .request_window_ms = FSCD_DEFAULT_REQUEST_WINDOW_MS,
+	    .journal_kib = FSCD_DEFAULT_JOURNAL_KIB,
 	    .group = (gid_t)-1,
 	    .log_level = FSCD_LOG_INFO,
 	};

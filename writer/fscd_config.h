@@ -17,6 +17,7 @@
 #define FSCD_DEFAULT_POLL_INTERVAL_MS  2000u
 #define FSCD_DEFAULT_STAT_THREADS      2u
 #define FSCD_DEFAULT_REQUEST_WINDOW_MS 10000u
+#define FSCD_DEFAULT_JOURNAL_KIB       4096u
 
 struct fscd_strlist {
 	char **v; /* owned strings */
@@ -35,6 +36,7 @@ struct fscd_config {
 	struct fscd_strlist poll;    /* directories polled even where inotify works */
 	unsigned stat_threads;	     /* workers for stats that may block (polled paths) */
 	unsigned request_window_ms;  /* on-demand: a second request within it admits */
+	unsigned journal_kib;	     /* change journal ring, KiB; 0 = none */
 	mode_t mode;		     /* 0 = the table default (0640) */
 	gid_t group;		     /* (gid_t)-1 = the creator's */
 	enum fscd_log_level log_level;

@@ -281,6 +281,8 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 					return why;
 			}
 		}
+		/* once per wake-up, not per change: journal waiters cost one syscall a batch */
+		fsc_writer_journal_wake(d->w);
 	}
 }
 
@@ -293,6 +295,7 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	    .mode = cfg->mode,
 	    .group = cfg->group,
 	    .defer_publish = true, /* published once the first scan has filled it */
+	    .journal_bytes = (uint64_t)cfg->journal_kib * 1024,
 	};
 	const char *why = "";
 	int rc = fsc_writer_open(w, &o, &why);
