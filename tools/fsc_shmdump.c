@@ -7,6 +7,7 @@
  * valid fsc table or cannot be read, an output error, or a usage error. */
 #define _GNU_SOURCE
 #include "fsc_shmdump.h"
+#include "fsc_shm_journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,41 @@ struct fsc_dump_summary {
 	double load_factor;   /* live entries / slots */
 	double capacity_used; /* live entries / capacity */
 	char created[48];
+	/* the change journal the table names, if it is mapped and valid */
+	bool journal_ok;
+	uint64_t journal_ring, journal_head;
 };
+
+/* Reads the head of table name's change journal, if it is the one with id. */
+static bool fsc_dump_journal(const char *name, uint64_t id, uint64_t *ring, uint64_t *head)
+{
+	char oname[FSC_SHM_OBJECT_NAME_MAX + 16];
+	struct stat st;
+	int fd = id && fsc_shm_journal_name(oname, sizeof(oname), name) == 0
+		     ? shm_open(oname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0)
+		     : -1;
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_size < sizeof(struct fsc_journal_header)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	const struct fsc_journal_header *h =
+	    mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (h == MAP_FAILED)
+		return false;
+	struct fsc_journal_layout l;
+	const char *why;
+	bool ok =
+	    fsc_shm_journal_validate(h, (uint64_t)st.st_size, &l, &why) == 0 && l.journal_id == id;
+	if (ok) {
+		*ring = l.ring_size;
+		*head = atomic_load_explicit(&h->head, memory_order_acquire);
+	}
+	munmap((void *)h, (size_t)st.st_size);
+	return ok;
+}
 
 static void fsc_dump_usage(FILE *out)
 {
@@ -200,6 +235,8 @@ static void fsc_dump_summarize(const struct fsc_dump_table *t, uint64_t now_ns,
 	double entries = (double)s->counters[FSC_CTR_ENTRIES];
 	s->load_factor = entries / (double)t->layout.slot_count;
 	s->capacity_used = entries / (double)t->layout.capacity;
+	s->journal_ok =
+	    fsc_dump_journal(t->name, h->journal_id, &s->journal_ring, &s->journal_head);
 	fsc_time_format_utc(s->created, sizeof(s->created),
 			    (int64_t)(h->created_realtime_ns / 1000000000u),
 			    (int64_t)(h->created_realtime_ns % 1000000000u));
@@ -225,6 +262,12 @@ static void fsc_dump_print_text(const struct fsc_dump_table *t, const struct fsc
 	printf("%-18s %" PRIu32 "\n", "max_probe", l->max_probe);
 	printf("%-18s %s\n", "created", s->created);
 	printf("%-18s %" PRIu64 "\n", "change_seq", s->change_seq);
+	if (s->journal_ok)
+		printf("%-18s 0x%" PRIx64 ", ring %" PRIu64 " KiB, %" PRIu64 " bytes written\n",
+		       "journal", h->journal_id, s->journal_ring / 1024, s->journal_head);
+	else
+		printf("%-18s %s\n", "journal",
+		       h->journal_id ? "not found" : "none (--journal-kib 0)");
 	printf("%-18s %.4f (%" PRIu64 " entries in %" PRIu64 " slots; %.1f%% of capacity)\n",
 	       "load_factor", s->load_factor, s->counters[FSC_CTR_ENTRIES], l->slot_count,
 	       100.0 * s->capacity_used);
@@ -256,6 +299,11 @@ static void fsc_dump_print_json_header(struct fsc_json *j, const struct fsc_dump
 	fsc_json_u64(j, "created_realtime_ns", h->created_realtime_ns);
 	fsc_json_string(j, "created", s->created);
 	fsc_json_u64(j, "change_seq", s->change_seq);
+	fsc_json_u64(j, "journal_id", h->journal_id);
+	if (s->journal_ok) {
+		fsc_json_u64(j, "journal_ring_bytes", s->journal_ring);
+		fsc_json_u64(j, "journal_head", s->journal_head);
+	}
 	fsc_json_double(j, "load_factor", s->load_factor);
 	fsc_json_double(j, "capacity_used", s->capacity_used);
 	fsc_json_object_begin(j, "counters");
