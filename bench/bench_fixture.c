@@ -188,6 +188,9 @@ static int publish(struct fsc_bench_fixture *f, const char **why)
 	    .name = f->table,
 	    .capacity = f->n,
 	    .group = (gid_t)-1,
+	    /* fscd's default: the puts below leave one journal entry per path in it, which
+	     * BM_fsc_journal_next reads (n entries of ~80 bytes fit without a lap) */
+	    .journal_bytes = 4u << 20,
 	};
 	int rc = fsc_writer_open(&f->writer, &wo, why);
 	if (rc) {

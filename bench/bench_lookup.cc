@@ -189,6 +189,36 @@ void BM_fsc_stat_miss(benchmark::State &state)
 }
 BENCHMARK(BM_fsc_stat_miss);
 
+void BM_fsc_journal_next(benchmark::State &state)
+{
+	// One change read from the journal per iteration: the fixture's setup put every path
+	// once after publication, so the journal holds n entries from position 0; at the end the
+	// cursor goes back to 0 (no lap has reclaimed it). What a monitor pays per changed file
+	// to learn that it changed, instead of looking at every file.
+	fsc_cursor_t cur;
+	if (fsc_journal_start(g_reader, &cur) != 0) {
+		state.SkipWithError("the fixture's table has no journal");
+		return;
+	}
+	cur.pos = 0;
+	struct fsc_change ch;
+	long bad = 0, changes = 0;
+	for (auto _ : state) {
+		int r = fsc_journal_next(g_reader, &cur, &ch);
+		benchmark::DoNotOptimize(ch.path[0]);
+		if (r == FSC_CHANGE) {
+			changes++;
+		} else {
+			bad += r != FSC_CAUGHT_UP;
+			cur.pos = 0;
+		}
+	}
+	require_zero(bad, "BM_fsc_journal_next", "lost the cursor");
+	require_zero(changes == 0, "BM_fsc_journal_next", "read no change");
+	state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_fsc_journal_next);
+
 void BM_stat_hot64(benchmark::State &state)
 {
 	run(state, "BM_stat_hot64", g_hit, kHot, Want::Zero, do_stat);
