@@ -81,6 +81,9 @@ uint64_t fsc_writer_visit_range(struct fsc_writer *w, uint64_t start, uint64_t c
  * current one (replacement: tables are never resized in place). 0 or -errno with *why. */
 int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why);
 
+/* Why the change journal asked for (opts.journal_bytes) could not be made, or NULL. The
+ * writer then runs without one (readers' fsc_journal_start says ENOENT). */
+const char *fsc_writer_journal_error(const struct fsc_writer *w);
 /* Why the last replacement (compaction) failed, or NULL if none has (counter
  * FSC_CTR_REBUILD_FAILURES counts them); a sentence for the operator. */
 const char *fsc_writer_last_error(const struct fsc_writer *w);

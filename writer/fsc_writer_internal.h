@@ -30,6 +30,7 @@ struct fsc_writer {
 	uint64_t compact_retry_ns;	/* after a failed compaction, not before this time */
 	const char *last_error;		/* why the last replacement failed, or NULL */
 	struct fsc_wjournal *journal;	/* the change journal, or NULL (journal_bytes 0) */
+	const char *journal_error;	/* why there is none although one was asked for */
 };
 
 /* Creates, sizes and maps a shm object read-write, its pages allocated now (a full /dev/shm

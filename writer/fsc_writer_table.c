@@ -296,9 +296,14 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 	}
 	strcpy(w->name, w->opts.name);
 	w->opts.name = w->name;
-	int rc = w->opts.journal_bytes ? fsc_wjournal_create(w, w->opts.journal_bytes, why) : 0;
-	if (rc == 0)
-		rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
+	int rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
+	/* The journal after the table, and optional: where /dev/shm has room for only one, the
+	 * table (every lookup) matters more than the journal (readers of it then see ENOENT
+	 * and look at every file, as they would without fsc) */
+	if (rc == 0 && w->opts.journal_bytes) {
+		if (fsc_wjournal_create(w, w->opts.journal_bytes, &w->journal_error) == 0)
+			w->t.hdr->journal_id = fsc_wjournal_id(w->journal); /* still private */
+	}
 	if (rc == 0 && !w->opts.defer_publish)
 		rc = fsc_writer_publish(w, why);
 	if (rc) {
@@ -396,6 +401,11 @@ void fsc_writer_compact_if_needed(struct fsc_writer *w)
 		w->last_error = why;
 		fsc_writer_count(w, FSC_CTR_REBUILD_FAILURES, 1);
 	}
+}
+
+const char *fsc_writer_journal_error(const struct fsc_writer *w)
+{
+	return w->journal ? NULL : w->journal_error;
 }
 
 const char *fsc_writer_last_error(const struct fsc_writer *w)

@@ -302,6 +302,12 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why,
 			 strerror(-rc));
+	else if (fsc_writer_journal_error(*w))
+		fscd_log(FSCD_LOG_WARN,
+			 "no change journal for table '%s': %s (%s); serving without one: "
+			 "readers that follow changes look at every file instead (free space, or "
+			 "lower --journal-kib)",
+			 cfg->name, fsc_writer_journal_error(*w), strerror(errno));
 	return rc;
 }
 
