@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "fscd_bench_util.h"
+#include "fsc_shm_journal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -95,10 +96,13 @@ int fscd_bench_daemon_start(struct fscd_bench_daemon *d, const char *fscd, const
 	return 0;
 }
 
+/* The table and its change journal: what a SIGKILLed fscd leaves behind. */
 static void fscd_bench_unlink_table(const char *name)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
+	char oname[FSC_SHM_OBJECT_NAME_MAX + 16];
 	if (fsc_shm_object_name(oname, sizeof(oname), name) == 0)
+		shm_unlink(oname);
+	if (fsc_shm_journal_name(oname, sizeof(oname), name) == 0)
 		shm_unlink(oname);
 }
 

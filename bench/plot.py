@@ -130,13 +130,18 @@ def plot_scenario(outdir):
         return
     total = {(p["k"], p["mode"]): p["cpu_ms_per_s"]["total"] for p in d["phases"]}
     ks = sorted({k for k, _ in total})
-    rows = [[k, total.get((k, "stat"), "NaN"), total.get((k, "fsc"), "NaN")] for k in ks]
+    modes = [("stat", "each monitor calls stat() on every file"),
+             ("fsc", "each monitor calls fsc_stat on every file (+ fscd)"),
+             ("journal", "each reads the change journal, fsc_stat of what changed (+ fscd)")]
+    modes = [(m, t) for m, t in modes if any(mode == m for _, mode in total)]
+    rows = [[k] + [total.get((k, m), "NaN") for m, _ in modes] for k in ks]
+    series = ", \\\n     ".join(f'$d using 1:{i + 2} with linespoints title "{t}"'
+                                  for i, (_, t) in enumerate(modes))
     gnuplot(outdir, "scenario_monitors.png", f"""
 set title "{d['files']} logs polled at 10 Hz by K monitors: total CPU (monitors + fscd)"
 set xlabel "K monitor processes"; set ylabel "CPU ms per second (log)"
 set logscale xy; set xrange [0.8:20]; set xtics ({', '.join(str(k) for k in ks)}); set key top left
-plot $d using 1:2 with linespoints title "each monitor calls stat()", \\
-     $d using 1:3 with linespoints title "each monitor calls fsc_stat (+ fscd)"
+plot {series}
 """, {"d": rows})
 
 

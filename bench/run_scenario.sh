@@ -1,17 +1,21 @@
 #!/bin/sh
 # Runs the headline scenario and the inotify-direct comparison; one JSON file per driver:
-#   scenario_monitors.json  K = 1, 4, 16 monitor processes poll the size of 10,000 files at
+#   scenario_monitors.json  K = 1, 4, 16 monitor processes know the size of 10,000 files at
 #                           10 Hz while 100 of them grow (100 appends/s each): total CPU with
-#                           stat(2) against fsc_stat + fscd, and the notice delay
+#                           stat(2) of every file, against fsc_stat of every file + fscd, and
+#                           against fsc_stat of what fsc's change journal names + fscd; and
+#                           the notice delay
 #   inotify_direct.json     what K monitors with their own inotify pay to start (a watch per
 #                           directory, or per file) against one fscd
 #
 #   BUILD=build-rel bench/run_scenario.sh [OUTDIR]      (OUTDIR default: bench/results)
 #
 # Environment: BUILD (build dir, default build-rel; configured and built if needed),
-# MONITORS (default 1,4,16), RATE (appends/s per hot file, default 100), WINDOW_MS (default
-# 8000), WARMUP_MS (default 2000), ROUNDS (inotify_direct rounds, default 3).
-# About 1.5 minutes on a 2-vCPU VM. Trees go to a fresh /tmp/fscd_scenario.XXXXXX and tables
+# MONITORS (default 1,4,16), MODES (scenario monitor modes, default stat,fsc,journal), RATE
+# (appends/s per hot file, default 100), WINDOW_MS (default 8000), WARMUP_MS (default 2000),
+# JOURNAL_DEDUP (1: a journal monitor looks at each named file once per tick instead of once
+# per entry; default 0), ROUNDS (inotify_direct rounds, default 3).
+# About 2 minutes on a 2-vCPU VM. Trees go to a fresh /tmp/fscd_scenario.XXXXXX and tables
 # are named fscb-<driver>-<pid>; both are removed on exit, whatever happens, and fscd, the
 # appender and the monitors die with the driver that started them (PR_SET_PDEATHSIG).
 set -eu
@@ -22,6 +26,8 @@ BUILD=${BUILD:-$top/build-rel}
 case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 OUTDIR=${1:-$here/results}
 MONITORS=${MONITORS:-1,4,16}
+MODES=${MODES:-stat,fsc,journal}
+JOURNAL_DEDUP=${JOURNAL_DEDUP:-0}
 RATE=${RATE:-100}
 WINDOW_MS=${WINDOW_MS:-8000}
 WARMUP_MS=${WARMUP_MS:-2000}
@@ -36,7 +42,7 @@ mkdir -p "$OUTDIR"
 work=$(mktemp -d /tmp/fscd_scenario.XXXXXX)
 cleanup() {
 	rm -rf "$work"
-	rm -f /dev/shm/fsc.fscb-*-$$ /dev/shm/fsc.fscb-*-$$.*
+	rm -f /dev/shm/fsc.fscb-*-$$ /dev/shm/fsc.fscb-*-$$.* /dev/shm/fsc-journal.fscb-*-$$
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -45,7 +51,10 @@ trap 'exit 130' INT TERM
 . "$here/bench_lib.sh"
 bench_header
 start=$(date +%s)
-bench_run scenario_monitors --name "fscb-scenario-$$" --monitors "$MONITORS" --rate "$RATE" \
-	--window-ms "$WINDOW_MS" --warmup-ms "$WARMUP_MS"
+dedup=
+[ "$JOURNAL_DEDUP" = 1 ] && dedup=--journal-dedup
+# shellcheck disable=SC2086 # $dedup: no option, or one word
+bench_run scenario_monitors --name "fscb-scenario-$$" --monitors "$MONITORS" --modes "$MODES" \
+	--rate "$RATE" --window-ms "$WINDOW_MS" --warmup-ms "$WARMUP_MS" $dedup
 bench_run inotify_direct --name "fscb-idir-$$" --monitors "$MONITORS" --rounds "$ROUNDS"
 echo "JSON in $OUTDIR (scenario_monitors.json, inotify_direct.json); $(($(date +%s) - start)) s"

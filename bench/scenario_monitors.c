@@ -1,7 +1,9 @@
-/* The headline scenario: K monitoring processes each poll the size of 10,000 log files 10
- * times a second while 1% of the files grow; with stat(2) (baseline) against fsc_stat on the
- * table of a real fscd watching the tree (fsc). Both modes run in one invocation, one after
- * the other for each K (baseline then fsc), on the same tree and the same append load.
+/* The headline scenario: K monitoring processes each know the size of 10,000 log files 10
+ * times a second while 1% of the files grow; with stat(2) of every file (baseline, mode stat)
+ * against fsc_stat of every file on the table of a real fscd watching the tree (fsc), and
+ * against reading fsc's change journal and fsc_stat-ing only the files it names (journal; see
+ * scenario_journal.c). The modes run in one invocation, one after the other for each K (stat,
+ * fsc, journal), on the same tree and the same append load.
  *
  * Tree ROOT/d-DDD/f-NNNN, dirs x files. Hot file h is d-(h % dirs)/f-(h / dirs). An appender
  * process appends one byte at a time, round robin over the hot files, paced to rate appends
@@ -11,14 +13,19 @@
  * seen: the time it saw the new size minus the time of the append.
  *
  * Measured over a window after a warm-up: CPU time (schedstat run time) of the monitors, of
- * fscd (fsc mode; fscd is started for each fsc phase and stopped after it) and of the
- * appender; scans per second each monitor achieved against the 1/period target; the notice
- * delay percentiles. The ratio is baseline total / fsc total, where total = monitors (+ fscd);
- * the appender is the same load in both modes and reported apart (and also added to both).
+ * fscd (fsc and journal modes; fscd is started for each such phase and stopped after it) and
+ * of the appender; scans (journal: ticks) per second each monitor achieved against the
+ * 1/period target; the notice delay percentiles. The ratios are baseline total / fsc total and
+ * baseline total / journal total, where total = monitors (+ fscd); the appender is the same
+ * load in every mode and reported apart (and also added to every side).
  *
  *   scenario_monitors [--dirs D] [--files F] [--hot N] [--rate PER_S] [--monitors 1,4,16]
- *                     [--period-ms MS] [--warmup-ms MS] [--window-ms MS] [--only stat|fsc]
+ *                     [--period-ms MS] [--warmup-ms MS] [--window-ms MS]
+ *                     [--modes stat,fsc,journal | --only MODE] [--journal-dedup]
  *                     [--capacity N] [--fscd PATH] [--dir PARENT] [--name TABLE]
+ *
+ * --journal-dedup: a journal monitor looks at each file the journal named once per tick, after
+ * reading to the end, instead of once per entry.
  *
  * stdout: one JSON object; stderr: a summary.
  */
@@ -51,9 +58,28 @@ static void scen_usage(void)
 	fprintf(stderr, "usage: scenario_monitors [--dirs D] [--files F] [--hot N] [--rate PER_S]\n"
 			"       [--monitors 1,4,16] [--period-ms MS] [--warmup-ms MS] "
 			"[--window-ms MS]\n"
-			"       [--only stat|fsc] [--capacity N] [--fscd PATH] [--dir PARENT] "
-			"[--name TABLE]\n");
+			"       [--modes stat,fsc,journal | --only MODE] [--journal-dedup]\n"
+			"       [--capacity N] [--fscd PATH] [--dir PARENT] [--name TABLE]\n");
 	exit(2);
+}
+
+/* A comma-separated list of mode names into o->modes; false if a name is unknown. */
+static bool scen_parse_modes(struct scen_opts *o, const char *list)
+{
+	memset(o->modes, 0, sizeof(o->modes));
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	bool any = false;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int m = 0;
+		while (m < SCEN_NMODES && strcmp(t, scen_mode_name((enum scen_mode)m)))
+			m++;
+		if (m == SCEN_NMODES)
+			return false;
+		o->modes[m] = any = true;
+	}
+	return any;
 }
 
 static void scen_parse_option(struct scen_opts *o, int ch)
@@ -83,8 +109,13 @@ static void scen_parse_option(struct scen_opts *o, int ch)
 	case 'w':
 		o->window_ns = strtoull(optarg, NULL, 10) * FSCD_BENCH_NS_PER_MS;
 		break;
-	case 'o':
-		o->only = optarg;
+	case 'o': /* --only MODE, --modes LIST */
+	case 'm':
+		if (!scen_parse_modes(o, optarg) || (ch == 'o' && strchr(optarg, ',')))
+			scen_usage();
+		break;
+	case 'j':
+		o->journal_dedup = true;
 		break;
 	case 'c':
 		o->capacity = strtoull(optarg, NULL, 10);
@@ -114,6 +145,8 @@ static void scen_parse(struct scen_opts *o, int argc, char **argv)
 						 {"warmup-ms", required_argument, NULL, 'u'},
 						 {"window-ms", required_argument, NULL, 'w'},
 						 {"only", required_argument, NULL, 'o'},
+						 {"modes", required_argument, NULL, 'm'},
+						 {"journal-dedup", no_argument, NULL, 'j'},
 						 {"capacity", required_argument, NULL, 'c'},
 						 {"fscd", required_argument, NULL, 'f'},
 						 {"dir", required_argument, NULL, 'd'},
@@ -128,18 +161,18 @@ static void scen_parse(struct scen_opts *o, int argc, char **argv)
 				.period_ns = 100 * FSCD_BENCH_NS_PER_MS,
 				.warmup_ns = 2000 * FSCD_BENCH_NS_PER_MS,
 				.window_ns = 8000 * FSCD_BENCH_NS_PER_MS,
-				.capacity = 16384};
+				.capacity = 16384,
+				.modes = {true, true, true}};
 	fscd_bench_common_init(&o->common, "scenario");
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 		scen_parse_option(o, ch);
-	bool only_ok = !o->only || !strcmp(o->only, "stat") || !strcmp(o->only, "fsc");
 	for (int i = 0; i < o->nmonitors; i++)
 		if (o->monitors[i] > SCEN_MONITORS_MAX)
 			scen_usage();
 	if (o->dirs < 1 || o->dirs > 1000 || o->files < 1 || o->files > 10000 || o->hot < 1 ||
 	    o->hot > o->dirs * o->files || o->rate <= 0 || o->nmonitors < 1 || !o->period_ns ||
-	    !o->window_ns || !only_ok || optind != argc)
+	    !o->window_ns || optind != argc)
 		scen_usage();
 	uint64_t need = (uint64_t)o->dirs * (uint64_t)o->files + (uint64_t)o->dirs + 1;
 	if (o->capacity < need)
@@ -250,8 +283,8 @@ static void scen_fscd_up(const struct scen_run *r, struct fscd_bench_daemon *d,
 	fsc_close(c);
 }
 
-static void scen_fork_monitors(const struct scen_run *r, int k, bool fsc, char *mem, size_t stride,
-			       pid_t *pids)
+static void scen_fork_monitors(const struct scen_run *r, int k, enum scen_mode mode, char *mem,
+			       size_t stride, pid_t *pids)
 {
 	uint64_t now = fscd_bench_now_ns();
 	for (int i = 0; i < k; i++) {
@@ -261,7 +294,9 @@ static void scen_fork_monitors(const struct scen_run *r, int k, bool fsc, char *
 		    .phase = (struct scen_phase_shared *)mem,
 		    .report = (struct scen_monitor_report *)(mem + SCEN_PHASE_HEADER + stride * i),
 		    .sample_cap = r->sample_cap,
-		    .table = fsc ? r->o->common.name : NULL,
+		    .mode = mode,
+		    .table = mode != SCEN_MODE_STAT ? r->o->common.name : NULL,
+		    .journal_dedup = r->o->journal_dedup,
 		    .period_ns = r->o->period_ns,
 		    .first_tick_ns = now + r->o->period_ns * (uint64_t)i / (uint64_t)k};
 		pids[i] = scen_spawn_monitor(&a);
@@ -290,8 +325,14 @@ static void scen_finish_monitors(char *mem, size_t stride, const pid_t *pids, in
 		    WEXITSTATUS(status) != 0) {
 			struct scen_monitor_report *rep =
 			    (struct scen_monitor_report *)(mem + SCEN_PHASE_HEADER + stride * i);
-			fscd_bench_die("monitor %d failed (status %d, fsc_open: %s)", i, status,
-				       strerror(rep->open_errno));
+			int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			const char *what = code == 3   ? "fsc_open"
+					   : code == 4 ? "fsc_journal_start (fscd --journal-kib 0?)"
+						       : NULL;
+			if (what)
+				fscd_bench_die("monitor %d: %s failed: %s", i, what,
+					       strerror(rep->open_errno));
+			fscd_bench_die("monitor %d failed (wait status %d)", i, status);
 		}
 	}
 }
@@ -316,6 +357,14 @@ static void scen_collect(const struct scen_run *r, char *mem, size_t stride, int
 		res->verify_hits += rep->verify_hits;
 		res->verify_total += rep->verify_total;
 		res->back_to_back_scan_ns += rep->back_to_back_scan_ns / (uint64_t)k;
+		res->journal_entries += rep->journal_entries;
+		res->journal_own_entries += rep->journal_own_entries;
+		res->journal_lookups += rep->journal_lookups;
+		res->journal_lost += rep->journal_lost;
+		res->journal_rescan_lookups += rep->journal_rescan_lookups;
+		res->journal_start_errors += rep->journal_start_errors;
+		if (rep->journal_tick_entries_max > res->journal_tick_entries_max)
+			res->journal_tick_entries_max = rep->journal_tick_entries_max;
 		double per_s = (double)rep->scans / ((double)r->o->window_ns / 1e9);
 		if (res->scans_per_s_min < 0 || per_s < res->scans_per_s_min)
 			res->scans_per_s_min = per_s;
@@ -334,13 +383,14 @@ static void scen_collect(const struct scen_run *r, char *mem, size_t stride, int
 	free(all);
 }
 
-static void scen_phase(struct scen_run *r, int k, bool fsc, struct scen_result *res)
+static void scen_phase(struct scen_run *r, int k, enum scen_mode mode, struct scen_result *res)
 {
 	const struct scen_opts *o = r->o;
 	struct fscd_bench_daemon d = {0};
+	bool fsc = mode != SCEN_MODE_STAT; /* runs an fscd */
 	memset(res, 0, sizeof(*res));
 	res->k = k;
-	res->fsc = fsc;
+	res->mode = mode;
 	if (fsc)
 		scen_fscd_up(r, &d, res);
 	size_t stride = scen_report_stride(r->sample_cap);
@@ -350,7 +400,7 @@ static void scen_phase(struct scen_run *r, int k, bool fsc, struct scen_result *
 	ph->window_begin_ns = fscd_bench_now_ns() + o->warmup_ns;
 	ph->window_end_ns = ph->window_begin_ns + o->window_ns;
 	pid_t pids[SCEN_MONITORS_MAX];
-	scen_fork_monitors(r, k, fsc, mem, stride, pids);
+	scen_fork_monitors(r, k, mode, mem, stride, pids);
 	struct scen_snapshot s0, s1;
 	scen_sleep_until(ph->window_begin_ns);
 	scen_snapshot(r, pids, k, &d, &s0);
@@ -408,14 +458,10 @@ int main(int argc, char **argv)
 	scen_parse(&o, argc, argv);
 	r.o = &o;
 	scen_setup(&r);
-	bool run_stat = !o.only || !strcmp(o.only, "stat");
-	bool run_fsc = !o.only || !strcmp(o.only, "fsc");
-	for (int i = 0; i < o.nmonitors; i++) {
-		if (run_stat)
-			scen_phase(&r, o.monitors[i], false, &r.res[r.nres++]);
-		if (run_fsc)
-			scen_phase(&r, o.monitors[i], true, &r.res[r.nres++]);
-	}
+	for (int i = 0; i < o.nmonitors; i++)
+		for (int m = 0; m < SCEN_NMODES; m++)
+			if (o.modes[m])
+				scen_phase(&r, o.monitors[i], (enum scen_mode)m, &r.res[r.nres++]);
 	scen_teardown(&r);
 	scen_report_json(&r);
 	scen_report_text(&r);

@@ -1,6 +1,7 @@
 /* The headline scenario (scenario_monitors.c: options, phases, main). Its processes
  * (scenario_monitors_procs.c): one appender that grows the hot log files at a paced rate, and
- * K monitors that poll the size of every file each period, with stat(2) or with fsc_stat.
+ * K monitors that know the size of every file each period: with stat(2) or fsc_stat of every
+ * file, or (scenario_journal.c) by reading fsc's change journal and fsc_stat-ing what changed.
  * They report through MAP_SHARED anonymous memory made by the parent before it forks them, so
  * all of them are separate processes whose CPU time the parent reads from /proc. The report
  * (scenario_monitors_report.c): JSON on stdout, a summary on stderr.
@@ -17,6 +18,17 @@
 
 /* Append times kept per hot file: 10 s of history at 100 appends/s per file. */
 #define SCEN_STAMP_RING 1024u
+
+/* How a monitor learns the sizes. */
+enum scen_mode {
+	SCEN_MODE_STAT,	   /* stat(2) of every file each period */
+	SCEN_MODE_FSC,	   /* fsc_stat of every file each period */
+	SCEN_MODE_JOURNAL, /* each period, fsc_stat of the files the change journal names */
+	SCEN_NMODES
+};
+
+/* "stat", "fsc", "journal" */
+const char *scen_mode_name(enum scen_mode mode);
 
 /* The files of the scenario. */
 struct scen_files {
@@ -53,7 +65,15 @@ struct scen_monitor_report {
 	uint64_t lost_samples;		    /* append time overwritten before it was read */
 	uint64_t verify_hits, verify_total; /* fsc mode, after the window: fsc_lookup hits */
 	uint64_t back_to_back_scan_ns;	    /* a scan right after another, before the loop */
-	int open_errno;			    /* fsc_open failed */
+	int open_errno;			    /* fsc_open (or the first fsc_journal_start) failed */
+	/* journal mode, over the ticks that began in the window: */
+	uint64_t journal_entries;	 /* FSC_CHANGE entries read */
+	uint64_t journal_own_entries;	 /* of those, naming one of the scenario's files */
+	uint64_t journal_lookups;	 /* fsc_stat calls made for them (rescans not included) */
+	uint64_t journal_lost;		 /* FSC_CURSOR_LOST, each followed by a full rescan */
+	uint64_t journal_rescan_lookups; /* fsc_stat calls of those rescans */
+	uint64_t journal_start_errors;	 /* fsc_journal_start failed after a lost cursor */
+	uint64_t journal_tick_entries_max;
 	uint64_t delay_ns[];
 };
 
@@ -63,16 +83,40 @@ struct scen_monitor_args {
 	struct scen_phase_shared *phase;
 	struct scen_monitor_report *report;
 	uint64_t sample_cap;
-	const char *table; /* fsc table to read; NULL: stat(2) */
+	enum scen_mode mode;
+	const char *table;  /* fsc table to read (fsc and journal modes) */
+	bool journal_dedup; /* journal: one fsc_stat per changed file per tick, after the drain */
 	uint64_t period_ns, first_tick_ns;
 };
+
+/* A monitor process's state (scenario_monitors_procs.c, scenario_journal.c). */
+struct scen_journal;
+struct scen_monitor {
+	const struct scen_monitor_args *a;
+	fsc_t *c; /* NULL: stat(2) */
+	off_t *last;
+	struct scen_journal *j; /* journal mode */
+};
+
+/* Gets the size of every file; record: note the growth of hot files as delay samples. */
+void scen_scan(struct scen_monitor *m, bool record);
+/* File i is size bytes long, seen at seen_ns: notes the growth of a hot file as delay samples
+ * (if record) and remembers the size. */
+void scen_update(struct scen_monitor *m, int i, off_t size, bool record, uint64_t seen_ns);
+/* Journal mode (scenario_journal.c). init: takes a cursor, then the baseline (a scan);
+ * 0, or -1 with errno from fsc_journal_start. tick: drains the journal and looks at the files
+ * it names; record: count and sample (the tick began in the window). */
+int scen_journal_init(struct scen_monitor *m);
+void scen_journal_tick(struct scen_monitor *m, bool record);
+void scen_journal_free(struct scen_monitor *m);
 
 /* Forks the appender: rate_per_s one-byte appends a second in all, round robin over the hot
  * files, until app->stop. Returns its pid, or -1. */
 pid_t scen_spawn_appender(const struct scen_files *f, struct scen_appender_shared *app,
 			  double rate_per_s);
 /* Forks a monitor that scans every file each period from first_tick_ns on, until
- * phase->stop. Returns its pid, or -1. Exit status 0, or 3 if fsc_open failed. */
+ * phase->stop. Returns its pid, or -1. Exit status 0; 3: fsc_open failed, 4: the first
+ * fsc_journal_start failed (errno in report->open_errno). */
 pid_t scen_spawn_monitor(const struct scen_monitor_args *a);
 /* clock_nanosleep until CLOCK_MONOTONIC when_ns; at once if that is past. */
 void scen_sleep_until(uint64_t when_ns);
@@ -91,12 +135,13 @@ struct scen_opts {
 	double rate; /* appends per second per hot file */
 	int monitors[SCEN_K_MAX], nmonitors;
 	uint64_t period_ns, warmup_ns, window_ns, capacity;
-	const char *only; /* NULL: both modes */
+	bool modes[SCEN_NMODES]; /* which modes run, each K in the order of enum scen_mode */
+	bool journal_dedup;
 };
 
 struct scen_result {
 	int k;
-	bool fsc;
+	enum scen_mode mode;
 	double window_s;
 	struct fscd_bench_cpu monitors, fscd, appender; /* over the window */
 	uint64_t appends, fscd_events, fscd_stats, fscd_overflows;
@@ -106,6 +151,8 @@ struct scen_result {
 	uint64_t back_to_back_scan_ns; /* mean over the monitors */
 	struct fscd_bench_pct delay;
 	uint64_t fscd_published_ns, fscd_all_entries_ns, fscd_setup_cpu_ns;
+	uint64_t journal_entries, journal_own_entries, journal_lookups, journal_lost;
+	uint64_t journal_rescan_lookups, journal_start_errors, journal_tick_entries_max;
 };
 
 struct scen_run {
@@ -116,7 +163,7 @@ struct scen_run {
 	size_t app_bytes;
 	pid_t appender;
 	uint64_t sample_cap;
-	struct scen_result res[2 * SCEN_K_MAX];
+	struct scen_result res[SCEN_NMODES * SCEN_K_MAX];
 	int nres;
 };
 

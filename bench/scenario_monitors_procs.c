@@ -99,11 +99,11 @@ pid_t scen_spawn_appender(const struct scen_files *f, struct scen_appender_share
 	return pid;
 }
 
-struct scen_monitor {
-	const struct scen_monitor_args *a;
-	fsc_t *c; /* NULL: stat(2) */
-	off_t *last;
-};
+const char *scen_mode_name(enum scen_mode mode)
+{
+	static const char *const names[SCEN_NMODES] = {"stat", "fsc", "journal"};
+	return (unsigned)mode < SCEN_NMODES ? names[mode] : "?";
+}
 
 /* Hot file h grew from old to size bytes, seen at seen_ns: one delay sample per append in
  * between whose time falls in the window. */
@@ -133,8 +133,17 @@ static void scen_notice(struct scen_monitor *m, int h, off_t old, off_t size, ui
 	}
 }
 
-/* Gets the size of every file; record: note the growth of hot files as delay samples. */
-static void scen_scan(struct scen_monitor *m, bool record)
+void scen_update(struct scen_monitor *m, int i, off_t size, bool record, uint64_t seen_ns)
+{
+	if (size == m->last[i])
+		return;
+	int h = m->a->files->hot_of[i];
+	if (record && h >= 0)
+		scen_notice(m, h, m->last[i], size, seen_ns);
+	m->last[i] = size;
+}
+
+void scen_scan(struct scen_monitor *m, bool record)
 {
 	const struct scen_files *f = m->a->files;
 	struct stat st;
@@ -147,9 +156,7 @@ static void scen_scan(struct scen_monitor *m, bool record)
 		}
 		if (st.st_size == m->last[i])
 			continue;
-		if (record && f->hot_of[i] >= 0)
-			scen_notice(m, f->hot_of[i], m->last[i], st.st_size, fscd_bench_now_ns());
-		m->last[i] = st.st_size;
+		scen_update(m, i, st.st_size, record, fscd_bench_now_ns());
 	}
 }
 
@@ -163,10 +170,13 @@ static void scen_monitor_loop(struct scen_monitor *m)
 	while (!atomic_load_explicit(&a->phase->stop, memory_order_relaxed)) {
 		scen_sleep_until(tick);
 		uint64_t begin = fscd_bench_now_ns();
-		scen_scan(m, true);
-		uint64_t end = fscd_bench_now_ns();
 		bool in_window =
 		    begin >= a->phase->window_begin_ns && begin < a->phase->window_end_ns;
+		if (m->j)
+			scen_journal_tick(m, in_window);
+		else
+			scen_scan(m, true);
+		uint64_t end = fscd_bench_now_ns();
 		tick += a->period_ns;
 		if (in_window) {
 			r->scans++;
@@ -184,7 +194,7 @@ static void scen_monitor_loop(struct scen_monitor *m)
 static void scen_monitor_run(const struct scen_monitor_args *a)
 {
 	struct scen_monitor m = {.a = a};
-	if (a->table) {
+	if (a->mode != SCEN_MODE_STAT) {
 		m.c = fsc_open(a->table);
 		if (!m.c) {
 			a->report->open_errno = errno;
@@ -194,7 +204,14 @@ static void scen_monitor_run(const struct scen_monitor_args *a)
 	m.last = calloc((size_t)a->files->n, sizeof(*m.last));
 	if (!m.last)
 		_exit(2);
-	scen_scan(&m, false);	      /* learn the sizes */
+	if (a->mode == SCEN_MODE_JOURNAL) { /* a cursor, then the sizes */
+		if (scen_journal_init(&m) < 0) {
+			a->report->open_errno = errno;
+			_exit(4);
+		}
+	} else {
+		scen_scan(&m, false); /* learn the sizes */
+	}
 	for (int i = 0; i < 3; i++) { /* the fastest of three scans in a row: warm caches */
 		uint64_t t0 = fscd_bench_now_ns();
 		scen_scan(&m, false);
@@ -209,6 +226,7 @@ static void scen_monitor_run(const struct scen_monitor_args *a)
 			a->report->verify_hits +=
 			    fsc_lookup(m.c, a->files->paths[i], &st, NULL) == FSC_HIT;
 		a->report->verify_total = (uint64_t)a->files->n;
+		scen_journal_free(&m);
 		fsc_close(m.c);
 	}
 	_exit(0);
