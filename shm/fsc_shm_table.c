@@ -147,15 +147,10 @@ int fsc_shm_header_validate(const struct fsc_shm_header *h, uint64_t mapped_size
 	return 0;
 }
 
-bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max)
+/* Every component of path[0, len) (len > 1, path[0] == '/', path[len - 1] != '/') is
+ * non-empty and not "." or "..". */
+static bool fsc_shm_components_ok(const char *path, size_t len)
 {
-	if (len == 0 || len > path_max || path[0] != '/')
-		return false;
-	if (len == 1)
-		return true; /* "/" itself */
-	if (path[len - 1] == '/')
-		return false;
-	/* every component must be non-empty and not "." or ".." */
 	for (size_t i = 0; i < len; i++) {
 		if (path[i] != '/')
 			continue;
@@ -170,6 +165,52 @@ bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max)
 		i = k - 1;
 	}
 	return true;
+}
+
+/* Nonzero in the high bit of each byte of x that is zero, and maybe of a byte above a zero
+ * byte: never zero when a byte is zero. */
+static inline uint64_t fsc_shm_zero_bytes(uint64_t x)
+{
+	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+/* Could path[0, len) hold "//" or "/." (a '/' then a '/' or '.': '.' is 0x2e, '/' 0x2f)?
+ * False only if it cannot: an empty, "." or ".." component needs one of these pairs. */
+static bool fsc_shm_maybe_dot_or_empty(const char *path, size_t len)
+{
+	const uint64_t slashes = 0x2f2f2f2f2f2f2f2full, low = 0x0101010101010101ull;
+	if (len < 9) {
+		for (size_t i = 0; i + 1 < len; i++)
+			if (path[i] == '/' && (path[i + 1] | 1) == '/')
+				return true;
+		return false;
+	}
+	/* bytes i..i+7 against the bytes after them, i+1..i+8: position by position, so the
+	 * same test holds for either byte order. The last round, at len - 9, overlaps. */
+	for (size_t i = 0;; i += 8) {
+		if (i > len - 9)
+			i = len - 9;
+		uint64_t a, b;
+		memcpy(&a, path + i, 8);
+		memcpy(&b, path + i + 1, 8);
+		if (fsc_shm_zero_bytes(a ^ slashes) & fsc_shm_zero_bytes((b | low) ^ slashes))
+			return true;
+		if (i == len - 9)
+			return false;
+	}
+}
+
+bool fsc_shm_path_cacheable(const char *path, size_t len, uint32_t path_max)
+{
+	if (len == 0 || len > path_max || path[0] != '/')
+		return false;
+	if (len == 1)
+		return true; /* "/" itself */
+	if (path[len - 1] == '/')
+		return false;
+	/* every component must be non-empty and not "." or ".."; almost every path has no
+	 * "//" or "/." at all, which a word at a time shows */
+	return !fsc_shm_maybe_dot_or_empty(path, len) || fsc_shm_components_ok(path, len);
 }
 
 const char *fsc_shm_counter_name(enum fsc_counter c)

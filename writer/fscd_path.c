@@ -2,16 +2,45 @@
 #define _GNU_SOURCE
 #include "fscd_path.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Writes dir + "/" + name + NUL to out, which has room for it. */
+static void fscd_path_join_copy(char *out, const char *dir, size_t dlen, const char *name,
+				size_t nlen)
+{
+	if (dlen == 1 && dir[0] == '/')
+		dlen = 0; /* the root: "/" + name */
+	memcpy(out, dir, dlen);
+	out[dlen] = '/';
+	memcpy(out + dlen + 1, name, nlen + 1);
+}
+
+static size_t fscd_path_join_len(const char *dir, size_t dlen, size_t nlen)
+{
+	return (dlen == 1 && dir[0] == '/' ? 0 : dlen) + 1 + nlen;
+}
+
 char *fscd_path_join(const char *dir, const char *name)
 {
-	char *p = NULL;
-	if (strcmp(dir, "/") == 0)
-		return asprintf(&p, "/%s", name) < 0 ? NULL : p;
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+	size_t dlen = strlen(dir), nlen = strlen(name);
+	char *p = malloc(fscd_path_join_len(dir, dlen, nlen) + 1);
+	if (p)
+		fscd_path_join_copy(p, dir, dlen, name, nlen);
+	return p;
+}
+
+char *fscd_path_join_into(char *buf, size_t size, const char *dir, size_t dlen, const char *name,
+			  size_t *len)
+{
+	size_t nlen = strlen(name);
+	size_t n = fscd_path_join_len(dir, dlen, nlen);
+	char *p = n < size ? buf : malloc(n + 1);
+	if (p) {
+		fscd_path_join_copy(p, dir, dlen, name, nlen);
+		*len = n;
+	}
+	return p;
 }
 
 char *fscd_path_parent(const char *path)

@@ -7,6 +7,11 @@
 
 /* dir + "/" + name (malloc'd, NULL on no memory); "/" + name for the root. */
 char *fscd_path_join(const char *dir, const char *name);
+/* The same joined into buf when it fits in size bytes (NUL included), else malloc'd; dlen is
+ * strlen(dir). Returns buf, the malloc'd copy (the caller frees what is not buf) or NULL (no
+ * memory); *len is set to the joined length. */
+char *fscd_path_join_into(char *buf, size_t size, const char *dir, size_t dlen, const char *name,
+			  size_t *len);
 /* The directory path is in (malloc'd; "/" for "/x"), or NULL (no '/', no memory). */
 char *fscd_path_parent(const char *path);
 /* Is path the first plen bytes of prefix itself, or below it? */

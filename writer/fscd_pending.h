@@ -1,20 +1,46 @@
 /* The set of paths to re-stat at the end of an event-loop pass. Adding a path many times
  * costs one stat at flush: this is how a file written 100,000 times between two passes is
- * stat'ed once. */
+ * stat'ed once. A hash set over one string arena: adding a path costs no allocation once the
+ * set has grown to a pass's size, and a flushed set's memory is kept for the next pass
+ * (unless it grew past FSCD_PENDING_KEEP paths, as a full re-verification makes it). */
 #ifndef FSCD_PENDING_H
 #define FSCD_PENDING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+/* A set at most this big keeps its memory once flushed; a bigger one is freed. */
+#define FSCD_PENDING_KEEP 4096
+
+struct fscd_pending_entry {
+	size_t off; /* in the arena */
+	size_t len;
+	uint64_t hash;
+};
+
+struct fscd_pending_set {
+	char *arena; /* the paths, each NUL-terminated, back to back */
+	size_t arena_used, arena_size;
+	struct fscd_pending_entry *entries; /* in the order first added */
+	size_t count, cap;
+	uint32_t *slots; /* open addressing: 1 + index in entries; 0 is empty */
+	size_t mask;	 /* number of slots - 1; 0 before the first add */
+};
+
+/* All zeros is an empty set. */
 struct fscd_pending {
-	char **paths;
-	size_t count;
-	size_t cap;
+	struct fscd_pending_set cur;
+	struct fscd_pending_set spare; /* the last flushed set's memory, emptied */
 };
 
 void fscd_pending_add(struct fscd_pending *p, const char *path);
-/* Calls fn once per distinct path (sorted order), then empties the set. */
-void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path), void *ctx);
+/* The same, len being strlen(path). */
+void fscd_pending_add_len(struct fscd_pending *p, const char *path, size_t len);
+/* Calls fn once per distinct path (in the order first added), then empties the set. Paths
+ * fn adds go into the set again, for the next flush. */
+void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path, size_t len),
+			void *ctx);
+size_t fscd_pending_count(const struct fscd_pending *p);
 void fscd_pending_free(struct fscd_pending *p);
 
 #endif

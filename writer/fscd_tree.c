@@ -29,15 +29,14 @@ static void collect_inode(void *ctx, const char *path, size_t len, uint32_t flag
 			  const struct stat *st)
 {
 	struct inode_visit *v = ctx;
-	(void)len;
 	if (!(flags & FSC_REC_NEGATIVE) && (uint64_t)st->st_dev == v->dev &&
 	    (uint64_t)st->st_ino == v->ino && strcmp(path, v->except) != 0)
-		fscd_pending_add(v->out, path);
+		fscd_pending_add_len(v->out, path, len);
 }
 
-static void refresh_one(struct fscd_tree *t, const char *path, struct stat *st, int *err)
+static void refresh_one(struct fscd_tree *t, const char *path, size_t len, struct stat *st,
+			int *err)
 {
-	size_t len = strlen(path);
 	fsc_writer_count(t->w, FSC_CTR_STATS, 1);
 	*err = lstat(path, st) == 0 ? 0 : errno;
 	if (*err == 0) {
@@ -63,6 +62,15 @@ static void refresh_one(struct fscd_tree *t, const char *path, struct stat *st, 
 	}
 }
 
+static void refresh_link(void *ctx, const char *path, size_t len)
+{
+	struct fscd_tree *t = ctx;
+	struct stat ignored;
+	int err;
+	if (!fscd_tree_poll_owns(t, path))
+		refresh_one(t, path, len, &ignored, &err);
+}
+
 static void refresh_inode_links(struct fscd_tree *t, const struct stat *st, const char *except)
 {
 	struct fscd_pending links = {0};
@@ -71,12 +79,7 @@ static void refresh_inode_links(struct fscd_tree *t, const struct stat *st, cons
 				.except = except,
 				.out = &links};
 	fsc_writer_foreach(t->w, collect_inode, &v);
-	for (size_t i = 0; i < links.count; i++) {
-		struct stat ignored;
-		int err;
-		if (!fscd_tree_poll_owns(t, links.paths[i]))
-			refresh_one(t, links.paths[i], &ignored, &err);
-	}
+	fscd_pending_flush(&links, refresh_link, t);
 	fscd_pending_free(&links);
 }
 
@@ -109,17 +112,16 @@ static void rescan_after_access_change(struct fscd_tree *t, const char *dir)
  * whose target may change where no watch sees it, are left to stat(2)). A link count change
  * is reported by the kernel only on the inode, not to directory watches: when the inode had
  * or has other names, the records of those names are re-checked too. */
-void fscd_tree_refresh(void *ctx, const char *path)
+static void refresh_len(void *ctx, const char *path, size_t len)
 {
 	struct fscd_tree *t = ctx;
 	if (fscd_tree_poll_owns(t, path))
 		return; /* the workers keep it current; a stat here could hang the loop */
 	struct stat old, now;
 	uint32_t flags = 0;
-	bool had =
-	    fsc_writer_get(t->w, path, strlen(path), &old, &flags) && !(flags & FSC_REC_NEGATIVE);
+	bool had = fsc_writer_get(t->w, path, len, &old, &flags) && !(flags & FSC_REC_NEGATIVE);
 	int err;
-	refresh_one(t, path, &now, &err);
+	refresh_one(t, path, len, &now, &err);
 	if (had && multiply_linked(&old))
 		refresh_inode_links(t, &old, path);
 	if (err == 0 && had && S_ISDIR(now.st_mode) &&
@@ -128,6 +130,11 @@ void fscd_tree_refresh(void *ctx, const char *path)
 	if (err == 0 && multiply_linked(&now) &&
 	    !(had && old.st_dev == now.st_dev && old.st_ino == now.st_ino && multiply_linked(&old)))
 		refresh_inode_links(t, &now, path);
+}
+
+void fscd_tree_refresh(void *ctx, const char *path)
+{
+	refresh_len(ctx, path, strlen(path));
 }
 
 /* The filter (excludes, depth limit) decides what is cached and traversed. */
@@ -161,11 +168,16 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 				 strerror(errno));
 		return;
 	}
+	/* one buffer for every entry's path (not on the stack: this recurses) */
 	struct dirent *e;
+	size_t plen = strlen(path), size = plen + 2 + sizeof(e->d_name);
+	char *buf = malloc(size);
 	while ((e = readdir(dh)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		char *child = fscd_path_join(path, e->d_name);
+		size_t clen;
+		char *child =
+		    fscd_path_join_into(buf, buf ? size : 0, path, plen, e->d_name, &clen);
 		if (!child)
 			continue;
 		bool is_dir = e->d_type == DT_DIR;
@@ -176,9 +188,11 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 		if (is_dir)
 			fscd_tree_scan_dir(t, child, depth + 1, true);
 		else if (fscd_filter_wants(t->filter, child, false, depth + 1))
-			fscd_pending_add(&t->pending, child);
-		free(child);
+			fscd_pending_add_len(&t->pending, child, clen);
+		if (child != buf)
+			free(child);
 	}
+	free(buf);
 	closedir(dh);
 }
 
@@ -193,9 +207,8 @@ static void collect_under(void *ctx, const char *path, size_t len, uint32_t flag
 {
 	(void)st;
 	struct subtree_visit *v = ctx;
-	(void)len;
 	if (!(flags & FSC_REC_NEGATIVE) && fscd_path_under(path, v->prefix, v->len))
-		fscd_pending_add(v->out, path);
+		fscd_pending_add_len(v->out, path, len);
 }
 
 /* A directory was deleted or moved away: stop watching everything below it and re-check
@@ -215,13 +228,18 @@ static void drop_subtree(struct fscd_tree *t, const char *path)
 	fsc_writer_foreach(t->w, collect_under, &v);
 }
 
+static void negate_one(void *ctx, const char *path, size_t len)
+{
+	struct fscd_tree *t = ctx;
+	fsc_writer_put_negative(t->w, path, len);
+}
+
 void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix)
 {
 	struct fscd_pending gone = {0};
 	struct subtree_visit v = {.prefix = prefix, .len = strlen(prefix), .out = &gone};
 	fsc_writer_foreach(t->w, collect_under, &v);
-	for (size_t i = 0; i < gone.count; i++)
-		fsc_writer_put_negative(t->w, gone.paths[i], strlen(gone.paths[i]));
+	fscd_pending_flush(&gone, negate_one, t);
 	fscd_pending_free(&gone);
 }
 
@@ -252,10 +270,12 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	 * chmod & co. on it (an event with no name); only directories cached whole have one. */
 	if (d->recursive &&
 	    (ev->len == 0 || (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))))
-		fscd_pending_add(&t->pending, d->path);
+		fscd_pending_add_len(&t->pending, d->path, d->path_len);
 	if (ev->len == 0 || !fscd_dir_wants(d, ev->name))
 		return;
-	char *child = fscd_path_join(d->path, ev->name);
+	char buf[PATH_MAX];
+	size_t len;
+	char *child = fscd_path_join_into(buf, sizeof(buf), d->path, d->path_len, ev->name, &len);
 	if (!child)
 		return;
 	bool is_dir = (ev->mask & IN_ISDIR) != 0;
@@ -265,18 +285,18 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	if (!d->recursive || fscd_filter_wants(t->filter, child, is_dir, d->depth + 1)) {
 		if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && d->recursive)
 			fscd_tree_scan_dir(t, child, d->depth + 1, true);
-		fscd_pending_add(&t->pending, child);
+		fscd_pending_add_len(&t->pending, child, len);
 	}
-	free(child);
+	if (child != buf)
+		free(child);
 }
 
 static void collect_all(void *ctx, const char *path, size_t len, uint32_t flags,
 			const struct stat *st)
 {
 	(void)st;
-	(void)len;
 	(void)flags;
-	fscd_pending_add(ctx, path);
+	fscd_pending_add_len(ctx, path, len);
 }
 
 /* After IN_Q_OVERFLOW events were lost: re-verify every record and rescan every root. The
@@ -311,7 +331,7 @@ void fscd_tree_process_events(struct fscd_tree *t)
 	}
 	fscd_recovery_run_due(t, fsc_writer_now_ns());
 	/* coalescing: a path changed many times since the last pass is stat'ed once */
-	fscd_pending_flush(&t->pending, fscd_tree_refresh, t);
+	fscd_pending_flush(&t->pending, refresh_len, t);
 }
 
 static int root_watch(struct fscd_tree *t, size_t i)
@@ -347,7 +367,7 @@ void fscd_tree_scan_all(struct fscd_tree *t)
 {
 	for (size_t i = 0; i < t->nroots; i++)
 		root_watch(t, i);
-	fscd_pending_flush(&t->pending, fscd_tree_refresh, t);
+	fscd_pending_flush(&t->pending, refresh_len, t);
 }
 
 void fscd_tree_tick(struct fscd_tree *t)
@@ -361,7 +381,7 @@ void fscd_tree_tick(struct fscd_tree *t)
 	}
 	fscd_recovery_run_due(t, fsc_writer_now_ns());
 	fscd_recovery_backstop(t);
-	fscd_pending_flush(&t->pending, fscd_tree_refresh, t);
+	fscd_pending_flush(&t->pending, refresh_len, t);
 }
 
 int fscd_tree_add_root(struct fscd_tree *t, const char *path)

@@ -161,6 +161,7 @@ struct fscd_dir *fscd_dir_watch(struct fscd_tree *t, const char *path, bool recu
 		dir_unindex(t, d);
 		free(d->path);
 		d->path = strdup(path);
+		d->path_len = d->path ? strlen(d->path) : 0;
 		dir_index(t, d);
 	}
 	if (recursive) {

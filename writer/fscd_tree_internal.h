@@ -29,7 +29,8 @@ struct fscd_dir {
 	unsigned depth; /* 0 for a root, 1 for its subdirectories, ... */
 	int root;	/* index of the root this directory is, or -1 */
 	char *path;
-	char **names; /* for a directory watched only for file roots: their names */
+	size_t path_len; /* strlen(path) */
+	char **names;	 /* for a directory watched only for file roots: their names */
 	size_t nnames;
 };
 
@@ -90,7 +91,7 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 /* Turns every record at or below prefix negative without a stat (the directory is gone). */
 void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix);
 
-/* Publishes what lstat says about path now (fscd_pending_flush callback; ctx is the tree). */
+/* Publishes what lstat says about path now (ctx is the tree). */
 void fscd_tree_refresh(void *ctx, const char *path);
 /* Queues every tracked path for re-verification and rescans every root. */
 void fscd_tree_reverify_all(struct fscd_tree *t);
