@@ -243,7 +243,7 @@ static void test_load_precedence(void **state)
 		   "name = fromfile\n"
 		   "  capacity = 100   ; indented, with a comment\n"
 		   "poll-interval = 500\nmax-depth = 3\nexclude = *.tmp\ninclude = *.log\n"
-		   "watch = %s\nlog-level = debug\nmode = 0600\n",
+		   "watch = %s\nlog-level = debug\nmode = 0600\njournal-kib = 64\nbatch-ms = 5\n",
 		   f->a);
 	char *argv[] = {"fscd", "--config", f->conf, "--capacity", "200",
 			"-x",	"*.swp",    "-w",    f->b,	   NULL};
@@ -259,6 +259,8 @@ static void test_load_precedence(void **state)
 	assert_int_equal(cfg.max_depth, 3);
 	assert_int_equal(cfg.mode, 0600);
 	assert_int_equal(cfg.log_level, FSCD_LOG_DEBUG);
+	assert_int_equal(cfg.journal_kib, 64);
+	assert_int_equal(cfg.batch_ms, 5);
 	assert_int_equal(cfg.exclude.n, 2);
 	assert_string_equal(cfg.exclude.v[0], "*.tmp");
 	assert_string_equal(cfg.exclude.v[1], "*.swp");
@@ -274,6 +276,8 @@ static void test_load_precedence(void **state)
 	assert_int_equal(cfg.capacity, FSCD_DEFAULT_CAPACITY);
 	assert_int_equal(cfg.poll_interval_ms, FSCD_DEFAULT_POLL_INTERVAL_MS);
 	assert_int_equal(cfg.max_depth, 0);
+	assert_int_equal(cfg.journal_kib, FSCD_DEFAULT_JOURNAL_KIB);
+	assert_int_equal(cfg.batch_ms, FSCD_DEFAULT_BATCH_MS);
 	assert_int_equal(cfg.exclude.n + cfg.include.n, 0);
 	fscd_config_free(&cfg);
 }
@@ -367,6 +371,11 @@ static void test_config_errors(void **state)
 	expect_config_error(f, "watch = /tmp\nbogus = 1\n", msg);
 	snprintf(msg, sizeof(msg), "%s:3: invalid capacity 'lots': a positive number", f->conf);
 	expect_config_error(f, "# comment\nwatch = /tmp\ncapacity = lots\n", msg);
+	snprintf(msg, sizeof(msg), "%s:2: invalid journal-kib '32': 0 (no journal) or", f->conf);
+	expect_config_error(f, "watch = /tmp\njournal-kib = 32\n", msg);
+	snprintf(msg, sizeof(msg), "%s:2: invalid batch-ms '1': a number of milliseconds from 2",
+		 f->conf);
+	expect_config_error(f, "watch = /tmp\nbatch-ms = 1\n", msg);
 	snprintf(msg, sizeof(msg), "%s:1: invalid log-level 'loud'", f->conf);
 	expect_config_error(f, "log-level = loud\n", msg);
 	snprintf(msg, sizeof(msg), "%s:2: invalid watch 'tmp': an absolute path", f->conf);
@@ -389,9 +398,9 @@ static void test_help_lists_every_key(void **state)
 	const char *argv[] = {"fscd", "--help", NULL};
 	const char *out, *err;
 	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 0);
-	const char *keys[] = {"watch", "exclude",  "include",	"max-depth",
-			      "name",  "capacity", "slot-size", "poll-interval",
-			      "mode",  "group",	   "log-level"};
+	const char *keys[] = {"watch",	   "exclude",	  "include",	   "max-depth", "name",
+			      "capacity",  "slot-size",	  "poll-interval", "mode",	"group",
+			      "log-level", "journal-kib", "batch-ms"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 		char flag[64], key[64];
 		snprintf(flag, sizeof(flag), "--%s ", keys[i]);

@@ -18,6 +18,7 @@
 #define FSCD_DEFAULT_STAT_THREADS      2u
 #define FSCD_DEFAULT_REQUEST_WINDOW_MS 10000u
 #define FSCD_DEFAULT_JOURNAL_KIB       4096u
+#define FSCD_DEFAULT_BATCH_MS	       20u
 
 struct fscd_strlist {
 	char **v; /* owned strings */
@@ -37,6 +38,7 @@ struct fscd_config {
 	unsigned stat_threads;	     /* workers for stats that may block (polled paths) */
 	unsigned request_window_ms;  /* on-demand: a second request within it admits */
 	unsigned journal_kib;	     /* change journal ring, KiB; 0 = none */
+	unsigned batch_ms;	     /* longest interval between passes under load */
 	mode_t mode;		     /* 0 = the table default (0640) */
 	gid_t group;		     /* (gid_t)-1 = the creator's */
 	enum fscd_log_level log_level;

@@ -312,9 +312,10 @@ void fscd_tree_reverify_all(struct fscd_tree *t)
  * under a storm read() never runs dry, and every other changed path would wait. */
 #define FSCD_READS_PER_PASS 16
 
-void fscd_tree_process_events(struct fscd_tree *t)
+size_t fscd_tree_process_events(struct fscd_tree *t)
 {
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t events = 0;
 	for (int reads = 0; reads < FSCD_READS_PER_PASS; reads++) {
 		ssize_t n = read(t->ifd, buf, sizeof(buf));
 		if (n <= 0)
@@ -322,6 +323,7 @@ void fscd_tree_process_events(struct fscd_tree *t)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 			fsc_writer_count(t->w, FSC_CTR_EVENTS, 1);
+			events++;
 			if (ev->mask & IN_Q_OVERFLOW)
 				fscd_recovery_note_overflow(t, fsc_writer_now_ns());
 			else
@@ -332,6 +334,7 @@ void fscd_tree_process_events(struct fscd_tree *t)
 	fscd_recovery_run_due(t, fsc_writer_now_ns());
 	/* coalescing: a path changed many times since the last pass is stat'ed once */
 	fscd_pending_flush(&t->pending, refresh_len, t);
+	return events;
 }
 
 static int root_watch(struct fscd_tree *t, size_t i)

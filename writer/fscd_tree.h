@@ -27,7 +27,7 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path);
 /* Scans every root: watches and publishes everything below them. */
 void fscd_tree_scan_all(struct fscd_tree *t);
 /* Reads and applies the pending inotify events; refreshes each changed path once. */
-void fscd_tree_process_events(struct fscd_tree *t);
+size_t fscd_tree_process_events(struct fscd_tree *t); /* returns the events read */
 /* Polling (fscd_tree_poll.c): starts the stat workers that list polled directories. */
 int fscd_tree_poll_start(struct fscd_tree *t, unsigned threads);
 /* Readable when listings have completed: then call fscd_tree_poll_results. -1 before start. */
