@@ -13,8 +13,9 @@
 # Environment: BUILD (build dir, default build-rel; configured and built if needed),
 # MONITORS (default 1,4,16), MODES (scenario monitor modes, default stat,fsc,journal), RATE
 # (appends/s per hot file, default 100), WINDOW_MS (default 8000), WARMUP_MS (default 2000),
-# JOURNAL_DEDUP (1: a journal monitor looks at each named file once per tick instead of once
-# per entry; default 0), ROUNDS (inotify_direct rounds, default 3).
+# JOURNAL_DEDUP (1, the default: a journal monitor reads the tick's entries, then looks at
+# each file they named once, as a monitor that wants each file's size once per tick would;
+# 0: one lookup per entry), ROUNDS (inotify_direct rounds, default 3).
 # About 2 minutes on a 2-vCPU VM. Trees go to a fresh /tmp/fscd_scenario.XXXXXX and tables
 # are named fscb-<driver>-<pid>; both are removed on exit, whatever happens, and fscd, the
 # appender and the monitors die with the driver that started them (PR_SET_PDEATHSIG).
@@ -27,7 +28,7 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 OUTDIR=${1:-$here/results}
 MONITORS=${MONITORS:-1,4,16}
 MODES=${MODES:-stat,fsc,journal}
-JOURNAL_DEDUP=${JOURNAL_DEDUP:-0}
+JOURNAL_DEDUP=${JOURNAL_DEDUP:-1}
 RATE=${RATE:-100}
 WINDOW_MS=${WINDOW_MS:-8000}
 WARMUP_MS=${WARMUP_MS:-2000}
