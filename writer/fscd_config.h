@@ -18,7 +18,7 @@
 #define FSCD_DEFAULT_STAT_THREADS      2u
 #define FSCD_DEFAULT_REQUEST_WINDOW_MS 10000u
 #define FSCD_DEFAULT_JOURNAL_KIB       4096u
-#define FSCD_DEFAULT_BATCH_MS	       20u
+#define FSCD_DEFAULT_BATCH_MS	       50u
 
 struct fscd_strlist {
 	char **v; /* owned strings */

@@ -262,7 +262,7 @@ static const struct fscd_setting fscd_settings_table[] = {
      fscd_config_set_journal_kib, NULL},
     {"batch-ms", FSCD_OPT_BATCH_MS, "MS",
      "longest wait between two passes over a sustained stream of changes; a\n"
-     "change after a quiet spell is passed on at once; 2..1000 (default 20)",
+     "change after a quiet spell is passed on at once; 2..1000 (default 50)",
      fscd_config_set_batch_ms, NULL},
     {"mode", 'm', "OCTAL", "table permissions (default 0640; never world-writable)",
      fscd_config_set_mode, NULL},

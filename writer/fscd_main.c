@@ -235,13 +235,14 @@ static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
  *
  * The interval adapts to the load. The first change after a quiet spell wakes fscd at once
  * (visible in microseconds), and a pass that found at most one event keeps the interval at
- * 2 ms. A pass that found more doubles it, up to --batch-ms (20 ms by default): under a
+ * 2 ms. A pass that found more doubles it, up to --batch-ms (50 ms by default): under a
  * sustained stream each pass then pays its fixed part (wake-up, reads, epoll re-arm, journal
- * wake-up: about 40 us on this VM) once per 20 ms instead of once per 2 ms, and a file
- * appended to 100 times a second is re-stat'ed 50 times a second, not 100. Changes in such a
- * stream then wait up to 20 ms, as long as Watchman's default settle. A pass that read more
- * than a quarter of the kernel's default queue (16,384 events) halves the interval again, so
- * a storm cannot overflow the queue because fscd waited. */
+ * wake-up: about 40 us on this VM) 20 times a second instead of 500, and a file appended to
+ * 100 times a second is re-stat'ed 20 times a second, not 100. Changes in such a stream then
+ * wait up to 50 ms: the price of fscd costing about half as much CPU as at 20 ms in the
+ * headline scenario (bench/RESULTS.md). A pass that read more than a quarter of the kernel's
+ * default queue (16,384 events) halves the interval again, so a storm cannot overflow the
+ * queue because fscd waited. */
 #define FSCD_PASS_INTERVAL_MS  2
 #define FSCD_PASS_QUIET_EVENTS 1
 #define FSCD_PASS_STORM_EVENTS 4096
