@@ -35,8 +35,8 @@ struct fsc_writer {
 
 /* Creates, sizes and maps a shm object read-write, its pages allocated now (a full /dev/shm
  * is an error here, not a SIGBUS later). NULL with errno and *why on failure. */
-void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group,
-			 struct stat *st, const char **why);
+void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
+			 const char **why);
 
 /* fsc_writer_journal.c: the change journal (PROTOCOL.md "Change journal") */
 struct fsc_wjournal;

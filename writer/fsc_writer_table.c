@@ -40,8 +40,8 @@ static void shm_path(char *buf, size_t size, const char *object_name)
 	snprintf(buf, size, "%s%s", FSC_SHM_DIR, object_name);
 }
 
-void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group,
-			 struct stat *st, const char **why)
+void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
+			 const char **why)
 {
 	int fd = shm_open(oname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
@@ -127,7 +127,8 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	snprintf(tmp, sizeof(tmp), "%s.new.%d.%u", w->object_name, (int)getpid(), serial++);
 	struct stat st;
 	memset(t, 0, sizeof(*t));
-	struct fsc_shm_header *h = fsc_wobject_create(tmp, size, w->opts.mode, w->opts.group, &st, why);
+	struct fsc_shm_header *h =
+	    fsc_wobject_create(tmp, size, w->opts.mode, w->opts.group, &st, why);
 	if (!h)
 		return -errno;
 	uint64_t seed = 0;
