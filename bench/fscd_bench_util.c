@@ -61,6 +61,23 @@ void fscd_bench_common_init(struct fscd_bench_common *c, const char *tool)
 	c->name = c->name_buf;
 }
 
+bool fscd_bench_common_opt(struct fscd_bench_common *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'f':
+		c->fscd = arg;
+		return true;
+	case 'd':
+		c->dir = arg;
+		return true;
+	case 'n':
+		c->name = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void fscd_bench_exec_child(const char *fscd, const char *const *argv, const char *log)
 {
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -33,6 +33,8 @@ struct fscd_bench_common {
 	char name_buf[FSC_NAME_MAX + 1];
 };
 void fscd_bench_common_init(struct fscd_bench_common *c, const char *tool);
+/* Takes getopt's opt 'f' (--fscd), 'd' (--dir) or 'n' (--name) into c; false for any other. */
+bool fscd_bench_common_opt(struct fscd_bench_common *c, int opt, const char *arg);
 
 /* A running fscd. */
 struct fscd_bench_daemon {

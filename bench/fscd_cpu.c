@@ -102,17 +102,9 @@ static void fscd_cpu_parse(struct fscd_cpu_opts *o, int argc, char **argv)
 		case 'R':
 			o->reps = atoi(optarg);
 			break;
-		case 'f':
-			o->common.fscd = optarg;
-			break;
-		case 'd':
-			o->common.dir = optarg;
-			break;
-		case 'n':
-			o->common.name = optarg;
-			break;
 		default:
-			fscd_cpu_usage();
+			if (!fscd_bench_common_opt(&o->common, ch, optarg))
+				fscd_cpu_usage();
 		}
 	}
 	if (o->dirs < 1 || o->files < 1 || o->reps < 1 || o->reps > FSCD_CPU_REPS_MAX ||

@@ -119,17 +119,9 @@ static void fscd_crawl_parse(struct fscd_crawl_opts *o, int argc, char **argv)
 		case 't':
 			o->tree = optarg;
 			break;
-		case 'f':
-			o->common.fscd = optarg;
-			break;
-		case 'd':
-			o->common.dir = optarg;
-			break;
-		case 'n':
-			o->common.name = optarg;
-			break;
 		default:
-			fscd_crawl_usage();
+			if (!fscd_bench_common_opt(&o->common, ch, optarg))
+				fscd_crawl_usage();
 		}
 	}
 	if (o->dirs < 1 || o->files < 1 || o->rounds < 1 || o->rounds > FSCD_CRAWL_ROUNDS_MAX ||

@@ -117,17 +117,9 @@ static void fscd_lat_parse(struct fscd_lat_opts *o, int argc, char **argv)
 		case 'o':
 			o->only = optarg;
 			break;
-		case 'f':
-			o->common.fscd = optarg;
-			break;
-		case 'd':
-			o->common.dir = optarg;
-			break;
-		case 'n':
-			o->common.name = optarg;
-			break;
 		default:
-			fscd_lat_usage();
+			if (!fscd_bench_common_opt(&o->common, ch, optarg))
+				fscd_lat_usage();
 		}
 	}
 	if (o->samples < 1 || o->storm_dirs < 1 || o->storm_files < 1 || optind != argc)

@@ -100,13 +100,7 @@ static void idir_parse(struct idir_opts *o, int argc, char **argv)
 			o->rounds = atoi(optarg);
 		else if (ch == 'c')
 			o->capacity = strtoull(optarg, NULL, 10);
-		else if (ch == 'f')
-			o->common.fscd = optarg;
-		else if (ch == 'd')
-			o->common.dir = optarg;
-		else if (ch == 'n')
-			o->common.name = optarg;
-		else
+		else if (!fscd_bench_common_opt(&o->common, ch, optarg))
 			idir_usage();
 	}
 	bool k_ok = o->nmonitors >= 1;

@@ -120,17 +120,9 @@ static void scen_parse_option(struct scen_opts *o, int ch)
 	case 'c':
 		o->capacity = strtoull(optarg, NULL, 10);
 		break;
-	case 'f':
-		o->common.fscd = optarg;
-		break;
-	case 'd':
-		o->common.dir = optarg;
-		break;
-	case 'n':
-		o->common.name = optarg;
-		break;
 	default:
-		scen_usage();
+		if (!fscd_bench_common_opt(&o->common, ch, optarg))
+			scen_usage();
 	}
 }
 

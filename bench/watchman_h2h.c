@@ -134,17 +134,9 @@ static void h2h_parse(struct h2h_opts *o, int argc, char **argv)
 		case 'w':
 			o->watchman = optarg;
 			break;
-		case 'f':
-			o->common.fscd = optarg;
-			break;
-		case 'd':
-			o->common.dir = optarg;
-			break;
-		case 'n':
-			o->common.name = optarg;
-			break;
 		default:
-			h2h_usage();
+			if (!fscd_bench_common_opt(&o->common, ch, optarg))
+				h2h_usage();
 		}
 	}
 	if (o->dirs < 1 || o->dirs > 1000 || o->files < 1 || o->files > 10000 || o->queries < 1 ||

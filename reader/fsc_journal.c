@@ -192,9 +192,7 @@ int fsc_journal_next(fsc_t *c, fsc_cursor_t *cur, struct fsc_change *ch)
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(fsc_reader_now_coarse_ns() / 1000000u);
 }
 
 int fsc_journal_wait(fsc_t *c, const fsc_cursor_t *cur, int timeout_ms)

@@ -38,6 +38,11 @@ struct fsc_writer {
 void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
 			 const char **why);
 
+/* Renames shm object from_object to to_object (atomically replacing it): 0 or -errno. */
+int fsc_wobject_rename(const char *from_object, const char *to_object);
+/* Is the shm object called object still the one with this identity? */
+bool fsc_wobject_is(const char *object, dev_t dev, ino_t ino);
+
 /* fsc_writer_journal.c: the change journal (PROTOCOL.md "Change journal") */
 struct fsc_wjournal;
 /* Creates w->journal under a private name, ring of at least bytes (a power of two). */

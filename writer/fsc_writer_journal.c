@@ -91,14 +91,12 @@ int fsc_wjournal_publish(struct fsc_writer *w, const char **why)
 	struct fsc_wjournal *j = w->journal;
 	if (!j || j->published)
 		return 0;
-	char from[FSC_SHM_OBJECT_NAME_MAX + 64], to[FSC_SHM_OBJECT_NAME_MAX + 64];
-	snprintf(from, sizeof(from), "%s%s", FSC_SHM_DIR, j->tmp_name);
-	snprintf(to, sizeof(to), "%s%s", FSC_SHM_DIR, j->name);
 	/* Renamed before the table that names it, so a reader that finds the table finds its
 	 * journal (or a newer one, which it tells apart by journal_id). */
-	if (rename(from, to) < 0) {
+	int rc = fsc_wobject_rename(j->tmp_name, j->name);
+	if (rc) {
 		*why = "cannot publish the change journal";
-		return -errno;
+		return rc;
 	}
 	j->published = true;
 	return 0;
@@ -185,12 +183,9 @@ void fsc_wjournal_close(struct fsc_writer *w, bool unlink_name)
 	/* release: a reader that sees STOPPED has seen every entry before it */
 	atomic_store_explicit(&j->hdr->state, FSC_JOURNAL_STOPPED, memory_order_release);
 	wake_all(j); /* waiters return and find their cursor lost */
-	char path[FSC_SHM_OBJECT_NAME_MAX + 64];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s%s", FSC_SHM_DIR, j->name);
 	if (!j->published)
 		shm_unlink(j->tmp_name);
-	else if (unlink_name && stat(path, &st) == 0 && st.st_dev == j->dev && st.st_ino == j->ino)
+	else if (unlink_name && fsc_wobject_is(j->name, j->dev, j->ino))
 		shm_unlink(j->name); /* still ours: no successor renamed its journal over it */
 	munmap(j->hdr, j->size);
 	free(j);

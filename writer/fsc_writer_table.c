@@ -40,6 +40,22 @@ static void shm_path(char *buf, size_t size, const char *object_name)
 	snprintf(buf, size, "%s%s", FSC_SHM_DIR, object_name);
 }
 
+int fsc_wobject_rename(const char *from_object, const char *to_object)
+{
+	char from[FSC_SHM_OBJECT_NAME_MAX + 64], to[FSC_SHM_OBJECT_NAME_MAX + 64];
+	shm_path(from, sizeof(from), from_object);
+	shm_path(to, sizeof(to), to_object);
+	return rename(from, to) < 0 ? -errno : 0;
+}
+
+bool fsc_wobject_is(const char *object, dev_t dev, ino_t ino)
+{
+	char path[FSC_SHM_OBJECT_NAME_MAX + 64];
+	struct stat st;
+	shm_path(path, sizeof(path), object);
+	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
 			 const char **why)
 {
@@ -207,9 +223,6 @@ static void retire_object(struct fsc_writer *w, int fd, const struct fsc_wtable 
 
 int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **why)
 {
-	char from[FSC_SHM_OBJECT_NAME_MAX + 64], to[FSC_SHM_OBJECT_NAME_MAX + 64];
-	shm_path(from, sizeof(from), t->tmp_name);
-	shm_path(to, sizeof(to), w->object_name);
 	/* hold the previous table (if any) open across the rename, to retire exactly it */
 	int prev = shm_open(w->object_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
 	/* release: every slot and header store made while building happens-before a reader's
@@ -217,8 +230,8 @@ int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **
 	atomic_store_explicit(&t->hdr->state, FSC_TABLE_LIVE, memory_order_release);
 	/* rename() replaces the name atomically: a reader opening it gets the old table or the
 	 * new one, never neither. The old object lives on for readers that still map it. */
-	if (rename(from, to) < 0) {
-		int err = errno;
+	int err = -fsc_wobject_rename(t->tmp_name, w->object_name);
+	if (err) {
 		*why = err == EPERM || err == EACCES
 			   ? "cannot replace the published table (owned by another user?)"
 			   : "cannot publish the table";
@@ -264,10 +277,7 @@ void fsc_wtable_unmap(struct fsc_wtable *t)
 
 bool fsc_writer_owns_name(struct fsc_writer *w)
 {
-	char path[FSC_SHM_OBJECT_NAME_MAX + 64];
-	struct stat st;
-	shm_path(path, sizeof(path), w->object_name);
-	return stat(path, &st) == 0 && st.st_dev == w->t.dev && st.st_ino == w->t.ino;
+	return fsc_wobject_is(w->object_name, w->t.dev, w->t.ino);
 }
 
 int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts, const char **why)
