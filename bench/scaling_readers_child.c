@@ -46,18 +46,18 @@ static enum fsc_slot_match counted_slot_read(const struct fsc_shm_slot *s,
 					     uint64_t *retries)
 {
 	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++, (*retries)++) {
-		uint64_t s0 = fsc_seqlock_read_begin(&s->seq);
-		if (fsc_seqlock_is_writing(s0))
+		uint64_t s0 = fsc_shm_seqlock_read_begin(&s->seq);
+		if (fsc_shm_seqlock_is_writing(s0))
 			continue;
 		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
-		if (fsc_meta_state(meta) != FSC_SLOT_LIVE) {
-			if (fsc_seqlock_read_retry(&s->seq, s0))
+		if (fsc_shm_meta_state(meta) != FSC_SLOT_LIVE) {
+			if (fsc_shm_seqlock_read_retry(&s->seq, s0))
 				continue;
-			return fsc_meta_state(meta) == FSC_SLOT_EMPTY ? FSC_SLOT_MATCH_EMPTY
+			return fsc_shm_meta_state(meta) == FSC_SLOT_EMPTY ? FSC_SLOT_MATCH_EMPTY
 								      : FSC_SLOT_MATCH_OTHER;
 		}
 		uint64_t hash = atomic_load_explicit(&s->hash, memory_order_relaxed);
-		if (hash != k->hash || fsc_meta_path_len(meta) != k->len)
+		if (hash != k->hash || fsc_shm_meta_path_len(meta) != k->len)
 			return FSC_SLOT_MATCH_OTHER; /* invariant 4: no validation needed */
 		bool same = fsc_shm_slot_path_equals(s, k);
 		uint64_t change_seq = atomic_load_explicit(&s->change_seq, memory_order_relaxed);
@@ -65,7 +65,7 @@ static enum fsc_slot_match counted_slot_read(const struct fsc_shm_slot *s,
 		fsc_shm_slot_load_stat(s, st);
 		(void)change_seq;
 		(void)verified;
-		if (fsc_seqlock_read_retry(&s->seq, s0))
+		if (fsc_shm_seqlock_read_retry(&s->seq, s0))
 			continue;
 		return same ? FSC_SLOT_MATCH_FOUND : FSC_SLOT_MATCH_OTHER;
 	}

@@ -4,7 +4,7 @@
  *   - fsc's real table: a reader looks each path up with fsc_lookup on a table opened with
  *     fsc_open (so hit hints are set exactly as in production) and, on a miss, the writer
  *     inserts it with fsc_writer_put into a table of capacity C (CLOCK evicts beyond C);
- *     optionally with the on-demand admission filter (writer/fscd_admit.h) deciding whether a
+ *     optionally with the on-demand admission filter (writer/fscd/fscd_admit.h) deciding whether a
  *     miss is inserted; and, as a diagnostic, with hits that never set a hint (lookups made on
  *     the writer side), which shows what the hints buy;
  *   - exact LRU, SIEVE and textbook CLOCK of the same capacity (sim_policies.c), LRU also

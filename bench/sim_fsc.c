@@ -75,7 +75,7 @@ static bool slot_empty(const struct fsc_sim *f, uint64_t index)
 {
 	const struct fsc_shm_slot *slot =
 	    fsc_shm_slot_at(fsc_writer_header(f->w), fsc_writer_layout(f->w), index);
-	return fsc_meta_state(atomic_load_explicit(&slot->meta, memory_order_relaxed)) ==
+	return fsc_shm_meta_state(atomic_load_explicit(&slot->meta, memory_order_relaxed)) ==
 	       FSC_SLOT_EMPTY;
 }
 

@@ -65,20 +65,20 @@ enum fsc_slot_state {
 #define FSC_REC_STALE	 0x4u /* the writer knows it may be out of date: do not trust */
 #define FSC_REC_MASK	 0x7u
 
-static inline uint64_t fsc_meta_pack(uint32_t state, uint32_t flags, uint32_t path_len)
+static inline uint64_t fsc_shm_meta_pack(uint32_t state, uint32_t flags, uint32_t path_len)
 {
 	return (uint64_t)(state & 0xffu) | ((uint64_t)(flags & 0xffffffu) << 8) |
 	       ((uint64_t)path_len << 32);
 }
-static inline uint32_t fsc_meta_state(uint64_t m)
+static inline uint32_t fsc_shm_meta_state(uint64_t m)
 {
 	return (uint32_t)(m & 0xffu);
 }
-static inline uint32_t fsc_meta_flags(uint64_t m)
+static inline uint32_t fsc_shm_meta_flags(uint64_t m)
 {
 	return (uint32_t)((m >> 8) & 0xffffffu);
 }
-static inline uint32_t fsc_meta_path_len(uint64_t m)
+static inline uint32_t fsc_shm_meta_path_len(uint64_t m)
 {
 	return (uint32_t)(m >> 32);
 }
@@ -86,7 +86,7 @@ static inline uint32_t fsc_meta_path_len(uint64_t m)
 /* The stat fields of a record, packed into 12 words (96 bytes) so that a slot's fixed part
  * and a path of up to 56 bytes fill exactly three cache lines. Fields that share a word are
  * 32-bit in every Linux filesystem; the writer refuses (never truncates) a value that does
- * not fit: fsc_stat_pack returns false and the path is left to stat(2). */
+ * not fit: fsc_shm_stat_pack returns false and the path is left to stat(2). */
 enum fsc_stat_word {
 	FSC_ST_DEV,
 	FSC_ST_INO,
@@ -103,41 +103,41 @@ enum fsc_stat_word {
 	FSC_ST_WORDS
 };
 
-static inline uint64_t fsc_pack32(uint64_t lo, uint64_t hi)
+static inline uint64_t fsc_shm_pack32(uint64_t lo, uint64_t hi)
 {
 	return (lo & 0xffffffffu) | (hi << 32);
 }
 
-static inline bool fsc_fits32(uint64_t v)
+static inline bool fsc_shm_fits32(uint64_t v)
 {
 	return v <= UINT32_MAX;
 }
 
-static inline bool fsc_stat_pack(const struct stat *st, uint64_t w[FSC_ST_WORDS])
+static inline bool fsc_shm_stat_pack(const struct stat *st, uint64_t w[FSC_ST_WORDS])
 {
 	/* a function, not an inline comparison: on some ABIs these types are 32-bit already */
-	if (!fsc_fits32((uint64_t)st->st_nlink) || !fsc_fits32((uint64_t)st->st_blksize) ||
-	    !fsc_fits32((uint64_t)st->st_mode) || !fsc_fits32((uint64_t)st->st_uid) ||
-	    !fsc_fits32((uint64_t)st->st_gid))
+	if (!fsc_shm_fits32((uint64_t)st->st_nlink) || !fsc_shm_fits32((uint64_t)st->st_blksize) ||
+	    !fsc_shm_fits32((uint64_t)st->st_mode) || !fsc_shm_fits32((uint64_t)st->st_uid) ||
+	    !fsc_shm_fits32((uint64_t)st->st_gid))
 		return false;
 	w[FSC_ST_DEV] = (uint64_t)st->st_dev;
 	w[FSC_ST_INO] = (uint64_t)st->st_ino;
-	w[FSC_ST_MODE_NLINK] = fsc_pack32((uint64_t)st->st_mode, (uint64_t)st->st_nlink);
-	w[FSC_ST_UID_GID] = fsc_pack32((uint64_t)st->st_uid, (uint64_t)st->st_gid);
+	w[FSC_ST_MODE_NLINK] = fsc_shm_pack32((uint64_t)st->st_mode, (uint64_t)st->st_nlink);
+	w[FSC_ST_UID_GID] = fsc_shm_pack32((uint64_t)st->st_uid, (uint64_t)st->st_gid);
 	w[FSC_ST_RDEV] = (uint64_t)st->st_rdev;
 	w[FSC_ST_SIZE] = (uint64_t)st->st_size;
 	w[FSC_ST_BLOCKS] = (uint64_t)st->st_blocks;
 	w[FSC_ST_BLKSIZE_ATIME_NSEC] =
-	    fsc_pack32((uint64_t)st->st_blksize, (uint64_t)st->st_atim.tv_nsec);
+	    fsc_shm_pack32((uint64_t)st->st_blksize, (uint64_t)st->st_atim.tv_nsec);
 	w[FSC_ST_ATIME_SEC] = (uint64_t)st->st_atim.tv_sec;
 	w[FSC_ST_MTIME_SEC] = (uint64_t)st->st_mtim.tv_sec;
 	w[FSC_ST_MTIME_CTIME_NSEC] =
-	    fsc_pack32((uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_nsec);
+	    fsc_shm_pack32((uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_nsec);
 	w[FSC_ST_CTIME_SEC] = (uint64_t)st->st_ctim.tv_sec;
 	return true;
 }
 
-static inline void fsc_stat_unpack(const uint64_t w[FSC_ST_WORDS], struct stat *st)
+static inline void fsc_shm_stat_unpack(const uint64_t w[FSC_ST_WORDS], struct stat *st)
 {
 	/* one compound literal: padding zeroed, each field stored once */
 	*st = (struct stat){
@@ -231,7 +231,7 @@ struct fsc_shm_header {
 struct fsc_shm_slot {
 	_Atomic uint64_t seq;	      /* seqlock sequence: odd while the writer rewrites the slot */
 	_Atomic uint64_t hash;	      /* XXH3-64 of the path with the table's seed */
-	_Atomic uint64_t meta;	      /* fsc_meta_pack(state, flags, path_len) */
+	_Atomic uint64_t meta;	      /* fsc_shm_meta_pack(state, flags, path_len) */
 	_Atomic uint64_t change_seq;  /* header change_seq when this record last changed */
 	_Atomic uint64_t verified_ns; /* CLOCK_MONOTONIC ns when the writer last checked it */
 	_Atomic uint64_t st[FSC_ST_WORDS];
@@ -244,7 +244,7 @@ _Static_assert(sizeof(struct fsc_shm_header) == 8 * FSC_CACHE_LINE, "header is 8
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "8-byte atomics must be lock-free (plain loads)");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic words have plain layout");
 
-static inline uint32_t fsc_slot_path_max(uint32_t slot_size)
+static inline uint32_t fsc_shm_slot_path_max(uint32_t slot_size)
 {
 	return slot_size - FSC_SLOT_FIXED_BYTES;
 }

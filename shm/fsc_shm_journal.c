@@ -1,5 +1,5 @@
 /* The change journal's names, header validation and the reader's entry copy. The writer's
- * half (appending) is writer/fsc_writer_journal.c; the protocol is in PROTOCOL.md. */
+ * half (appending) is writer/table/fsc_writer_journal.c; the protocol is in PROTOCOL.md. */
 #include "fsc_shm_journal.h"
 
 #include <errno.h>
@@ -85,10 +85,10 @@ enum fsc_journal_read_result fsc_shm_journal_read(const struct fsc_journal_heade
 	uint64_t meta = atomic_load_explicit(&e->meta, memory_order_relaxed);
 	uint64_t room = l->ring_size - (pos & (l->ring_size - 1));
 	*copy = (struct fsc_journal_copy){
-	    .kind = fsc_journal_meta_kind(meta),
-	    .flags = fsc_journal_meta_flags(meta),
-	    .path_len = fsc_journal_meta_path_len(meta),
-	    .size = fsc_journal_meta_size(meta),
+	    .kind = fsc_shm_journal_meta_kind(meta),
+	    .flags = fsc_shm_journal_meta_flags(meta),
+	    .path_len = fsc_shm_journal_meta_path_len(meta),
+	    .size = fsc_shm_journal_meta_size(meta),
 	};
 	/* Bounds first, from the words as loaded (torn or damaged ones included): nothing
 	 * below reads outside this entry's part of the ring. */
@@ -99,7 +99,7 @@ enum fsc_journal_read_result fsc_shm_journal_read(const struct fsc_journal_heade
 		return entry_intact(h, pos) ? FSC_JOURNAL_READ_OK : FSC_JOURNAL_READ_LOST;
 	sane = sane && (copy->kind == FSC_JOURNAL_RECORD || copy->kind == FSC_JOURNAL_DROPPED) &&
 	       copy->path_len > 0 && copy->path_len <= FSC_JOURNAL_PATH_MAX &&
-	       fsc_journal_entry_size(copy->path_len) == copy->size;
+	       fsc_shm_journal_entry_size(copy->path_len) == copy->size;
 	if (!sane)
 		return FSC_JOURNAL_READ_LOST; /* overwritten mid-read, or damaged: either way */
 	copy->change_seq = atomic_load_explicit(&e->change_seq, memory_order_relaxed);

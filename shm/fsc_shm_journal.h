@@ -72,7 +72,7 @@ struct fsc_journal_header {
 struct fsc_journal_entry {
 	_Atomic uint64_t pos;	     /* the entry's own position: a reader checks it is where it
 					looked (catches damage and stale bytes from a lap ago) */
-	_Atomic uint64_t meta;	     /* fsc_journal_meta_pack(size, kind, flags, path_len) */
+	_Atomic uint64_t meta;	     /* fsc_shm_journal_meta_pack(size, kind, flags, path_len) */
 	_Atomic uint64_t change_seq; /* the table's change_seq for this change */
 	_Atomic uint64_t path[];
 };
@@ -88,31 +88,31 @@ enum fsc_journal_kind {
 	FSC_JOURNAL_DROPPED = 3, /* path's record was removed from the table (not evicted) */
 };
 
-static inline uint64_t fsc_journal_meta_pack(uint32_t size, uint32_t kind, uint32_t flags,
+static inline uint64_t fsc_shm_journal_meta_pack(uint32_t size, uint32_t kind, uint32_t flags,
 					     uint32_t path_len)
 {
 	return (uint64_t)size | ((uint64_t)(kind & 0xffu) << 24) |
 	       ((uint64_t)(flags & 0xffffu) << 32) | ((uint64_t)(path_len & 0xffffu) << 48);
 }
-static inline uint32_t fsc_journal_meta_size(uint64_t m)
+static inline uint32_t fsc_shm_journal_meta_size(uint64_t m)
 {
 	return (uint32_t)(m & 0xffffffu);
 }
-static inline uint32_t fsc_journal_meta_kind(uint64_t m)
+static inline uint32_t fsc_shm_journal_meta_kind(uint64_t m)
 {
 	return (uint32_t)((m >> 24) & 0xffu);
 }
-static inline uint32_t fsc_journal_meta_flags(uint64_t m)
+static inline uint32_t fsc_shm_journal_meta_flags(uint64_t m)
 {
 	return (uint32_t)((m >> 32) & 0xffffu);
 }
-static inline uint32_t fsc_journal_meta_path_len(uint64_t m)
+static inline uint32_t fsc_shm_journal_meta_path_len(uint64_t m)
 {
 	return (uint32_t)(m >> 48);
 }
 
 /* Bytes an entry for a path of len bytes takes in the ring. */
-static inline uint32_t fsc_journal_entry_size(size_t len)
+static inline uint32_t fsc_shm_journal_entry_size(size_t len)
 {
 	return (uint32_t)((FSC_JOURNAL_ENTRY_FIXED + len + FSC_JOURNAL_ALIGN - 1) &
 			  ~(size_t)(FSC_JOURNAL_ALIGN - 1));

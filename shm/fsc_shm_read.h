@@ -51,7 +51,7 @@ static inline void fsc_shm_slot_load_stat(const struct fsc_shm_slot *s, struct s
 					  FSC_LD(8), FSC_LD(9), FSC_LD(10), FSC_LD(11)};
 #undef FSC_LD
 	_Static_assert(FSC_ST_WORDS == 12, "one load per stat word above");
-	fsc_stat_unpack(w, st);
+	fsc_shm_stat_unpack(w, st);
 }
 
 enum fsc_slot_match {
@@ -123,22 +123,22 @@ static inline enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s
 						    struct fsc_shm_record *out, struct stat *st)
 {
 	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++) {
-		uint64_t s0 = fsc_seqlock_read_begin(&s->seq);
-		if (fsc_seqlock_is_writing(s0)) {
-			fsc_cpu_relax(); /* let the writer's core finish; do not hammer the line */
+		uint64_t s0 = fsc_shm_seqlock_read_begin(&s->seq);
+		if (fsc_shm_seqlock_is_writing(s0)) {
+			fsc_shm_cpu_relax(); /* let the writer's core finish; do not hammer the line */
 			continue;
 		}
 		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
-		uint32_t state = fsc_meta_state(meta);
+		uint32_t state = fsc_shm_meta_state(meta);
 		if (state != FSC_SLOT_LIVE) {
 			/* EMPTY ends the chain only if this was a consistent read: validate */
-			if (fsc_seqlock_read_retry(&s->seq, s0))
+			if (fsc_shm_seqlock_read_retry(&s->seq, s0))
 				continue;
 			return state == FSC_SLOT_EMPTY ? FSC_SLOT_MATCH_EMPTY
 						       : FSC_SLOT_MATCH_OTHER;
 		}
 		uint64_t hash = atomic_load_explicit(&s->hash, memory_order_relaxed);
-		if (hash != k->hash || fsc_meta_path_len(meta) != k->len) {
+		if (hash != k->hash || fsc_shm_meta_path_len(meta) != k->len) {
 			/* Another key. Skipping it needs no validation: a key present for the whole
 			 * lookup keeps its hash and length in its slot, so a torn read of this slot
 			 * cannot be the key we look for (see PROTOCOL.md, invariant 4). */
@@ -147,9 +147,9 @@ static inline enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s
 		bool same = fsc_shm_slot_path_equals(s, k);
 		out->change_seq = atomic_load_explicit(&s->change_seq, memory_order_relaxed);
 		out->verified_ns = atomic_load_explicit(&s->verified_ns, memory_order_relaxed);
-		out->flags = fsc_meta_flags(meta);
+		out->flags = fsc_shm_meta_flags(meta);
 		fsc_shm_slot_load_stat(s, st); /* may be torn: used only if validated below */
-		if (fsc_seqlock_read_retry(&s->seq, s0))
+		if (fsc_shm_seqlock_read_retry(&s->seq, s0))
 			continue;
 		return same ? FSC_SLOT_MATCH_FOUND : FSC_SLOT_MATCH_OTHER;
 	}

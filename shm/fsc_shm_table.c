@@ -141,7 +141,7 @@ int fsc_shm_header_validate(const struct fsc_shm_header *h, uint64_t mapped_size
 	    .generation = h->generation,
 	    .writer_timeout_ns = timeout,
 	    .slot_size = h->slot_size,
-	    .path_max = fsc_slot_path_max(h->slot_size),
+	    .path_max = fsc_shm_slot_path_max(h->slot_size),
 	    .max_probe = h->max_probe,
 	};
 	return 0;

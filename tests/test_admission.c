@@ -1,4 +1,4 @@
-/* The admission doorkeeper (writer/fscd_admit.c): a key is admitted on its second request
+/* The admission doorkeeper (writer/fscd/fscd_admit.c): a key is admitted on its second request
  * within the window, one-off keys never are, a hot key survives a scan of other keys passing
  * through, and the memory stays what init allocated whatever the key stream. Time is passed
  * in explicitly: nothing here sleeps. */

@@ -255,7 +255,7 @@ static void test_path_longer_than_PATH_MAX(void **state)
 static void test_path_longer_than_path_max(void **state)
 {
 	struct fixture *f = *state;
-	const size_t path_max = fsc_slot_path_max(FSC_SLOT_SIZE_DEFAULT);
+	const size_t path_max = fsc_shm_slot_path_max(FSC_SLOT_SIZE_DEFAULT);
 	static char dirs[LONG_LEVELS][PATH_BYTES];
 	char file[PATH_BYTES + 16];
 	uint64_t uncacheable0 = fsc_test_counter(f->d.name, FSC_CTR_UNCACHEABLE);

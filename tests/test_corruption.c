@@ -311,7 +311,7 @@ static size_t damage(uint64_t *s, unsigned char *buf, size_t size, size_t cap)
 				    (void *)(buf + hdr + slot * FSC_SLOT_SIZE_DEFAULT);
 				uint32_t len =
 				    below(s, 2) ? (uint32_t)rnd(s) : (uint32_t)below(s, 64);
-				sl->meta = fsc_meta_pack(FSC_SLOT_LIVE, 0, len);
+				sl->meta = fsc_shm_meta_pack(FSC_SLOT_LIVE, 0, len);
 			}
 			break;
 		}

@@ -202,7 +202,7 @@ static void test_small_max_probe_bounds_placement(void **state)
 	assert_int_equal(h->counters[FSC_CTR_ENTRIES], 4);
 	/* the slot just past the window stayed EMPTY: nothing was placed beyond max_probe */
 	const struct fsc_shm_slot *beyond = fsc_shm_slot_at(h, l, home + 4);
-	assert_int_equal(fsc_meta_state(beyond->meta), FSC_SLOT_EMPTY);
+	assert_int_equal(fsc_shm_meta_state(beyond->meta), FSC_SLOT_EMPTY);
 }
 
 /* Stores into a slot of the writer's own (writable) mapping under the slot's seqlock. */
@@ -211,9 +211,9 @@ static void slot_store_path_word(struct fsc_writer *w, int64_t idx, uint32_t wor
 	const struct fsc_shm_slot *cs =
 	    fsc_shm_slot_at(fsc_writer_header(w), fsc_writer_layout(w), (uint64_t)idx);
 	struct fsc_shm_slot *s = (struct fsc_shm_slot *)(uintptr_t)cs;
-	uint64_t seq = fsc_seqlock_write_begin(&s->seq);
+	uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
 	atomic_store_explicit(&s->path[word], v, memory_order_relaxed);
-	fsc_seqlock_write_end(&s->seq, seq);
+	fsc_shm_seqlock_write_end(&s->seq, seq);
 }
 
 static void test_hash_match_is_not_a_hit(void **state)

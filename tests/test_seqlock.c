@@ -48,42 +48,42 @@ static void test_odd_sequence_retries(void **state)
 {
 	(void)state;
 	_Atomic uint64_t seq = 0;
-	uint64_t s0 = fsc_seqlock_read_begin(&seq);
-	assert_false(fsc_seqlock_is_writing(s0));
-	assert_false(fsc_seqlock_read_retry(&seq, s0));
+	uint64_t s0 = fsc_shm_seqlock_read_begin(&seq);
+	assert_false(fsc_shm_seqlock_is_writing(s0));
+	assert_false(fsc_shm_seqlock_read_retry(&seq, s0));
 	/* a writer in progress: odd, and the read must be retried even though seq is stable */
-	uint64_t odd = fsc_seqlock_write_begin(&seq);
+	uint64_t odd = fsc_shm_seqlock_write_begin(&seq);
 	assert_int_equal(odd, 1);
-	assert_true(fsc_seqlock_is_writing(odd));
-	s0 = fsc_seqlock_read_begin(&seq);
+	assert_true(fsc_shm_seqlock_is_writing(odd));
+	s0 = fsc_shm_seqlock_read_begin(&seq);
 	assert_int_equal(s0, 1);
-	assert_true(fsc_seqlock_read_retry(&seq, s0));
-	fsc_seqlock_write_end(&seq, odd);
+	assert_true(fsc_shm_seqlock_read_retry(&seq, s0));
+	fsc_shm_seqlock_write_end(&seq, odd);
 	assert_int_equal(atomic_load(&seq), 2);
-	s0 = fsc_seqlock_read_begin(&seq);
-	assert_false(fsc_seqlock_read_retry(&seq, s0));
+	s0 = fsc_shm_seqlock_read_begin(&seq);
+	assert_false(fsc_shm_seqlock_read_retry(&seq, s0));
 	/* an odd snapshot stays invalid whatever seq is later */
-	assert_true(fsc_seqlock_read_retry(&seq, 3));
+	assert_true(fsc_shm_seqlock_read_retry(&seq, 3));
 }
 
 static void test_write_between_begin_and_retry(void **state)
 {
 	(void)state;
 	_Atomic uint64_t seq = 40;
-	uint64_t s0 = fsc_seqlock_read_begin(&seq);
-	uint64_t odd = fsc_seqlock_write_begin(&seq);
+	uint64_t s0 = fsc_shm_seqlock_read_begin(&seq);
+	uint64_t odd = fsc_shm_seqlock_write_begin(&seq);
 	/* the writer has begun: the read that started before must retry */
-	assert_true(fsc_seqlock_read_retry(&seq, s0));
-	fsc_seqlock_write_end(&seq, odd);
+	assert_true(fsc_shm_seqlock_read_retry(&seq, s0));
+	fsc_shm_seqlock_write_end(&seq, odd);
 	/* a complete write in between: still a retry (the data may be mixed) */
-	assert_true(fsc_seqlock_read_retry(&seq, s0));
+	assert_true(fsc_shm_seqlock_read_retry(&seq, s0));
 	assert_int_equal(atomic_load(&seq), 42);
 	/* several writes: sequence advances by two per write */
 	for (int i = 0; i < 5; i++)
-		fsc_seqlock_write_end(&seq, fsc_seqlock_write_begin(&seq));
+		fsc_shm_seqlock_write_end(&seq, fsc_shm_seqlock_write_begin(&seq));
 	assert_int_equal(atomic_load(&seq), 52);
-	s0 = fsc_seqlock_read_begin(&seq);
-	assert_false(fsc_seqlock_read_retry(&seq, s0));
+	s0 = fsc_shm_seqlock_read_begin(&seq);
+	assert_false(fsc_shm_seqlock_read_retry(&seq, s0));
 }
 
 static void *writer_main(void *arg)
@@ -94,10 +94,10 @@ static void *writer_main(void *arg)
 	uint64_t v = 0;
 	while (v < WRITES_MAX) {
 		v++;
-		uint64_t odd = fsc_seqlock_write_begin(&sh->seq);
+		uint64_t odd = fsc_shm_seqlock_write_begin(&sh->seq);
 		for (int i = 0; i < WORDS; i++)
 			atomic_store_explicit(&sh->word[i], v, memory_order_relaxed);
-		fsc_seqlock_write_end(&sh->seq, odd);
+		fsc_shm_seqlock_write_end(&sh->seq, odd);
 		if (v < WRITES_MIN || v % 1024)
 			continue;
 		bool enough = true;
@@ -130,10 +130,10 @@ static void *reader_main(void *arg)
 	for (uint64_t n = 0; n < READER_ATTEMPTS_MAX; n++) {
 		bool done = atomic_load_explicit(&sh->writer_done, memory_order_acquire);
 		uint64_t copy[WORDS];
-		uint64_t s0 = fsc_seqlock_read_begin(&sh->seq);
+		uint64_t s0 = fsc_shm_seqlock_read_begin(&sh->seq);
 		for (int i = 0; i < WORDS; i++)
 			copy[i] = atomic_load_explicit(&sh->word[i], memory_order_relaxed);
-		if (fsc_seqlock_read_retry(&sh->seq, s0)) {
+		if (fsc_shm_seqlock_read_retry(&sh->seq, s0)) {
 			r->retries++;
 			continue;
 		}

@@ -374,9 +374,9 @@ static void test_shmdump_busy_and_damaged_slots(void **state)
 	    base, l, (uint64_t)fsc_writer_slot_of(f->w, "/gone", 5));
 	struct fsc_shm_slot *bad = (struct fsc_shm_slot *)fsc_shm_slot_at(
 	    base, l, (uint64_t)fsc_writer_slot_of(f->w, "/var/log/syslog", 15));
-	uint64_t odd = fsc_seqlock_write_begin(&busy->seq); /* a writer "died" mid-write */
+	uint64_t odd = fsc_shm_seqlock_write_begin(&busy->seq); /* a writer "died" mid-write */
 	uint64_t meta = atomic_load(&bad->meta);
-	atomic_store(&bad->meta, fsc_meta_pack(FSC_SLOT_LIVE, 0, l->path_max + 1));
+	atomic_store(&bad->meta, fsc_shm_meta_pack(FSC_SLOT_LIVE, 0, l->path_max + 1));
 	struct run r;
 	run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, "--entries", (char *)NULL);
 	assert_int_equal(r.status, 0);
@@ -387,7 +387,7 @@ static void test_shmdump_busy_and_damaged_slots(void **state)
 	assert_contains(r.err, "1 slots hold impossible values");
 	run_free(&r);
 	atomic_store(&bad->meta, meta);
-	fsc_seqlock_write_end(&busy->seq, odd);
+	fsc_shm_seqlock_write_end(&busy->seq, odd);
 	munmap(base, h->object_size);
 }
 

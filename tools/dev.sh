@@ -52,7 +52,7 @@ demo() {
 	say "building (release) in build/"
 	build "$top/build" -DCMAKE_BUILD_TYPE=Release
 	say "starting fscd on $watch (table '$name')"
-	"$top/build/writer/fscd" --name "$name" --watch "$watch" &
+	"$top/build/writer/fscd/fscd" --name "$name" --watch "$watch" &
 	demo_fscd=$! # global: the EXIT trap runs after this function's locals are gone
 	trap 'kill "$demo_fscd" 2>/dev/null; wait "$demo_fscd" 2>/dev/null' EXIT
 	trap 'exit 130' INT TERM

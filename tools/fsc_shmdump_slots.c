@@ -60,15 +60,15 @@ enum fsc_dump_slot_status fsc_dump_slot_read(const struct fsc_dump_table *t, uin
 	for (int attempt = 0; attempt < FSC_DUMP_READ_TRIES; attempt++) {
 		if (attempt >= FSC_DUMP_SPIN_TRIES)
 			sched_yield();
-		uint64_t s0 = fsc_seqlock_read_begin(&s->seq);
-		if (fsc_seqlock_is_writing(s0))
+		uint64_t s0 = fsc_shm_seqlock_read_begin(&s->seq);
+		if (fsc_shm_seqlock_is_writing(s0))
 			continue;
 		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
-		uint32_t state = fsc_meta_state(meta);
-		uint32_t len = fsc_meta_path_len(meta);
+		uint32_t state = fsc_shm_meta_state(meta);
+		uint32_t len = fsc_shm_meta_path_len(meta);
 		if (state == FSC_SLOT_LIVE)
 			fsc_dump_slot_copy(s, len, t->layout.path_max, out, words);
-		if (fsc_seqlock_read_retry(&s->seq, s0))
+		if (fsc_shm_seqlock_read_retry(&s->seq, s0))
 			continue;
 		if (state == FSC_SLOT_EMPTY)
 			return FSC_DUMP_SLOT_EMPTY;
@@ -77,7 +77,7 @@ enum fsc_dump_slot_status fsc_dump_slot_read(const struct fsc_dump_table *t, uin
 		if (state != FSC_SLOT_LIVE || len == 0 || len > t->layout.path_max)
 			return FSC_DUMP_SLOT_DAMAGED;
 		out->slot = index & t->layout.mask;
-		out->flags = fsc_meta_flags(meta);
+		out->flags = fsc_shm_meta_flags(meta);
 		out->path_len = len;
 		memcpy(out->path, words, len);
 		return FSC_DUMP_SLOT_LIVE;
@@ -144,7 +144,7 @@ static void fsc_dump_entry_text(void *ctx, const struct fsc_dump_entry *e)
 {
 	struct fsc_dump_print_ctx *p = ctx;
 	struct stat st;
-	fsc_stat_unpack(e->st, &st);
+	fsc_shm_stat_unpack(e->st, &st);
 	char flags[64], size[24] = "-", mode[24] = "-", ino[24] = "-", mtime[48] = "-";
 	if (!(e->flags & FSC_REC_NEGATIVE)) {
 		/* a negative record's stat words are zero: show them as absent */
@@ -178,7 +178,7 @@ void fsc_dump_entries_print_text(const struct fsc_dump_table *t, uint64_t now_ns
 static void fsc_dump_entry_json(void *ctx, const struct fsc_dump_entry *e)
 {
 	struct stat st;
-	fsc_stat_unpack(e->st, &st);
+	fsc_shm_stat_unpack(e->st, &st);
 	struct fsc_dump_print_ctx *p = ctx;
 	struct fsc_json *j = p->j;
 	char mode[24], mtime[48];

@@ -1,4 +1,4 @@
-/* Private state of the table writer, shared by writer/fsc_writer_*.c only. */
+/* Private state of the table writer, shared by writer/table/fsc_writer_*.c only. */
 #ifndef FSC_WRITER_INTERNAL_H
 #define FSC_WRITER_INTERNAL_H
 

@@ -1,5 +1,5 @@
 /* Slot operations of the single writer: insert, update, tombstone, CLOCK eviction.
- * Every store into a slot is made between fsc_seqlock_write_begin/end; the placement rules
+ * Every store into a slot is made between fsc_shm_seqlock_write_begin/end; the placement rules
  * that keep readers from missing live keys are invariants 1-4 of shm/PROTOCOL.md. */
 #define _GNU_SOURCE
 #include "fsc_writer_internal.h"
@@ -65,7 +65,7 @@ static void wkey_make(struct wkey *wk, const struct fsc_wtable *t, const char *p
 static bool slot_holds(struct fsc_shm_slot *s, const struct fsc_shm_key *k)
 {
 	uint64_t meta = load(&s->meta);
-	if (fsc_meta_state(meta) != FSC_SLOT_LIVE || fsc_meta_path_len(meta) != k->len ||
+	if (fsc_shm_meta_state(meta) != FSC_SLOT_LIVE || fsc_shm_meta_path_len(meta) != k->len ||
 	    load(&s->hash) != k->hash)
 		return false;
 	for (uint32_t i = 0; i < k->words; i++)
@@ -83,7 +83,7 @@ static void wtable_find(struct fsc_wtable *t, const struct fsc_shm_key *k, int64
 	for (uint32_t i = 0; i < t->layout.max_probe; i++) {
 		uint64_t idx = (k->hash + i) & t->layout.mask;
 		struct fsc_shm_slot *s = fsc_wtable_slot(t, idx);
-		uint32_t state = fsc_meta_state(load(&s->meta));
+		uint32_t state = fsc_shm_meta_state(load(&s->meta));
 		if (state != FSC_SLOT_LIVE) {
 			if (*free_slot < 0)
 				*free_slot = (int64_t)idx;
@@ -102,7 +102,7 @@ static void slot_write_record(struct fsc_shm_slot *s, uint32_t flags, uint32_t l
 			      const uint64_t st[FSC_ST_WORDS], uint64_t change_seq,
 			      uint64_t verified_ns)
 {
-	store(&s->meta, fsc_meta_pack(FSC_SLOT_LIVE, flags, len));
+	store(&s->meta, fsc_shm_meta_pack(FSC_SLOT_LIVE, flags, len));
 	store(&s->change_seq, change_seq);
 	store(&s->verified_ns, verified_ns);
 	for (int i = 0; i < FSC_ST_WORDS; i++)
@@ -115,12 +115,12 @@ static void slot_write_key(struct fsc_wtable *t, uint64_t idx, const struct fsc_
 			   uint64_t verified_ns)
 {
 	struct fsc_shm_slot *s = fsc_wtable_slot(t, idx);
-	uint64_t seq = fsc_seqlock_write_begin(&s->seq);
+	uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
 	store(&s->hash, k->hash);
 	slot_write_record(s, flags, k->len, st, change_seq, verified_ns);
 	for (uint32_t i = 0; i < k->words; i++)
 		store(&s->path[i], fsc_shm_key_word(k, i));
-	fsc_seqlock_write_end(&s->seq, seq);
+	fsc_shm_seqlock_write_end(&s->seq, seq);
 	if (t->hints)
 		/* a new key starts unreferenced: one-off entries are CLOCK's first victims */
 		atomic_store_explicit(&t->hints[idx], 0, memory_order_relaxed);
@@ -128,10 +128,10 @@ static void slot_write_key(struct fsc_wtable *t, uint64_t idx, const struct fsc_
 
 static void slot_set_state(struct fsc_shm_slot *s, uint32_t state)
 {
-	uint64_t seq = fsc_seqlock_write_begin(&s->seq);
-	store(&s->meta, fsc_meta_pack(state, 0, 0));
+	uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
+	store(&s->meta, fsc_shm_meta_pack(state, 0, 0));
 	store(&s->hash, 0);
-	fsc_seqlock_write_end(&s->seq, seq);
+	fsc_shm_seqlock_write_end(&s->seq, seq);
 }
 
 /* Tombstones slot idx, then turns the run of tombstones ending at it back into EMPTY when the
@@ -142,11 +142,11 @@ static void slot_remove(struct fsc_wtable *t, uint64_t idx)
 	counter_add(t, FSC_CTR_ENTRIES, -1);
 	counter_add(t, FSC_CTR_TOMBSTONES, 1);
 	uint64_t next = (idx + 1) & t->layout.mask;
-	if (fsc_meta_state(load(&fsc_wtable_slot(t, next)->meta)) != FSC_SLOT_EMPTY)
+	if (fsc_shm_meta_state(load(&fsc_wtable_slot(t, next)->meta)) != FSC_SLOT_EMPTY)
 		return;
 	for (uint64_t n = 0; n < t->layout.slot_count; n++) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(t, idx);
-		if (fsc_meta_state(load(&s->meta)) != FSC_SLOT_TOMBSTONE)
+		if (fsc_shm_meta_state(load(&s->meta)) != FSC_SLOT_TOMBSTONE)
 			break;
 		slot_set_state(s, FSC_SLOT_EMPTY);
 		counter_add(t, FSC_CTR_TOMBSTONES, -1);
@@ -159,7 +159,7 @@ static void report_eviction(struct fsc_writer *w, struct fsc_wtable *t, uint64_t
 	if (!w->opts.on_evict)
 		return;
 	struct fsc_shm_slot *s = fsc_wtable_slot(t, idx);
-	uint32_t len = fsc_meta_path_len(load(&s->meta));
+	uint32_t len = fsc_shm_meta_path_len(load(&s->meta));
 	char path[PATH_WORDS_MAX * 8 + 1];
 	for (uint32_t i = 0; i < (len + 7) / 8; i++) {
 		uint64_t word = load(&s->path[i]);
@@ -185,7 +185,7 @@ static void clock_evict_one(struct fsc_writer *w, struct fsc_wtable *t)
 	for (uint64_t step = 0; step <= 2 * t->layout.slot_count; step++) {
 		uint64_t idx = t->clock_hand;
 		t->clock_hand = (idx + 1) & t->layout.mask;
-		if (fsc_meta_state(load(&fsc_wtable_slot(t, idx)->meta)) != FSC_SLOT_LIVE)
+		if (fsc_shm_meta_state(load(&fsc_wtable_slot(t, idx)->meta)) != FSC_SLOT_LIVE)
 			continue;
 		if (hint_take(t, idx))
 			continue;
@@ -212,7 +212,7 @@ static uint64_t window_victim(struct fsc_wtable *t, const struct fsc_shm_key *k)
 /* Inserts or updates k. Returns the slot used. */
 static bool record_equals(struct fsc_shm_slot *s, uint32_t flags, const uint64_t st[FSC_ST_WORDS])
 {
-	if (fsc_meta_flags(load(&s->meta)) != flags)
+	if (fsc_shm_meta_flags(load(&s->meta)) != flags)
 		return false;
 	for (int i = 0; i < FSC_ST_WORDS; i++)
 		if (load(&s->st[i]) != st[i])
@@ -231,7 +231,7 @@ static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 	wtable_find(t, k, &found, &free_slot);
 	if (found >= 0) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(t, (uint64_t)found);
-		uint64_t seq = fsc_seqlock_write_begin(&s->seq);
+		uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
 		if (record_equals(s, flags, st)) {
 			/* verified, unchanged: only the time moves; not a change */
 			store(&s->verified_ns, verified_ns);
@@ -240,7 +240,7 @@ static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 			counter_add(t, FSC_CTR_UPDATES, 1);
 			*changed = true;
 		}
-		fsc_seqlock_write_end(&s->seq, seq);
+		fsc_shm_seqlock_write_end(&s->seq, seq);
 		return (uint64_t)found;
 	}
 	/* Full table with room in this window: CLOCK picks the victim. A full window takes
@@ -252,7 +252,7 @@ static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 	uint64_t idx;
 	if (free_slot >= 0) {
 		idx = (uint64_t)free_slot;
-		uint32_t was = fsc_meta_state(load(&fsc_wtable_slot(t, idx)->meta));
+		uint32_t was = fsc_shm_meta_state(load(&fsc_wtable_slot(t, idx)->meta));
 		if (was == FSC_SLOT_TOMBSTONE)
 			counter_add(t, FSC_CTR_TOMBSTONES, -1);
 		counter_add(t, FSC_CTR_ENTRIES, 1);
@@ -319,7 +319,7 @@ int fsc_writer_put_at(struct fsc_writer *w, const char *path, size_t len, const 
 		      uint32_t flags, uint64_t verified_ns)
 {
 	uint64_t words[FSC_ST_WORDS];
-	if (!fsc_stat_pack(st, words)) {
+	if (!fsc_shm_stat_pack(st, words)) {
 		/* a field wider than the format holds: never store a truncated value */
 		counter_add(&w->t, FSC_CTR_UNCACHEABLE, 1);
 		fsc_writer_remove(w, path, len);
@@ -374,7 +374,7 @@ static void words_to_stat(struct fsc_shm_slot *s, struct stat *st)
 	uint64_t w[FSC_ST_WORDS];
 	for (int i = 0; i < FSC_ST_WORDS; i++)
 		w[i] = load(&s->st[i]);
-	fsc_stat_unpack(w, st);
+	fsc_shm_stat_unpack(w, st);
 }
 
 bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct stat *st,
@@ -385,7 +385,7 @@ bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct s
 		return false;
 	struct fsc_shm_slot *s = fsc_wtable_slot(&w->t, (uint64_t)idx);
 	if (flags)
-		*flags = fsc_meta_flags(load(&s->meta));
+		*flags = fsc_shm_meta_flags(load(&s->meta));
 	if (st)
 		words_to_stat(s, st);
 	return true;
@@ -398,17 +398,17 @@ int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len)
 		return -ENOENT;
 	struct fsc_shm_slot *s = fsc_wtable_slot(&w->t, (uint64_t)idx);
 	uint64_t meta = load(&s->meta);
-	if (fsc_meta_flags(meta) & FSC_REC_STALE)
+	if (fsc_shm_meta_flags(meta) & FSC_REC_STALE)
 		return 0;
 	/* a flag change is a change: readers comparing change_seq must notice it */
 	uint64_t change_seq = next_change_seq(&w->t);
-	uint64_t seq = fsc_seqlock_write_begin(&s->seq);
-	store(&s->meta, fsc_meta_pack(FSC_SLOT_LIVE, fsc_meta_flags(meta) | FSC_REC_STALE,
-				      fsc_meta_path_len(meta)));
+	uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
+	store(&s->meta, fsc_shm_meta_pack(FSC_SLOT_LIVE, fsc_shm_meta_flags(meta) | FSC_REC_STALE,
+				      fsc_shm_meta_path_len(meta)));
 	store(&s->change_seq, change_seq);
-	fsc_seqlock_write_end(&s->seq, seq);
+	fsc_shm_seqlock_write_end(&s->seq, seq);
 	counter_add(&w->t, FSC_CTR_UPDATES, 1);
-	fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, fsc_meta_flags(meta) | FSC_REC_STALE,
+	fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, fsc_shm_meta_flags(meta) | FSC_REC_STALE,
 			    path, len, change_seq);
 	return 0;
 }
@@ -417,7 +417,7 @@ bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uin
 {
 	int64_t idx = fsc_writer_slot_of(w, path, len);
 	if (idx >= 0 && flags)
-		*flags = fsc_meta_flags(load(&fsc_wtable_slot(&w->t, (uint64_t)idx)->meta));
+		*flags = fsc_shm_meta_flags(load(&fsc_wtable_slot(&w->t, (uint64_t)idx)->meta));
 	return idx >= 0;
 }
 
@@ -442,16 +442,16 @@ uint64_t fsc_writer_visit_range(struct fsc_writer *w, uint64_t start, uint64_t c
 	for (uint64_t done = 0; done < n; done++, i = (i + 1) & w->t.layout.mask) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(&w->t, i);
 		uint64_t meta = load(&s->meta);
-		if (fsc_meta_state(meta) != FSC_SLOT_LIVE)
+		if (fsc_shm_meta_state(meta) != FSC_SLOT_LIVE)
 			continue;
-		uint32_t len = fsc_meta_path_len(meta);
+		uint32_t len = fsc_shm_meta_path_len(meta);
 		slot_key(s, &wk, len);
 		char path[PATH_WORDS_MAX * 8 + 1];
 		memcpy(path, wk.words, len);
 		path[len] = '\0';
 		struct stat st;
 		words_to_stat(s, &st);
-		fn(ctx, path, len, fsc_meta_flags(meta), &st);
+		fn(ctx, path, len, fsc_shm_meta_flags(meta), &st);
 	}
 	return i;
 }
@@ -471,9 +471,9 @@ void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, stru
 	for (uint64_t i = 0; i < from->layout.slot_count; i++) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(from, i);
 		uint64_t meta = load(&s->meta);
-		if (fsc_meta_state(meta) != FSC_SLOT_LIVE)
+		if (fsc_shm_meta_state(meta) != FSC_SLOT_LIVE)
 			continue;
-		uint32_t len = fsc_meta_path_len(meta);
+		uint32_t len = fsc_shm_meta_path_len(meta);
 		if (len > to->layout.path_max)
 			continue;
 		slot_key(s, &wk, len);
@@ -482,7 +482,7 @@ void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, stru
 		for (int j = 0; j < FSC_ST_WORDS; j++)
 			st[j] = load(&s->st[j]);
 		bool changed;
-		uint64_t idx = wtable_store(w, to, &wk.k, fsc_meta_flags(meta), st,
+		uint64_t idx = wtable_store(w, to, &wk.k, fsc_shm_meta_flags(meta), st,
 					    load(&s->change_seq), load(&s->verified_ns), &changed);
 		/* keep CLOCK's knowledge of what readers use across the replacement */
 		if (from->hints && to->hints &&

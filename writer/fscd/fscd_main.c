@@ -143,7 +143,7 @@ static bool fscd_reload_preflight(const struct fscd_config *cfg, char *why, size
 		struct stat st;
 		char *real = realpath(cfg->watch.v[i], NULL);
 		int err = !real || stat(real, &st) < 0 ? errno : 0;
-		if (!err && strlen(real) > fsc_slot_path_max(slot_size))
+		if (!err && strlen(real) > fsc_shm_slot_path_max(slot_size))
 			err = ENAMETOOLONG;
 		free(real);
 		if (err) {
@@ -366,7 +366,7 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 	/* Check every root before publishing: a mistyped path must not take the table over
 	 * from a healthy fscd and then leave nobody serving it. */
 	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
-	uint32_t path_max = slot_size > FSC_SLOT_FIXED_BYTES ? fsc_slot_path_max(slot_size) : 0;
+	uint32_t path_max = slot_size > FSC_SLOT_FIXED_BYTES ? fsc_shm_slot_path_max(slot_size) : 0;
 	if (fscd_tree_create(&d.tree, path_max) < 0)
 		return 1;
 	fscd_tree_set_filter(d.tree, &d.filter);

@@ -131,7 +131,7 @@ void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, 
 {
 	if (!j || !j->published || len == 0 || len > FSC_JOURNAL_PATH_MAX)
 		return;
-	uint32_t size = fsc_journal_entry_size(len);
+	uint32_t size = fsc_shm_journal_entry_size(len);
 	uint64_t pos = j->head;
 	uint64_t room = j->mask + 1 - (pos & j->mask);
 	uint64_t pad = room < size ? room : 0; /* entries never straddle the ring's end */
@@ -139,12 +139,12 @@ void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, 
 	if (pad) {
 		struct fsc_journal_entry *e = entry_at(j, pos);
 		store(&e->pos, pos);
-		store(&e->meta, fsc_journal_meta_pack((uint32_t)pad, FSC_JOURNAL_PAD, 0, 0));
+		store(&e->meta, fsc_shm_journal_meta_pack((uint32_t)pad, FSC_JOURNAL_PAD, 0, 0));
 		pos += pad;
 	}
 	struct fsc_journal_entry *e = entry_at(j, pos);
 	store(&e->pos, pos);
-	store(&e->meta, fsc_journal_meta_pack(size, kind, flags, (uint32_t)len));
+	store(&e->meta, fsc_shm_journal_meta_pack(size, kind, flags, (uint32_t)len));
 	store(&e->change_seq, change_seq);
 	size_t words = (size - FSC_JOURNAL_ENTRY_FIXED) / 8;
 	for (size_t i = 0; i < words; i++) {
