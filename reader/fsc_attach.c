@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 
 /* Replaced maps kept reserved per handle before their ranges are reused. */
@@ -19,75 +20,23 @@
 /* After the table is found dead or stopped, look for a new one at most this often. */
 #define FSC_REATTACH_INTERVAL_NS 100000000ull
 
-static void *map_hints(const char *name, const struct fsc_shm_layout *l)
-{
-	char hname[FSC_SHM_OBJECT_NAME_MAX];
-	if (fsc_shm_hints_name(hname, sizeof(hname), name, l->generation))
-		return NULL;
-	int fd = shm_open(hname, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return NULL; /* no write permission is fine: hits just do not inform eviction */
-	struct stat st;
-	void *p = NULL;
-	/* Only a segment owned by our own user: anyone who can write it can truncate it, and
-	 * a hit on a truncated mapping is a SIGBUS. Our own user could kill us anyway; another
-	 * (even when we are root and may open it) must not be able to. */
-	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
-	    (uint64_t)st.st_size == l->slot_count) {
-		p = mmap(NULL, l->slot_count, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			p = NULL;
-	}
-	close(fd);
-	return p;
-}
-
 int fsc_map_attach(const char *name, struct fsc_map **out, const char **why)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	*why = NULL;
-	if (fsc_shm_object_name(oname, sizeof(oname), name)) {
-		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-])";
-		return -EINVAL;
-	}
-	int fd = shm_open(oname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & S_IWOTH)) {
-		/* anyone could rewrite a world-writable table: never trust one */
-		close(fd);
-		*why = "table object is not a regular file or is world-writable";
-		return -EPROTO;
-	}
-	if ((uint64_t)st.st_size < sizeof(struct fsc_shm_header)) {
-		close(fd);
-		*why = "object smaller than a table header";
-		return -EPROTO;
-	}
-	void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
+	struct fsc_shm_mapping table, hints;
+	struct fsc_shm_layout layout;
+	int rc = fsc_shm_map_table(name, &table, &layout, why);
+	if (rc)
+		return rc;
 	struct fsc_map *m = calloc(1, sizeof(*m));
 	if (!m) {
-		munmap(base, (size_t)st.st_size);
+		fsc_shm_unmap(&table);
 		return -ENOMEM;
 	}
-	m->base = base;
-	m->map_size = (size_t)st.st_size;
-	int rc = fsc_shm_header_validate(base, (uint64_t)st.st_size, &m->layout, why);
-	if (rc) {
-		munmap(base, m->map_size);
-		free(m);
-		return rc;
-	}
-	m->hints = map_hints(name, &m->layout);
+	m->base = table.base;
+	m->map_size = table.size;
+	m->layout = layout;
+	/* no hints (not ours, or no write permission) is fine: hits just do not inform CLOCK */
+	m->hints = fsc_shm_map_hints(name, &layout, &hints) == 0 ? hints.base : NULL;
 	*out = m;
 	return 0;
 }

@@ -19,11 +19,16 @@ int fsc_shm_journal_name(char *buf, size_t size, const char *name)
 int fsc_shm_journal_validate(const struct fsc_journal_header *h, uint64_t object_size,
 			     struct fsc_journal_layout *out, const char **why)
 {
-	/* one copy of the immutable line: a concurrent scribble cannot change what we check */
+	/* one copy of the immutable line: a concurrent scribble cannot change what we check;
+	 * taken only once the object is known to hold a whole header */
 	struct fsc_journal_header c;
-	memcpy(&c, h, offsetof(struct fsc_journal_header, head));
 	*why = NULL;
-	if (object_size < sizeof(c) || c.magic != FSC_JOURNAL_MAGIC)
+	if (object_size < sizeof(c)) {
+		*why = "object smaller than a journal header";
+		return -EPROTO;
+	}
+	memcpy(&c, h, offsetof(struct fsc_journal_header, head));
+	if (c.magic != FSC_JOURNAL_MAGIC)
 		*why = "not an fsc journal (bad magic)";
 	else if (c.abi_version != FSC_JOURNAL_ABI_VERSION)
 		*why = "journal of another format version";

@@ -1,0 +1,130 @@
+/* Mapping published objects for reading: see fsc_shm_map.h. */
+#define _GNU_SOURCE
+#include "fsc_shm_map.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum map_access { MAP_READ_ONLY, MAP_READ_WRITE };
+
+/* Opens without blocking or following links, and fstat()s. 0 or -errno; *fd open on 0. */
+static int open_checked(const char *object, enum map_access access, int *fd, struct stat *st)
+{
+	int oflag = (access == MAP_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW |
+		    O_NONBLOCK;
+	*fd = shm_open(object, oflag, 0);
+	if (*fd < 0)
+		return -errno;
+	if (fstat(*fd, st) < 0) {
+		int e = errno;
+		close(*fd);
+		return -e;
+	}
+	return 0;
+}
+
+static int map_fd(int fd, size_t size, enum map_access access, struct fsc_shm_mapping *out)
+{
+	int prot = access == MAP_READ_WRITE ? PROT_READ | PROT_WRITE : PROT_READ;
+	void *base = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+	int e = errno;
+	close(fd);
+	if (base == MAP_FAILED)
+		return -e;
+	*out = (struct fsc_shm_mapping){.base = base, .size = size};
+	return 0;
+}
+
+int fsc_shm_map_object(const char *object, uint64_t min_size, struct fsc_shm_mapping *out,
+		       const char **why)
+{
+	int fd;
+	struct stat st;
+	*out = (struct fsc_shm_mapping){0};
+	*why = NULL;
+	int rc = open_checked(object, MAP_READ_ONLY, &fd, &st);
+	if (rc)
+		return rc;
+	if (!S_ISREG(st.st_mode))
+		*why = "not a regular shared-memory object";
+	else if (st.st_mode & S_IWOTH)
+		*why = "world-writable (anyone could rewrite or truncate it)";
+	else if ((uint64_t)st.st_size < min_size || st.st_size <= 0)
+		*why = "smaller than its header (truncated, or not an fsc object)";
+	if (*why) {
+		close(fd);
+		return -EPROTO;
+	}
+	return map_fd(fd, (size_t)st.st_size, MAP_READ_ONLY, out);
+}
+
+int fsc_shm_map_table(const char *table_name, struct fsc_shm_mapping *out,
+		      struct fsc_shm_layout *layout, const char **why)
+{
+	char object[FSC_SHM_OBJECT_NAME_MAX];
+	*out = (struct fsc_shm_mapping){0};
+	*why = NULL;
+	if (fsc_shm_object_name(object, sizeof(object), table_name)) {
+		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.')";
+		return -EINVAL;
+	}
+	int rc = fsc_shm_map_object(object, sizeof(struct fsc_shm_header), out, why);
+	if (rc)
+		return rc;
+	rc = fsc_shm_header_validate(out->base, out->size, layout, why);
+	if (rc)
+		fsc_shm_unmap(out);
+	return rc;
+}
+
+int fsc_shm_map_journal(const char *table_name, struct fsc_shm_mapping *out,
+			struct fsc_journal_layout *layout, const char **why)
+{
+	char object[FSC_SHM_OBJECT_NAME_MAX + 16];
+	*out = (struct fsc_shm_mapping){0};
+	*why = NULL;
+	if (fsc_shm_journal_name(object, sizeof(object), table_name)) {
+		*why = "invalid table name";
+		return -EINVAL;
+	}
+	int rc = fsc_shm_map_object(object, sizeof(struct fsc_journal_header), out, why);
+	if (rc)
+		return rc;
+	rc = fsc_shm_journal_validate(out->base, out->size, layout, why);
+	if (rc)
+		fsc_shm_unmap(out);
+	return rc;
+}
+
+int fsc_shm_map_hints(const char *table_name, const struct fsc_shm_layout *l,
+		      struct fsc_shm_mapping *out)
+{
+	char object[FSC_SHM_OBJECT_NAME_MAX];
+	int fd;
+	struct stat st;
+	*out = (struct fsc_shm_mapping){0};
+	if (fsc_shm_hints_name(object, sizeof(object), table_name, l->generation))
+		return -EINVAL;
+	int rc = open_checked(object, MAP_READ_WRITE, &fd, &st);
+	if (rc)
+		return rc; /* no write permission is fine: hits just do not inform eviction */
+	/* Only a segment owned by our own user: our own user could kill us anyway; another
+	 * (even when we are root and may open it) must not be able to. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
+	    (uint64_t)st.st_size != l->slot_count) {
+		close(fd);
+		return -EPROTO;
+	}
+	return map_fd(fd, (size_t)st.st_size, MAP_READ_WRITE, out);
+}
+
+void fsc_shm_unmap(struct fsc_shm_mapping *m)
+{
+	if (m->base)
+		munmap(m->base, m->size);
+	*m = (struct fsc_shm_mapping){0};
+}
