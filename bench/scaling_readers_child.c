@@ -1,9 +1,9 @@
-/* scaling_readers' reader processes: the library's lookup, or a copy of its read path that
- * counts seqlock retries, and the trap that counts stores into the hint segment. */
+/* scaling_readers' reader processes: the library's lookup, or its probe over the same slot
+ * read (fsc_shm_slot_read) counting seqlock retries, and the trap that counts stores into the
+ * hint segment. */
 #define _GNU_SOURCE
 #include "scaling_readers.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,74 +14,39 @@
 #include <unistd.h>
 
 #include "fsc.h"
-#include "fsc_shm_read.h"
+#include "fsc_shm_map.h"
 
 /* ---- the counting reader: the library's read path, with a retry count ---- */
 
 struct counted_table {
-	const void *base;
+	struct fsc_shm_mapping map;
 	struct fsc_shm_layout layout;
 };
 
+/* Maps the table as libfsc does (fsc_shm_map_table: the same checks); the mapping lives until
+ * the reader process exits. 0 or -1. */
 static int counted_attach(struct counted_table *ct, const char *table)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
 	const char *why;
-	struct stat st;
-	if (fsc_shm_object_name(oname, sizeof(oname), table))
-		return -1;
-	int fd = shm_open(oname, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -1;
-	ct->base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (ct->base == MAP_FAILED)
-		return -1;
-	return fsc_shm_header_validate(ct->base, (uint64_t)st.st_size, &ct->layout, &why);
+	int rc = fsc_shm_map_table(table, &ct->map, &ct->layout, &why);
+	if (rc)
+		fprintf(stderr, "cannot map table %s: %s\n", table, why ? why : strerror(-rc));
+	return rc ? -1 : 0;
 }
 
-/* fsc_shm_slot_read, counting each discarded attempt in *retries. */
-static enum fsc_slot_match counted_slot_read(const struct fsc_shm_slot *s,
-					     const struct fsc_shm_key *k, struct stat *st,
-					     uint64_t *retries)
+/* The library's probe (reader/fsc_lookup.c), counting the slot reads' discarded attempts in
+ * *retries; *index is the slot hit. */
+static enum fsc_result counted_lookup(const struct counted_table *ct, const char *path,
+				      struct stat *st, uint64_t *retries, uint64_t *index)
 {
-	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++, (*retries)++) {
-		uint64_t s0 = fsc_shm_seqlock_read_begin(&s->seq);
-		if (fsc_shm_seqlock_is_writing(s0))
-			continue;
-		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
-		if (fsc_shm_meta_state(meta) != FSC_SLOT_LIVE) {
-			if (fsc_shm_seqlock_read_retry(&s->seq, s0))
-				continue;
-			return fsc_shm_meta_state(meta) == FSC_SLOT_EMPTY ? FSC_SLOT_MATCH_EMPTY
-								      : FSC_SLOT_MATCH_OTHER;
-		}
-		uint64_t hash = atomic_load_explicit(&s->hash, memory_order_relaxed);
-		if (hash != k->hash || fsc_shm_meta_path_len(meta) != k->len)
-			return FSC_SLOT_MATCH_OTHER; /* invariant 4: no validation needed */
-		bool same = fsc_shm_slot_path_equals(s, k);
-		uint64_t change_seq = atomic_load_explicit(&s->change_seq, memory_order_relaxed);
-		uint64_t verified = atomic_load_explicit(&s->verified_ns, memory_order_relaxed);
-		fsc_shm_slot_load_stat(s, st);
-		(void)change_seq;
-		(void)verified;
-		if (fsc_shm_seqlock_read_retry(&s->seq, s0))
-			continue;
-		return same ? FSC_SLOT_MATCH_FOUND : FSC_SLOT_MATCH_OTHER;
-	}
-	return FSC_SLOT_MATCH_BUSY;
-}
-
-/* The library's probe (reader/fsc_lookup.c) over counted_slot_read; *index is the slot hit. */
-static int counted_lookup(const struct counted_table *ct, const char *path, struct stat *st,
-			  uint64_t *retries, uint64_t *index)
-{
+	const struct fsc_shm_layout *l = &ct->layout;
 	size_t len = strlen(path);
 	struct fsc_shm_key key;
-	fsc_shm_key_init(&key, ct->layout.hash_seed, path, len);
-	for (uint32_t i = 0; i < ct->layout.max_probe; i++) {
-		*index = (key.hash + i) & ct->layout.mask;
-		switch (counted_slot_read(fsc_shm_slot_at(ct->base, &ct->layout, *index), &key, st,
+	struct fsc_shm_record rec;
+	fsc_shm_key_init(&key, l->hash_seed, path, len);
+	for (uint32_t i = 0; i < l->max_probe; i++) {
+		*index = fsc_shm_probe_index(l, key.hash, i);
+		switch (fsc_shm_slot_read(fsc_shm_slot_at(ct->map.base, l, *index), &key, &rec, st,
 					  retries)) {
 		case FSC_SLOT_MATCH_FOUND:
 			return FSC_HIT;

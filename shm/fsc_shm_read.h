@@ -117,15 +117,20 @@ static inline bool fsc_shm_slot_path_equals(const struct fsc_shm_slot *s,
 }
 
 /* Reads one slot under its seqlock for key; retries a torn read a bounded number of times.
- * *st is scratch until FSC_SLOT_MATCH_FOUND is returned. */
+ * *st is scratch until FSC_SLOT_MATCH_FOUND is returned. retries, if not NULL, is increased
+ * by the number of attempts discarded (a benchmark counts them); libfsc passes NULL, and as
+ * this is inlined the counting then compiles to nothing. */
 static inline enum fsc_slot_match fsc_shm_slot_read(const struct fsc_shm_slot *s,
 						    const struct fsc_shm_key *k,
-						    struct fsc_shm_record *out, struct stat *st)
+						    struct fsc_shm_record *out, struct stat *st,
+						    uint64_t *retries)
 {
-	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES; attempt++) {
+	for (int attempt = 0; attempt < FSC_SLOT_READ_TRIES;
+	     attempt++, retries ? (void)++*retries : (void)0) {
 		uint64_t s0 = fsc_shm_seqlock_read_begin(&s->seq);
 		if (fsc_shm_seqlock_is_writing(s0)) {
-			fsc_shm_cpu_relax(); /* let the writer's core finish; do not hammer the line */
+			/* let the writer's core finish; do not hammer the line */
+			fsc_shm_cpu_relax();
 			continue;
 		}
 		uint64_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);

@@ -1,4 +1,6 @@
-/* fsc shared-memory table: naming, hashing, validation and the read side of a slot.
+/* fsc shared-memory table: naming, validation, geometry and the probe sequence (implemented
+ * in fsc_shm_table.c). The read side of a slot (hashing, keys, fsc_shm_slot_read) is inline
+ * in fsc_shm_read.h, included here; mapping an object for reading is fsc_shm_map.h.
  * Used by reader/ (libfsc), tools/ and writer/ alike; nothing here stores into a table.
  * The protocol these functions implement is written down in shm/PROTOCOL.md. */
 #ifndef FSC_SHM_TABLE_H
@@ -48,6 +50,15 @@ int fsc_shm_geometry(uint64_t capacity, uint32_t slot_size, uint64_t *slot_count
  * not look at the state word: an object can be valid and retired. */
 int fsc_shm_header_validate(const struct fsc_shm_header *hdr, uint64_t mapped_size,
 			    struct fsc_shm_layout *out, const char **why);
+
+/* Slot index of probe i (0 <= i < max_probe) for a key with this hash: linear probing from
+ * the home slot hash & mask (PROTOCOL.md, "Placement"). The one place the sequence is written;
+ * the reader's lookup, the writer's search and its victim choice all walk it. */
+static inline uint64_t fsc_shm_probe_index(const struct fsc_shm_layout *l, uint64_t hash,
+					   uint32_t i)
+{
+	return (hash + i) & l->mask;
+}
 
 static inline const struct fsc_shm_slot *
 fsc_shm_slot_at(const void *table, const struct fsc_shm_layout *l, uint64_t index)

@@ -81,7 +81,7 @@ static void wtable_find(struct fsc_wtable *t, const struct fsc_shm_key *k, int64
 	*found = -1;
 	*free_slot = -1;
 	for (uint32_t i = 0; i < t->layout.max_probe; i++) {
-		uint64_t idx = (k->hash + i) & t->layout.mask;
+		uint64_t idx = fsc_shm_probe_index(&t->layout, k->hash, i);
 		struct fsc_shm_slot *s = fsc_wtable_slot(t, idx);
 		uint32_t state = fsc_shm_meta_state(load(&s->meta));
 		if (state != FSC_SLOT_LIVE) {
@@ -202,11 +202,11 @@ static void clock_evict_one(struct fsc_writer *w, struct fsc_wtable *t)
 static uint64_t window_victim(struct fsc_wtable *t, const struct fsc_shm_key *k)
 {
 	for (uint32_t i = 0; i < t->layout.max_probe; i++) {
-		uint64_t idx = (k->hash + i) & t->layout.mask;
+		uint64_t idx = fsc_shm_probe_index(&t->layout, k->hash, i);
 		if (!t->hints || !atomic_load_explicit(&t->hints[idx], memory_order_relaxed))
 			return idx;
 	}
-	return k->hash & t->layout.mask;
+	return fsc_shm_probe_index(&t->layout, k->hash, 0); /* the home slot */
 }
 
 /* Inserts or updates k. Returns the slot used. */
