@@ -38,8 +38,8 @@ static int probe(const struct fsc_map *m, const struct fsc_shm_key *key, uint64_
 {
 	const struct fsc_shm_layout *l = &m->layout;
 	for (uint32_t i = 0; i < l->max_probe; i++) {
-		uint64_t idx = (key->hash + i) & l->mask;
-		switch (fsc_shm_slot_read(fsc_shm_slot_at(m->base, l, idx), key, rec, st)) {
+		uint64_t idx = fsc_shm_probe_index(l, key->hash, i);
+		switch (fsc_shm_slot_read(fsc_shm_slot_at(m->base, l, idx), key, rec, st, NULL)) {
 		case FSC_SLOT_MATCH_FOUND:
 			*index = idx;
 			return FSC_HIT;
