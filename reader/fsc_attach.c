@@ -1,14 +1,13 @@
 /* libfsc: attaching to a published table, re-attaching after replacement, detaching.
- * The lookup path is in fsc_lookup.c; this file holds everything that makes system calls. */
+ * The lookup path is in fsc_lookup.c; the open, checks and mmap of an object are
+ * shm/fsc_shm_map.c's; this file keeps the handle's maps (retiring, neutralising, recycling). */
 #define _GNU_SOURCE
 #include "fsc_reader.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 

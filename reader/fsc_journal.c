@@ -5,50 +5,38 @@
 #include "fsc_reader.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fsc_shm_map.h"
 
 /* A waiter re-checks that fscd is alive at least this often (death sends no wake-up). */
 #define FSC_JOURNAL_WAIT_SLICE_MS 500
 
 static int jmap_open(const char *name, struct fsc_jmap **out)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX + 16];
-	if (fsc_shm_journal_name(oname, sizeof(oname), name))
-		return -EINVAL;
-	int fd = shm_open(oname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int rc = fstat(fd, &st) < 0 ? -errno : 0;
-	/* as for tables: anyone could forge entries in a world-writable journal */
-	if (!rc && (!S_ISREG(st.st_mode) || (st.st_mode & S_IWOTH) ||
-		    (uint64_t)st.st_size < sizeof(struct fsc_journal_header)))
-		rc = -EPROTO;
-	void *base = rc ? MAP_FAILED : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
+	struct fsc_shm_mapping map;
+	struct fsc_journal_layout layout;
+	const char *why;
+	/* the checks (kind, mode: anyone could forge entries in a world-writable journal, size,
+	 * header) are fsc_shm_map's, as for tables */
+	int rc = fsc_shm_map_journal(name, &map, &layout, &why);
 	if (rc)
 		return rc;
-	if (base == MAP_FAILED)
-		return -errno;
 	struct fsc_jmap *j = calloc(1, sizeof(*j));
-	const char *why;
-	if (!j || fsc_shm_journal_validate(base, (uint64_t)st.st_size, &j->layout, &why)) {
-		rc = j ? -EPROTO : -ENOMEM;
-		munmap(base, (size_t)st.st_size);
-		free(j);
-		return rc;
+	if (!j) {
+		fsc_shm_unmap(&map);
+		return -ENOMEM;
 	}
-	j->base = base;
-	j->map_size = (size_t)st.st_size;
+	j->base = map.base;
+	j->map_size = map.size;
+	j->layout = layout;
 	*out = j;
 	return 0;
 }

@@ -9,13 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum map_access { MAP_READ_ONLY, MAP_READ_WRITE };
+enum map_access {
+	MAP_READ_ONLY,
+	MAP_READ_WRITE
+};
 
 /* Opens without blocking or following links, and fstat()s. 0 or -errno; *fd open on 0. */
 static int open_checked(const char *object, enum map_access access, int *fd, struct stat *st)
 {
-	int oflag = (access == MAP_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW |
-		    O_NONBLOCK;
+	int oflag =
+	    (access == MAP_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	*fd = shm_open(object, oflag, 0);
 	if (*fd < 0)
 		return -errno;
@@ -39,8 +42,9 @@ static int map_fd(int fd, size_t size, enum map_access access, struct fsc_shm_ma
 	return 0;
 }
 
-int fsc_shm_map_object(const char *object, uint64_t min_size, struct fsc_shm_mapping *out,
-		       const char **why)
+/* fsc_shm_map_object, saying too_small when the object is smaller than min_size. */
+static int map_checked(const char *object, uint64_t min_size, const char *too_small,
+		       struct fsc_shm_mapping *out, const char **why)
 {
 	int fd;
 	struct stat st;
@@ -50,16 +54,23 @@ int fsc_shm_map_object(const char *object, uint64_t min_size, struct fsc_shm_map
 	if (rc)
 		return rc;
 	if (!S_ISREG(st.st_mode))
-		*why = "not a regular shared-memory object";
+		*why = "not a regular file";
 	else if (st.st_mode & S_IWOTH)
-		*why = "world-writable (anyone could rewrite or truncate it)";
+		*why = "world-writable (anyone could rewrite or truncate it; readers refuse it)";
 	else if ((uint64_t)st.st_size < min_size || st.st_size <= 0)
-		*why = "smaller than its header (truncated, or not an fsc object)";
+		*why = too_small;
 	if (*why) {
 		close(fd);
 		return -EPROTO;
 	}
 	return map_fd(fd, (size_t)st.st_size, MAP_READ_ONLY, out);
+}
+
+int fsc_shm_map_object(const char *object, uint64_t min_size, struct fsc_shm_mapping *out,
+		       const char **why)
+{
+	return map_checked(object, min_size,
+			   "smaller than expected (truncated, or not an fsc object)", out, why);
 }
 
 int fsc_shm_map_table(const char *table_name, struct fsc_shm_mapping *out,
@@ -72,7 +83,9 @@ int fsc_shm_map_table(const char *table_name, struct fsc_shm_mapping *out,
 		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.')";
 		return -EINVAL;
 	}
-	int rc = fsc_shm_map_object(object, sizeof(struct fsc_shm_header), out, why);
+	int rc = map_checked(object, sizeof(struct fsc_shm_header),
+			     "object smaller than a table header (truncated or not an fsc table)",
+			     out, why);
 	if (rc)
 		return rc;
 	rc = fsc_shm_header_validate(out->base, out->size, layout, why);
@@ -91,7 +104,9 @@ int fsc_shm_map_journal(const char *table_name, struct fsc_shm_mapping *out,
 		*why = "invalid table name";
 		return -EINVAL;
 	}
-	int rc = fsc_shm_map_object(object, sizeof(struct fsc_journal_header), out, why);
+	int rc = map_checked(
+	    object, sizeof(struct fsc_journal_header),
+	    "object smaller than a journal header (truncated or not an fsc journal)", out, why);
 	if (rc)
 		return rc;
 	rc = fsc_shm_journal_validate(out->base, out->size, layout, why);

@@ -1,7 +1,8 @@
 /* Mapping a published object for reading: the one place that opens a table, journal or
  * hit-hint object on the read side. Readers (libfsc), tools, benchmarks and tests all attach
  * through these functions, so the checks an object must pass before anything in it is believed
- * (PROTOCOL.md "Attaching") are written once. Nothing here stores into an object. */
+ * are written once: shm/PROTOCOL.md, "Attaching", lists them. Nothing here stores into an
+ * object. */
 #ifndef FSC_SHM_MAP_H
 #define FSC_SHM_MAP_H
 
@@ -20,8 +21,9 @@ struct fsc_shm_mapping {
 /* Maps shm object `object` (a shm_open name such as "/fsc.default") read-only, in full.
  * The open never blocks (O_NONBLOCK: a FIFO squatted at the name is refused, not waited on)
  * and never follows a symlink. Refused with -EPROTO and *why set: anything but a regular
- * object, a world-writable object, one smaller than min_size bytes. Otherwise 0 with *out
- * filled, or -errno of the failed call (-ENOENT: nothing at that name). */
+ * object, a world-writable object, one smaller than min_size bytes (or empty). Otherwise 0
+ * with *out filled, or -errno of the failed call (-ENOENT: nothing at that name). For a raw
+ * view of an object that has no validating helper (tests read a hint segment this way). */
 int fsc_shm_map_object(const char *object, uint64_t min_size, struct fsc_shm_mapping *out,
 		       const char **why);
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
@@ -223,23 +224,25 @@ static void test_scan_does_not_flush_hot_set(void **state)
 		assert_int_equal(lookup(f, "cold", i), FSC_MISS);
 }
 
-/* Maps the hints segment of the writer's current table with prot. */
+/* Maps the hints segment of the writer's current table with prot: read-write as a reader
+ * of the owning user does (fsc_shm_map_hints), or a read-only view of the whole object. */
 static _Atomic uint8_t *map_hints(struct fixture *f, int which, int prot)
 {
 	char hname[FSC_SHM_OBJECT_NAME_MAX];
 	const struct fsc_shm_layout *l = fsc_writer_layout(f->w);
-	assert_int_equal(fsc_shm_hints_name(hname, sizeof(hname), f->name, l->generation), 0);
-	int fd = shm_open(hname, (prot & PROT_WRITE) ? O_RDWR : O_RDONLY, 0);
-	assert_true(fd >= 0);
-	struct stat st;
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal((uint64_t)st.st_size, l->slot_count);
-	void *p = mmap(NULL, l->slot_count, prot, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(p != MAP_FAILED);
-	f->hints_map[which] = p;
+	struct fsc_shm_mapping m;
+	const char *why;
+	if (prot & PROT_WRITE) {
+		assert_int_equal(fsc_shm_map_hints(f->name, l, &m), 0);
+	} else {
+		assert_int_equal(fsc_shm_hints_name(hname, sizeof(hname), f->name, l->generation),
+				 0);
+		assert_int_equal(fsc_shm_map_object(hname, l->slot_count, &m, &why), 0);
+	}
+	assert_int_equal(m.size, l->slot_count);
+	f->hints_map[which] = m.base;
 	f->hints_len = l->slot_count;
-	return p;
+	return m.base;
 }
 
 static uint8_t hint(_Atomic uint8_t *h, int64_t idx)

@@ -23,6 +23,7 @@
 
 #include "fsc.h"
 #include "fsc_shm_journal.h"
+#include "fsc_shm_map.h"
 #include "fsc_test_util.h"
 #include "fsc_writer.h"
 
@@ -41,6 +42,7 @@ struct run {
 	uint16_t op_path[NOPS + 1];
 	uint64_t op_head[NOPS + 1];
 	const struct fsc_journal_header *journal; /* read-only map, for head */
+	struct fsc_shm_mapping journal_map;	  /* of which journal is the base */
 	_Atomic bool done;
 	_Atomic int readers_left;
 };
@@ -181,16 +183,12 @@ static void check_snapshots(const struct run *r, const struct reader *rd)
 	}
 }
 
-static const struct fsc_journal_header *journal_map(const char *name)
+static const struct fsc_journal_header *journal_map(const char *name, struct fsc_shm_mapping *m)
 {
-	char oname[128];
-	assert_int_equal(fsc_shm_journal_name(oname, sizeof(oname), name), 0);
-	int fd = shm_open(oname, O_RDONLY, 0);
-	assert_true(fd >= 0);
-	void *p = mmap(NULL, sizeof(struct fsc_journal_header), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(p != MAP_FAILED);
-	return p;
+	struct fsc_journal_layout l;
+	const char *why;
+	assert_int_equal(fsc_shm_map_journal(name, m, &l, &why), 0);
+	return m->base;
 }
 
 static void test_journal_readers_lose_nothing(void **state)
@@ -205,7 +203,7 @@ static void test_journal_readers_lose_nothing(void **state)
 	    .name = r->name, .capacity = 4 * NPATHS, .group = (gid_t)-1, .journal_bytes = 65536};
 	const char *why;
 	assert_int_equal(fsc_writer_open(&r->w, &o, &why), 0);
-	r->journal = journal_map(r->name);
+	r->journal = journal_map(r->name, &r->journal_map);
 	struct reader *rd = calloc(NREADERS, sizeof(*rd));
 	pthread_t rt[NREADERS];
 	atomic_init(&r->readers_left, NREADERS);
@@ -234,7 +232,7 @@ static void test_journal_readers_lose_nothing(void **state)
 				    "reader %d: path %d known at version %lu, written up to %lu", k,
 				    i, (unsigned long)rd[k].known[i], (unsigned long)r->final[i]);
 	}
-	munmap((void *)r->journal, sizeof(struct fsc_journal_header));
+	fsc_shm_unmap(&r->journal_map);
 	fsc_writer_close(r->w);
 	assert_int_equal(fsc_test_shm_leftovers(r->name, true), 0);
 	free(rd);

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
@@ -148,17 +149,12 @@ static uint64_t spawn_writer(struct fixture *f, int i)
 
 static void map_current(struct fixture *f)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), f->name), 0);
-	int fd = shm_open(oname, O_RDONLY, 0);
-	assert_true(fd >= 0);
-	struct stat st;
-	assert_int_equal(fstat(fd, &st), 0);
-	f->hdr_size = (size_t)st.st_size;
-	void *p = mmap(NULL, f->hdr_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(p != MAP_FAILED);
-	f->hdr = p;
+	struct fsc_shm_mapping m;
+	struct fsc_shm_layout l;
+	const char *why;
+	assert_int_equal(fsc_shm_map_table(f->name, &m, &l, &why), 0);
+	f->hdr_size = m.size;
+	f->hdr = m.base;
 }
 
 static off_t stat_size(fsc_t *c, const char *path)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
@@ -96,17 +97,12 @@ static struct fsc_writer *open_writer(struct fixture *f, uint64_t capacity)
 /* Maps whatever table is published at the name now, read-only, to watch its header later. */
 static void map_current(struct fixture *f)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), f->name), 0);
-	int fd = shm_open(oname, O_RDONLY, 0);
-	assert_true(fd >= 0);
-	struct stat st;
-	assert_int_equal(fstat(fd, &st), 0);
-	f->old_size = (size_t)st.st_size;
-	void *p = mmap(NULL, f->old_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(p != MAP_FAILED);
-	f->old = p;
+	struct fsc_shm_mapping m;
+	struct fsc_shm_layout l;
+	const char *why;
+	assert_int_equal(fsc_shm_map_table(f->name, &m, &l, &why), 0);
+	f->old_size = m.size;
+	f->old = m.base;
 }
 
 static uint32_t state_of(const struct fsc_shm_header *h)

@@ -38,6 +38,7 @@
 
 #include "fsc.h"
 #include "fsc_shm_format.h"
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
@@ -319,16 +320,12 @@ static void start_small(struct churn *ch)
 /* The generation of the table published under the name now (any record may be evicted). */
 static uint64_t generation(const struct churn *ch)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), ch->name), 0);
-	int fd = shm_open(oname, O_RDONLY | O_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	const struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(h != MAP_FAILED);
-	uint64_t gen = h->generation;
-	munmap((void *)h, sizeof(*h));
-	return gen;
+	struct fsc_shm_mapping m;
+	struct fsc_shm_layout l;
+	const char *why;
+	assert_int_equal(fsc_shm_map_table(ch->name, &m, &l, &why), 0);
+	fsc_shm_unmap(&m);
+	return l.generation;
 }
 
 /* The compaction could not have its table: nothing published, nothing left behind. */

@@ -10,15 +10,11 @@
 #include "fsc_shm_journal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FSC_DUMP_EXIT_OK       0
 #define FSC_DUMP_EXIT_NO_TABLE 1
@@ -49,31 +45,18 @@ struct fsc_dump_summary {
 /* Reads the head of table name's change journal, if it is the one with id. */
 static bool fsc_dump_journal(const char *name, uint64_t id, uint64_t *ring, uint64_t *head)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX + 16];
-	struct stat st;
-	int fd = id && fsc_shm_journal_name(oname, sizeof(oname), name) == 0
-		     ? shm_open(oname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0)
-		     : -1;
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-	    (uint64_t)st.st_size < sizeof(struct fsc_journal_header)) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	const struct fsc_journal_header *h =
-	    mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (h == MAP_FAILED)
-		return false;
+	struct fsc_shm_mapping map;
 	struct fsc_journal_layout l;
 	const char *why;
-	bool ok =
-	    fsc_shm_journal_validate(h, (uint64_t)st.st_size, &l, &why) == 0 && l.journal_id == id;
+	if (!id || fsc_shm_map_journal(name, &map, &l, &why))
+		return false;
+	const struct fsc_journal_header *h = map.base;
+	bool ok = l.journal_id == id;
 	if (ok) {
 		*ring = l.ring_size;
 		*head = atomic_load_explicit(&h->head, memory_order_acquire);
 	}
-	munmap((void *)h, (size_t)st.st_size);
+	fsc_shm_unmap(&map);
 	return ok;
 }
 
@@ -176,45 +159,21 @@ static int fsc_dump_invalid(const struct fsc_dump_table *t, const char *what)
 	return FSC_DUMP_EXIT_INVALID;
 }
 
-/* Maps /fsc.<name> read-only and validates its header. Returns 0 or an exit status. */
+/* Maps /fsc.<name> read-only and validates its header, as libfsc does (fsc_shm_map_table).
+ * Returns 0 or an exit status. */
 static int fsc_dump_table_open(struct fsc_dump_table *t, const char *name)
 {
 	memset(t, 0, sizeof(*t));
 	t->name = name;
 	if (fsc_shm_object_name(t->object, sizeof(t->object), name))
 		return FSC_DUMP_EXIT_INVALID; /* checked at option parsing */
-	int fd = shm_open(t->object, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return fsc_dump_open_error(t, errno);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return fsc_dump_open_error(t, e);
-	}
 	const char *why = NULL;
-	if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_mode & S_IWOTH)
-		why = "world-writable (anyone could rewrite or truncate it; libfsc refuses it too)";
-	else if ((uint64_t)st.st_size < sizeof(struct fsc_shm_header))
-		why = "object smaller than a table header (truncated or not an fsc table)";
-	if (why) {
-		close(fd);
+	int rc = fsc_shm_map_table(name, &t->map, &t->layout, &why);
+	if (rc == -EPROTO && why)
 		return fsc_dump_invalid(t, why);
-	}
-	void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	int e = errno;
-	close(fd);
-	if (base == MAP_FAILED)
-		return fsc_dump_open_error(t, e);
-	t->hdr = base;
-	t->map_size = (size_t)st.st_size;
-	if (fsc_shm_header_validate(t->hdr, (uint64_t)st.st_size, &t->layout, &why)) {
-		munmap(base, t->map_size);
-		t->hdr = NULL;
-		return fsc_dump_invalid(t, why);
-	}
+	if (rc)
+		return fsc_dump_open_error(t, -rc);
+	t->hdr = t->map.base;
 	return 0;
 }
 
@@ -355,7 +314,7 @@ int main(int argc, char **argv)
 			fsc_dump_entries_print_text(&t, now, stdout, &scan);
 	}
 	fsc_dump_warn_scan(&t, &scan);
-	munmap((void *)t.hdr, t.map_size);
+	fsc_shm_unmap(&t.map);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "fsc-shmdump: cannot write the dump of table %s: %s\n", o.name,
 			strerror(errno));

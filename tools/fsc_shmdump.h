@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fsc_json.h"
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 
 /* A table mapped read-only and validated. Slot geometry comes only from layout (the private
@@ -15,8 +16,8 @@
 struct fsc_dump_table {
 	const char *name;
 	char object[FSC_SHM_OBJECT_NAME_MAX];
-	const struct fsc_shm_header *hdr;
-	size_t map_size;
+	struct fsc_shm_mapping map;
+	const struct fsc_shm_header *hdr; /* map.base */
 	struct fsc_shm_layout layout;
 };
 
