@@ -2,12 +2,36 @@
  *
  * A hit costs no system call: the table is mapped read-only and read under per-slot seqlocks.
  * Every answer is the truth as fscd last saw it, a record the caller can see is flagged, or
- * (fsc_stat) the real stat(2). Handles are safe to share between threads.
+ * (fsc_stat) the real stat(2).
  *
  *   fsc_t *c = fsc_open(NULL);               // the "default" table, NULL if none is live
  *   struct stat st;
  *   if (fsc_stat(c, "/var/log/syslog", &st) == 0) ...   // c may be NULL: plain stat(2)
  *   fsc_close(c);
+ *
+ * Each function below states its contract in the same terms:
+ *   Threads:  which calls may run at the same time on one handle. Every function may run
+ *             concurrently on different handles.
+ *   Syscalls: what it may enter the kernel for, and whether it can block.
+ *
+ * Threads, in general: a handle may be shared by any number of threads; every call except
+ * fsc_close may run concurrently with any other on the same handle. A cursor (fsc_cursor_t)
+ * is not shared: one thread at a time uses it.
+ *
+ * fork(): the child inherits the handle with everything it points at. The table, hint and
+ * journal mappings are MAP_SHARED and stay valid in the child, so lookups there read the same
+ * table as the parent; a mapping the child later replaces (fscd replaced its table) is the
+ * child's own. The handle's request socket (made on the first miss) is one inherited file
+ * description: parent and child then send on the same socket, which is harmless (one datagram
+ * per request). Two cases are not safe, and libfsc installs no atfork handlers:
+ *   - the child of a multithreaded parent whose other thread was, at fork(), inside a call
+ *     that (re-)attaches (fsc_open, or a lookup or journal call that found the table replaced
+ *     or the journal unmapped): the handle's attach mutex is then locked for ever in the
+ *     child, and the child's next re-attach hangs. Such a child must not use the handle; it
+ *     may fsc_open a new one (and leave the inherited one alone, never fsc_close it);
+ *   - a child that closes descriptors it did not open (daemonising): the handle's request
+ *     socket number may then name another file, which fsc_request would write the path to.
+ * After execve() the handle is gone with the address space.
  */
 #ifndef FSC_H
 #define FSC_H
@@ -23,8 +47,9 @@ extern "C" {
 
 typedef struct fsc fsc_t;
 
-/* fsc_lookup results */
-enum {
+/* What fsc_lookup answers. Values are disjoint from enum fsc_journal_result, so that
+ * fsc_result_name tells every result apart. */
+enum fsc_result {
 	FSC_HIT = 1,	     /* *st holds the cached record */
 	FSC_NEGATIVE = 2,    /* cached "does not exist" (what stat(2) reports as ENOENT) */
 	FSC_MISS = 3,	     /* not in the table, or a path the table never holds */
@@ -46,34 +71,58 @@ struct fsc_info {
 
 /* Attach to the table called name (NULL means "default"). Returns NULL with errno set when
  * nothing usable is published: ENOENT (no table), EPROTO (not a valid fsc table, or another
- * ABI), ESRCH (its writer has stopped or died), EACCES, EINVAL (bad name), ENOMEM. */
+ * ABI, or a world-writable object), ESRCH (its writer has stopped or died), EACCES, EINVAL
+ * (bad name), ENOMEM.
+ * Threads: any; it touches no existing handle.
+ * Syscalls: shm_open, fstat, mmap and close, for the table and its hint segment. It does not
+ * block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
 FSC_API fsc_t *fsc_open(const char *name);
+
+/* Detaches and frees the handle (c may be NULL). Records already copied out stay valid.
+ * Threads: no other call on c may be running or follow; the caller makes sure of that.
+ * Syscalls: munmap and close; does not block. */
 FSC_API void fsc_close(fsc_t *c);
 
 /* stat(2) semantics: 0, or -1 with errno. Answered from the table when the record is there
  * and trustworthy; otherwise calls stat(2). c may be NULL (then it is stat(2)).
  * One field lags by design: st_atim is the access time as of fscd's last look at the file.
  * Reading a file changes it without any event fscd watches (watching every read would
- * flood it), so a cached atime can be older than stat(2)'s; every other field is current. */
+ * flood it), so a cached atime can be older than stat(2)'s; every other field is current.
+ * Threads: any, concurrently with every call but fsc_close.
+ * Syscalls: none on a trusted hit or negative. Otherwise what fsc_lookup may make, then on a
+ * miss at most one sendto (as fsc_request, never blocking; rate-limited per handle), then
+ * stat(2), which blocks as stat(2) does (a hung network mount). */
 FSC_API int fsc_stat(fsc_t *c, const char *path, struct stat *st);
 
 /* fsc_stat, but a record kept current by polling (FSC_FLAG_POLLED: a filesystem inotify
  * cannot see, such as NFS) counts only if fscd confirmed it within the last max_age_ms;
  * older, it is stat(2). Records fscd keeps by inotify are current while fscd is alive and
  * are answered as by fsc_stat. With max_age_ms at or above fscd's poll interval (fscd
- * --poll-interval, 2000 ms by default), polled records are served between polls. */
+ * --poll-interval, 2000 ms by default), polled records are served between polls.
+ * Threads and syscalls: as fsc_stat (the age is read from the vDSO clock, no syscall). */
 FSC_API int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t max_age_ms);
 
-/* Table only, no system call: FSC_HIT, FSC_NEGATIVE, FSC_MISS or FSC_UNAVAILABLE; -1 with
- * errno EINVAL if c or path is NULL. st and info may be NULL. On FSC_HIT both are filled;
- * on FSC_NEGATIVE info is; otherwise their contents are unspecified (st is used as scratch). */
+/* Table only: returns an enum fsc_result (FSC_HIT, FSC_NEGATIVE, FSC_MISS or
+ * FSC_UNAVAILABLE), or -1 with errno EINVAL if c or path is NULL. st and info may be NULL.
+ * On FSC_HIT both are filled; on FSC_NEGATIVE info is; otherwise their contents are
+ * unspecified (st is used as scratch).
+ * Threads: any, concurrently with every call but fsc_close; a hit takes no lock.
+ * Syscalls: none, and it never blocks, while the table it holds is usable: a hit or a miss
+ * reads shared memory and the vDSO clock only. When it finds the table replaced, or fscd
+ * gone, it looks for a successor: it takes the handle's attach mutex (waiting for another
+ * thread's re-attach if one is under way) and calls shm_open, fstat, mmap, mremap, close;
+ * after a look that finds nothing usable it looks again at most every 100 ms, answering
+ * FSC_UNAVAILABLE without a syscall in between. */
 FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info);
 
 /* Asks fscd to cache path (fsc_stat does this by itself on a miss). fscd takes it only if it
  * lies under one of its roots and passes its filters, and, against one-off scans, only on a
- * second request within its --request-window. Never blocks: 0 if the request was sent, -1
- * with errno otherwise (EINVAL: not an absolute path in canonical form; ECONNREFUSED: no
- * fscd serves the table; EAGAIN: fscd is behind on requests). One system call (sendto). */
+ * second request within its --request-window. 0 if the request was sent, -1 with errno
+ * otherwise (EINVAL: not an absolute path in canonical form; ECONNREFUSED: no fscd serves
+ * the table; EAGAIN: fscd is behind on requests).
+ * Threads: any, concurrently with every call but fsc_close.
+ * Syscalls: one sendto (MSG_DONTWAIT: never blocks); the first call on a handle also makes
+ * its socket. */
 FSC_API int fsc_request(fsc_t *c, const char *path);
 
 /* The change journal: "what changed since cursor X", with no system call.
@@ -98,13 +147,23 @@ FSC_API int fsc_request(fsc_t *c, const char *path);
  * more than its size behind (fscd --journal-kib), a restarted fscd, or an fscd that died or
  * went silent all give FSC_CURSOR_LOST, and the reader starts over. A damaged journal is
  * FSC_CURSOR_LOST too, never a crash or a made-up path. Entries are not merged: a path
- * changed five times appears five times. */
+ * changed five times appears five times.
+ *
+ * Ordering (shm/PROTOCOL.md, "Change journal", invariants a and b): fscd appends an entry
+ * only after the table holds the change it reports, and the reader reads the journal's head
+ * with acquire. So a fsc_lookup of ch.path made after fsc_journal_next returned the entry (in
+ * the same thread, or in one that synchronised with it) sees that change or a later one:
+ * a record whose change_seq is at least ch.change_seq, or FSC_MISS (the record was dropped,
+ * or evicted since: evictions are not journalled) or FSC_UNAVAILABLE (fscd went away;
+ * fsc_stat then asks stat(2)). It never returns the record as it was before the change. And a
+ * change made before fsc_journal_start returned is in the table for the lookups that follow
+ * it; a change made after is an entry past the cursor. */
 typedef struct fsc_cursor {
 	uint64_t journal_id; /* which journal (a new one per fscd start) */
 	uint64_t pos;	     /* byte position in it */
 } fsc_cursor_t;
 
-#define FSC_CHANGE_PATH_MAX 4096 /* PATH_MAX: fscd never caches a longer path */
+#define FSC_CHANGE_PATH_MAX 4096 /* PATH_MAX: the longest path is 4095 bytes, then the NUL */
 
 /* struct fsc_change.flags: FSC_FLAG_* of the record after the change, and: */
 #define FSC_CHANGE_DROPPED 0x100u /* fscd no longer holds the path: ask stat(2) */
@@ -116,26 +175,46 @@ struct fsc_change {
 	char path[FSC_CHANGE_PATH_MAX]; /* NUL-terminated */
 };
 
-/* fsc_journal_next and fsc_journal_wait results */
-enum {
-	FSC_CAUGHT_UP = 0,   /* nothing past the cursor (wait: the time ran out) */
-	FSC_CHANGE = 1,	     /* next: *change filled and cursor advanced; wait: entries ready */
-	FSC_CURSOR_LOST = 2, /* the cursor is no longer valid: start over (see above) */
+/* What fsc_journal_next and fsc_journal_wait answer. Values are disjoint from enum
+ * fsc_result (none is 0 either: test against the names, never for truth). */
+enum fsc_journal_result {
+	FSC_CAUGHT_UP = 5,   /* nothing past the cursor (wait: the time ran out) */
+	FSC_CHANGE = 6,	     /* next: *change filled and cursor advanced; wait: entries ready */
+	FSC_CURSOR_LOST = 7, /* the cursor is no longer valid: start over (see above) */
 };
 
 /* A cursor at the journal's current end. 0, or -1 with errno: ENOENT (this fscd keeps no
  * journal: --journal-kib 0), ESRCH (fscd is gone or silent), EAGAIN (fscd is being replaced;
- * retry), EPROTO (the journal object is not valid), EINVAL, ENOMEM. */
+ * retry), EPROTO (the journal object is not valid), EINVAL, ENOMEM.
+ * Threads: any, concurrently with every call but fsc_close; it writes only *cursor.
+ * Syscalls: none once the handle has mapped this fscd's journal. The first call (and the
+ * first after fscd restarted) maps it under the handle's attach mutex: shm_open, fstat, mmap,
+ * close, never waiting for fscd. Re-attaching to a replaced table as fsc_lookup does. */
 FSC_API int fsc_journal_start(fsc_t *c, fsc_cursor_t *cursor);
-/* The next change past *cursor: FSC_CHANGE, FSC_CAUGHT_UP or FSC_CURSOR_LOST; -1 with errno
- * EINVAL for NULL arguments. No system call unless fscd replaced its table meanwhile. */
+
+/* The next change past *cursor: an enum fsc_journal_result (FSC_CHANGE, FSC_CAUGHT_UP or
+ * FSC_CURSOR_LOST), or -1 with errno EINVAL for NULL arguments.
+ * Threads: any number of threads, each with its own cursor, concurrently with every call but
+ * fsc_close. One cursor is used by one thread at a time (this call advances it).
+ * Syscalls: none, and it never blocks, unless fscd replaced its table meanwhile (then as
+ * fsc_lookup) or the journal is not mapped yet (then as fsc_journal_start). */
 FSC_API int fsc_journal_next(fsc_t *c, fsc_cursor_t *cursor, struct fsc_change *change);
-/* Blocks (futex) until the journal holds entries past *cursor (FSC_CHANGE), timeout_ms
- * passes (FSC_CAUGHT_UP; a negative timeout waits for ever) or the cursor is lost
- * (FSC_CURSOR_LOST, found within a second of fscd dying). -1 with errno EINVAL. */
+
+/* Blocks until the journal holds entries past *cursor (FSC_CHANGE: call fsc_journal_next),
+ * timeout_ms passes (FSC_CAUGHT_UP; a negative timeout waits for ever) or the cursor is lost
+ * (FSC_CURSOR_LOST, found within a second of fscd dying). Returns an enum
+ * fsc_journal_result, or -1 with errno EINVAL.
+ * Threads: as fsc_journal_next; it only reads *cursor, but no thread may advance that cursor
+ * meanwhile.
+ * Syscalls: futex(FUTEX_WAIT) on the journal's shared word, in slices of at most 500 ms (to
+ * notice fscd's death, which wakes nobody); a signal handler interrupts a slice, not the
+ * wait. Returns at once, without a syscall, when entries are already there. */
 FSC_API int fsc_journal_wait(fsc_t *c, const fsc_cursor_t *cursor, int timeout_ms);
 
-/* The name a result code stands for ("hit", "negative", ...), for messages. */
+/* The name of a result, for messages: every enum fsc_result and enum fsc_journal_result
+ * value has its own ("hit", "negative", "miss", "unavailable", "caught up", "change",
+ * "cursor lost"); -1 is "error", anything else "unknown".
+ * Threads: any. Syscalls: none. */
 FSC_API const char *fsc_result_name(int result);
 
 #ifdef __cplusplus

@@ -33,8 +33,8 @@ struct fsc_map *fsc_reader_usable_map(fsc_t *c)
 	return NULL;
 }
 
-static int probe(const struct fsc_map *m, const struct fsc_shm_key *key, uint64_t *index,
-		 struct fsc_shm_record *rec, struct stat *st)
+static enum fsc_result probe(const struct fsc_map *m, const struct fsc_shm_key *key,
+			     uint64_t *index, struct fsc_shm_record *rec, struct stat *st)
 {
 	const struct fsc_shm_layout *l = &m->layout;
 	for (uint32_t i = 0; i < l->max_probe; i++) {
@@ -133,6 +133,7 @@ int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t max_age
 
 const char *fsc_result_name(int result)
 {
+	/* every value of both enums has a case: two equal values would not compile */
 	switch (result) {
 	case FSC_HIT:
 		return "hit";
@@ -142,7 +143,15 @@ const char *fsc_result_name(int result)
 		return "miss";
 	case FSC_UNAVAILABLE:
 		return "unavailable";
-	default:
+	case FSC_CAUGHT_UP:
+		return "caught up";
+	case FSC_CHANGE:
+		return "change";
+	case FSC_CURSOR_LOST:
+		return "cursor lost";
+	case -1:
 		return "error";
+	default:
+		return "unknown";
 	}
 }

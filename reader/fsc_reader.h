@@ -13,6 +13,23 @@
 #include "fsc_shm_journal.h"
 #include "fsc_shm_table.h"
 
+/* fsc.h restates, for its users, values the format defines (shm/ is not installed). They are
+ * equal by convention only: these tie them, so a change to one side fails to build. */
+_Static_assert(FSC_FLAG_NEGATIVE == FSC_REC_NEGATIVE, "fsc_info.flags are the record flags");
+_Static_assert(FSC_FLAG_POLLED == FSC_REC_POLLED, "fsc_info.flags are the record flags");
+_Static_assert(FSC_FLAG_STALE == FSC_REC_STALE, "fsc_info.flags are the record flags");
+_Static_assert((FSC_FLAG_NEGATIVE | FSC_FLAG_POLLED | FSC_FLAG_STALE) == FSC_REC_MASK,
+	       "every record flag has a public name");
+/* fsc_change.flags: a journal entry's record flags (FSC_REC_*, masked) or DROPPED */
+_Static_assert((FSC_CHANGE_DROPPED & FSC_REC_MASK) == 0, "DROPPED is not a record flag");
+/* fsc_shm_journal_read fills FSC_JOURNAL_PATH_MAX bytes and a NUL into fsc_change.path */
+_Static_assert(FSC_CHANGE_PATH_MAX == FSC_JOURNAL_PATH_MAX + 1, "fsc_change.path holds any path");
+/* No result is 0 (a caller testing a result for truth is a bug, not an answer); that the two
+ * enums share no value is checked by the switch in fsc_result_name (duplicate cases). */
+_Static_assert(FSC_HIT &&FSC_NEGATIVE &&FSC_MISS &&FSC_UNAVAILABLE &&FSC_CAUGHT_UP &&FSC_CHANGE
+		   &&FSC_CURSOR_LOST,
+	       "no result is 0");
+
 /* One attached table object. Immutable after attach, so threads share it without locks. */
 struct fsc_map {
 	const struct fsc_shm_header *base; /* PROT_READ mapping of the whole object */

@@ -164,12 +164,61 @@ static void test_journal_absent_or_stopped(void **state)
 	free(f);
 }
 
+/* Every result of fsc_lookup and of the journal calls is its own value with its own name:
+ * code that compares a journal result with a lookup result, or prints one, cannot confuse
+ * them (FSC_CHANGE once equalled FSC_HIT and was named "hit"; FSC_CAUGHT_UP was 0). */
+static void test_result_names_are_distinct(void **state)
+{
+	(void)state;
+	static const struct {
+		int result;
+		const char *name;
+	} all[] = {
+	    {FSC_HIT, "hit"},
+	    {FSC_NEGATIVE, "negative"},
+	    {FSC_MISS, "miss"},
+	    {FSC_UNAVAILABLE, "unavailable"},
+	    {FSC_CAUGHT_UP, "caught up"},
+	    {FSC_CHANGE, "change"},
+	    {FSC_CURSOR_LOST, "cursor lost"},
+	    {-1, "error"},
+	};
+	size_t n = sizeof(all) / sizeof(all[0]);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_not_equal(all[i].result, 0);
+		assert_string_equal(fsc_result_name(all[i].result), all[i].name);
+		for (size_t k = 0; k < i; k++) {
+			assert_int_not_equal(all[i].result, all[k].result);
+			assert_string_not_equal(fsc_result_name(all[i].result),
+						fsc_result_name(all[k].result));
+		}
+	}
+	assert_string_equal(fsc_result_name(0), "unknown");
+
+	/* and what the calls return is named as such */
+	struct fixture *f = fixture_open(RING);
+	fsc_cursor_t cur;
+	struct fsc_change ch;
+	assert_int_equal(fsc_journal_start(f->c, &cur), 0);
+	assert_string_equal(fsc_result_name(fsc_journal_next(f->c, &cur, &ch)), "caught up");
+	assert_string_equal(fsc_result_name(fsc_journal_wait(f->c, &cur, 0)), "caught up");
+	put(f, 0, 1);
+	assert_string_equal(fsc_result_name(fsc_journal_wait(f->c, &cur, 0)), "change");
+	assert_string_equal(fsc_result_name(fsc_journal_next(f->c, &cur, &ch)), "change");
+	assert_string_equal(fsc_result_name(fsc_lookup(f->c, f->paths[0], NULL, NULL)), "hit");
+	assert_string_equal(fsc_result_name(fsc_lookup(f->c, "/j/none", NULL, NULL)), "miss");
+	fsc_cursor_t bogus = {.journal_id = cur.journal_id ^ 1, .pos = 0};
+	assert_string_equal(fsc_result_name(fsc_journal_next(f->c, &bogus, &ch)), "cursor lost");
+	fixture_close(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_journal_exact_sequence),
 	    cmocka_unit_test(test_journal_lapped_cursor_is_lost),
 	    cmocka_unit_test(test_journal_absent_or_stopped),
+	    cmocka_unit_test(test_result_names_are_distinct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
