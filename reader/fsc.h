@@ -25,12 +25,14 @@
  * description: parent and child then send on the same socket, which is harmless (one datagram
  * per request). Two cases are not safe, and libfsc installs no atfork handlers:
  *   - the child of a multithreaded parent whose other thread was, at fork(), inside a call
- *     that (re-)attaches (fsc_open, or a lookup or journal call that found the table replaced
- *     or the journal unmapped): the handle's attach mutex is then locked for ever in the
- *     child, and the child's next re-attach hangs. Such a child must not use the handle; it
- *     may fsc_open a new one (and leave the inherited one alone, never fsc_close it);
+ *     on the handle that re-attaches (a lookup, stat or journal call that found the table
+ *     replaced or its writer gone, or that maps the journal): the handle's attach mutex is
+ *     then locked for ever in the child, and the child's first re-attach hangs. Such a child
+ *     must not use the handle; it may fsc_open a new one (and leave the inherited one alone,
+ *     never fsc_close it);
  *   - a child that closes descriptors it did not open (daemonising): the handle's request
- *     socket number may then name another file, which fsc_request would write the path to.
+ *     socket number may then name another socket of the child's, on which a miss or
+ *     fsc_request would send the path.
  * After execve() the handle is gone with the address space.
  */
 #ifndef FSC_H
@@ -74,8 +76,8 @@ struct fsc_info {
  * ABI, or a world-writable object), ESRCH (its writer has stopped or died), EACCES, EINVAL
  * (bad name), ENOMEM.
  * Threads: any; it touches no existing handle.
- * Syscalls: shm_open, fstat, mmap and close, for the table and its hint segment. It does not
- * block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
+ * Syscalls: shm_open, fstat, mmap and close (munmap on failure), for the table and its hint
+ * segment. It does not block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
 FSC_API fsc_t *fsc_open(const char *name);
 
 /* Detaches and frees the handle (c may be NULL). Records already copied out stay valid.
@@ -90,8 +92,9 @@ FSC_API void fsc_close(fsc_t *c);
  * flood it), so a cached atime can be older than stat(2)'s; every other field is current.
  * Threads: any, concurrently with every call but fsc_close.
  * Syscalls: none on a trusted hit or negative. Otherwise what fsc_lookup may make, then on a
- * miss at most one sendto (as fsc_request, never blocking; rate-limited per handle), then
- * stat(2), which blocks as stat(2) does (a hung network mount). */
+ * miss at most one sendto (as fsc_request: never blocking, the handle's first also makes its
+ * socket; rate-limited per handle), then stat(2), which blocks as stat(2) does (a hung
+ * network mount). */
 FSC_API int fsc_stat(fsc_t *c, const char *path, struct stat *st);
 
 /* fsc_stat, but a record kept current by polling (FSC_FLAG_POLLED: a filesystem inotify
@@ -110,9 +113,9 @@ FSC_API int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t
  * Syscalls: none, and it never blocks, while the table it holds is usable: a hit or a miss
  * reads shared memory and the vDSO clock only. When it finds the table replaced, or fscd
  * gone, it looks for a successor: it takes the handle's attach mutex (waiting for another
- * thread's re-attach if one is under way) and calls shm_open, fstat, mmap, mremap, close;
- * after a look that finds nothing usable it looks again at most every 100 ms, answering
- * FSC_UNAVAILABLE without a syscall in between. */
+ * thread's re-attach if one is under way) and calls shm_open, fstat, mmap, mremap, munmap
+ * and close; after a look that finds nothing usable it looks again at most every 100 ms,
+ * answering FSC_UNAVAILABLE without a syscall in between. */
 FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info);
 
 /* Asks fscd to cache path (fsc_stat does this by itself on a miss). fscd takes it only if it
@@ -153,9 +156,10 @@ FSC_API int fsc_request(fsc_t *c, const char *path);
  * only after the table holds the change it reports, and the reader reads the journal's head
  * with acquire. So a fsc_lookup of ch.path made after fsc_journal_next returned the entry (in
  * the same thread, or in one that synchronised with it) sees that change or a later one:
- * a record whose change_seq is at least ch.change_seq, or FSC_MISS (the record was dropped,
- * or evicted since: evictions are not journalled) or FSC_UNAVAILABLE (fscd went away;
- * fsc_stat then asks stat(2)). It never returns the record as it was before the change. And a
+ * the record as changed or newer (while the same fscd serves, its change_seq is at least
+ * ch.change_seq), or FSC_MISS (the record was dropped, or evicted since: evictions are not
+ * journalled) or FSC_UNAVAILABLE (fscd went away; fsc_stat then asks stat(2)). It never
+ * returns the record as it was before the change. And a
  * change made before fsc_journal_start returned is in the table for the lookups that follow
  * it; a change made after is an entry past the cursor. */
 typedef struct fsc_cursor {
