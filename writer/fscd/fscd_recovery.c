@@ -8,7 +8,7 @@
  * re-verification is never dropped: it runs when its time comes, storm or not.
  *
  * Backstop: some changes produce no event at all (writes through mmap, writes through a hard
- * link in an unwatched directory). A slow sweep re-verifies every tracked entry in turn, a
+ * link in an unwatched directory). A slow sweep refreshes every tracked entry in turn, a
  * bounded number per tick, so its cost stays small and flat.
  *
  * This file owns t->recovery. */
@@ -58,7 +58,7 @@ void fscd_recovery_run_due(struct fscd_tree *t, uint64_t now)
 void fscd_recovery_backstop(struct fscd_tree *t)
 {
 	/* A tick examines a bounded run of slots: at most FSCD_BACKSTOP_SLOTS_PER_TICK, about
-	 * half of them live, each re-verified by one lstat (an unchanged record costs one word
+	 * half of them live, each refreshed by one lstat (an unchanged record costs one word
 	 * write). The default table of 32768 slots is swept in 8 ticks. */
 	t->recovery.backstop_cursor =
 	    fscd_tree_queue_range(t, t->recovery.backstop_cursor, FSCD_BACKSTOP_SLOTS_PER_TICK);

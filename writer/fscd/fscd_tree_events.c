@@ -11,7 +11,7 @@
 #include "fscd_log.h"
 #include "fscd_tree_internal.h"
 
-/* A directory was deleted or moved away: stop watching everything below it and re-check
+/* A directory was deleted or moved away: stop watching everything below it and refresh
  * every record below it (they turn negative). */
 static void drop_subtree(struct fscd_tree *t, const char *path)
 {

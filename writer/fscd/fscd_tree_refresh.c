@@ -88,7 +88,7 @@ static bool multiply_linked(const struct stat *st)
 /* Publishes what lstat says about path: a record, a negative entry, or nothing (symlinks,
  * whose target may change where no watch sees it, are left to stat(2)). A link count change
  * is reported by the kernel only on the inode, not to directory watches: when the inode had
- * or has other names, the records of those names are re-checked too. */
+ * or has other names, the records of those names are refreshed too. */
 static void refresh_len(void *ctx, const char *path, size_t len)
 {
 	struct fscd_tree *t = ctx;

@@ -72,7 +72,7 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 
 /* A directory's mode or owner changed: what fscd could not watch or stat below it (permission
  * denied) may be within reach now, and what it could may not be. Rescanning it re-adds the
- * watches (the same ones where they exist) and re-checks every entry. */
+ * watches (the same ones where they exist) and refreshes every entry. */
 void fscd_tree_rescan_dir(struct fscd_tree *t, const char *dir)
 {
 	struct fscd_dir *d = fscd_dir_find(t, dir);
