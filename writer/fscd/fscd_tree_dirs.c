@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/random.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "fscd_log.h"
 #include "fscd_tree_internal.h"
@@ -25,8 +23,7 @@
 int fscd_dirs_init(struct fscd_tree *t)
 {
 	struct fscd_watches *ws = &t->watches;
-	if (getrandom(&ws->seed, sizeof(ws->seed), 0) != sizeof(ws->seed))
-		ws->seed = 0x9e3779b97f4a7c15ull; /* a fixed seed only costs hash quality */
+	ws->seed = fscd_path_hash_seed();
 	ws->by_path = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!ws->by_path)
 		return -ENOMEM;
@@ -65,11 +62,6 @@ static void dir_free_rcu(struct rcu_head *head)
 	dir_free_now(caa_container_of(head, struct fscd_dir, rcu));
 }
 
-static unsigned long dir_hash(const struct fscd_tree *t, const char *path)
-{
-	return (unsigned long)XXH3_64bits_withSeed(path, strlen(path), t->watches.seed);
-}
-
 static int dir_match(struct cds_lfht_node *node, const void *key)
 {
 	return strcmp(caa_container_of(node, struct fscd_dir, by_path)->path, key) == 0;
@@ -93,8 +85,9 @@ static void dir_index(struct fscd_tree *t, struct fscd_dir *d)
 	if (!d->path)
 		return;
 	rcu_read_lock();
-	struct cds_lfht_node *old = cds_lfht_add_replace(t->watches.by_path, dir_hash(t, d->path),
-							 dir_match, d->path, &d->by_path);
+	struct cds_lfht_node *old =
+	    cds_lfht_add_replace(t->watches.by_path, fscd_path_hash(d->path, t->watches.seed),
+				 dir_match, d->path, &d->by_path);
 	rcu_read_unlock();
 	if (old)
 		caa_container_of(old, struct fscd_dir, by_path)->indexed = false;
@@ -105,7 +98,8 @@ struct fscd_dir *fscd_dir_find(struct fscd_tree *t, const char *path)
 {
 	struct cds_lfht_iter it;
 	rcu_read_lock();
-	cds_lfht_lookup(t->watches.by_path, dir_hash(t, path), dir_match, path, &it);
+	cds_lfht_lookup(t->watches.by_path, fscd_path_hash(path, t->watches.seed), dir_match, path,
+			&it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	rcu_read_unlock();
 	return n ? caa_container_of(n, struct fscd_dir, by_path) : NULL;
