@@ -6,15 +6,16 @@
  * functions declared below (reading a field is allowed where a comment says so).
  *
  *   fscd_tree.c          the tree itself: create, destroy, the settings every part reads
- *                        (writer, filter, path limit), the upkeep tick, and the narrow
- *                        interface the request path uses (fscd_tree_can_cache ...)
+ *                        (writer, filter, path limit), the upkeep tick, and what the
+ *                        request path may ask (fscd_tree_can_cache, fscd_tree_writer)
  *   fscd_tree_dirs.c     t->watches: the inotify fd, the watched directories (struct
  *                        fscd_dir) and their two indexes, by watch descriptor and by path
  *   fscd_tree_roots.c    t->roots: the roots, whether each is present, watching them again
  *   fscd_tree_scan.c     scans: watch a directory, queue it and everything in it; the full
  *                        re-verification (no state of its own)
  *   fscd_tree_refresh.c  t->refresh: the pending set (paths to re-stat at the end of a pass)
- *                        and the lstat that publishes a path's record
+ *                        and the lstat that publishes a path's record (for requests:
+ *                        fscd_tree_cache_path)
  *   fscd_tree_events.c   reading and applying inotify events (no state of its own)
  *   fscd_tree_poll.c     t->polling: the polled directories, the stat workers, the interval
  *   fscd_recovery.c      t->recovery: overflow back-off and the backstop sweep
