@@ -40,22 +40,22 @@ struct fscd_daemon {
 	struct fscd_tree *tree;
 	struct fscd_requests *requests;
 	struct fscd_loop loop;
-	uint64_t rebuild_failures_seen; /* FSC_CTR_REBUILD_FAILURES at the last report */
+	uint64_t compaction_failures_seen; /* FSC_CTR_REBUILD_FAILURES at the last report */
 };
 
 /* A compaction that could not be published (/dev/shm full) changes no answer, but misses get
  * slower until it can: say so once per new failure streak, with the reason. */
-static void fscd_report_rebuild_failures(struct fscd_daemon *d)
+static void fscd_report_compaction_failures(struct fscd_daemon *d)
 {
 	uint64_t n = fsc_writer_header(d->w)->counters[FSC_CTR_REBUILD_FAILURES];
-	if (n == d->rebuild_failures_seen)
+	if (n == d->compaction_failures_seen)
 		return;
-	if (d->rebuild_failures_seen == 0 || n - d->rebuild_failures_seen > 1)
+	if (d->compaction_failures_seen == 0 || n - d->compaction_failures_seen > 1)
 		fscd_log(FSCD_LOG_WARN,
 			 "cannot publish a compacted table: %s; answers stay correct but lookups "
 			 "of absent paths get slower until it can (retrying every second)",
 			 fsc_writer_last_error(d->w) ? fsc_writer_last_error(d->w) : "unknown");
-	d->rebuild_failures_seen = n;
+	d->compaction_failures_seen = n;
 }
 
 static int fscd_loop_add(int epfd, int fd, uint32_t events)
@@ -119,7 +119,7 @@ static bool fscd_loop_on_timer(struct fscd_daemon *d, unsigned *ticks, enum fscd
 	}
 	fscd_tree_tick(d->tree);
 	fscd_requests_bind(d->requests);
-	fscd_report_rebuild_failures(d);
+	fscd_report_compaction_failures(d);
 	return true;
 }
 

@@ -4,6 +4,21 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <xxhash.h>
+
+uint64_t fscd_path_hash_seed(void)
+{
+	uint64_t seed;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = 0x9e3779b97f4a7c15ull;
+	return seed;
+}
+
+unsigned long fscd_path_hash(const char *path, uint64_t seed)
+{
+	return (unsigned long)XXH3_64bits_withSeed(path, strlen(path), seed);
+}
 
 /* Writes dir + "/" + name + NUL to out, which has room for it. */
 static void fscd_path_join_copy(char *out, const char *dir, size_t dlen, const char *name,

@@ -5,15 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <xxhash.h>
 
 #include "fscd_path.h"
-
-static unsigned long path_hash(const struct fscd_poll *p, const char *path)
-{
-	return (unsigned long)XXH3_64bits_withSeed(path, strlen(path), p->seed);
-}
 
 static int path_match(struct cds_lfht_node *node, const void *key)
 {
@@ -24,8 +17,7 @@ static int path_match(struct cds_lfht_node *node, const void *key)
 int fscd_poll_init(struct fscd_poll *p)
 {
 	*p = (struct fscd_poll){0};
-	if (getrandom(&p->seed, sizeof(p->seed), 0) != sizeof(p->seed))
-		p->seed = 0x9e3779b97f4a7c15ull; /* a fixed seed only costs hash quality */
+	p->seed = fscd_path_hash_seed();
 	p->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	return p->ht ? 0 : -ENOMEM;
 }
@@ -51,7 +43,7 @@ struct fscd_polled *fscd_poll_find(struct fscd_poll *p, const char *path)
 	/* the loop thread is the only one that removes entries, so what it finds stays valid
 	 * after the read-side section; the section protects the table's own nodes */
 	rcu_read_lock();
-	cds_lfht_lookup(p->ht, path_hash(p, path), path_match, path, &it);
+	cds_lfht_lookup(p->ht, fscd_path_hash(path, p->seed), path_match, path, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	rcu_read_unlock();
 	return n ? caa_container_of(n, struct fscd_polled, node) : NULL;
@@ -60,7 +52,7 @@ struct fscd_polled *fscd_poll_find(struct fscd_poll *p, const char *path)
 bool fscd_poll_has(struct fscd_poll *p, const char *path, uint64_t id)
 {
 	struct cds_lfht_iter it;
-	cds_lfht_lookup(p->ht, path_hash(p, path), path_match, path, &it);
+	cds_lfht_lookup(p->ht, fscd_path_hash(path, p->seed), path_match, path, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	return n && caa_container_of(n, struct fscd_polled, node)->id == id;
 }
@@ -80,7 +72,7 @@ struct fscd_polled *fscd_poll_add(struct fscd_poll *p, const char *path,
 	cds_lfht_node_init(&e->node);
 	rcu_read_lock();
 	struct cds_lfht_node *n =
-	    cds_lfht_add_unique(p->ht, path_hash(p, path), path_match, path, &e->node);
+	    cds_lfht_add_unique(p->ht, fscd_path_hash(path, p->seed), path_match, path, &e->node);
 	rcu_read_unlock();
 	if (n != &e->node) {
 		*existing = caa_container_of(n, struct fscd_polled, node);

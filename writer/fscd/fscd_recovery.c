@@ -8,8 +8,10 @@
  * re-verification is never dropped: it runs when its time comes, storm or not.
  *
  * Backstop: some changes produce no event at all (writes through mmap, writes through a hard
- * link in an unwatched directory). A slow sweep re-verifies every tracked entry in turn, a
- * bounded number per tick, so its cost stays small and flat. */
+ * link in an unwatched directory). A slow sweep refreshes every tracked entry in turn, a
+ * bounded number per tick, so its cost stays small and flat.
+ *
+ * This file owns t->recovery. */
 #include <inttypes.h>
 #include <stdint.h>
 
@@ -53,19 +55,11 @@ void fscd_recovery_run_due(struct fscd_tree *t, uint64_t now)
 	fscd_tree_reverify_all(t);
 }
 
-static void collect(void *ctx, const char *path, size_t len, uint32_t flags, const struct stat *st)
-{
-	(void)len;
-	(void)flags;
-	(void)st;
-	fscd_pending_add(ctx, path);
-}
-
 void fscd_recovery_backstop(struct fscd_tree *t)
 {
 	/* A tick examines a bounded run of slots: at most FSCD_BACKSTOP_SLOTS_PER_TICK, about
-	 * half of them live, each re-verified by one lstat (an unchanged record costs one word
+	 * half of them live, each refreshed by one lstat (an unchanged record costs one word
 	 * write). The default table of 32768 slots is swept in 8 ticks. */
-	t->recovery.backstop_cursor = fsc_writer_visit_range(
-	    t->w, t->recovery.backstop_cursor, FSCD_BACKSTOP_SLOTS_PER_TICK, collect, &t->pending);
+	t->recovery.backstop_cursor =
+	    fscd_tree_queue_range(t, t->recovery.backstop_cursor, FSCD_BACKSTOP_SLOTS_PER_TICK);
 }

@@ -8,14 +8,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "fscd_admit.h"
 #include "fscd_log.h"
-#include "fscd_tree_internal.h"
 
 #define FSCD_REQUESTS_PER_PASS 256	  /* the rest waits in the socket buffer, or is dropped */
 #define FSCD_ADMIT_ENTRIES     (1u << 16) /* first requests remembered: 1 MiB */
@@ -77,72 +75,34 @@ int fscd_requests_fd(const struct fscd_requests *r)
 	return r->fd;
 }
 
-/* The depth of path below the root it lies under, or -1 if under none. */
-static int request_depth(const struct fscd_tree *t, const char *path)
-{
-	for (size_t i = 0; i < t->nroots; i++) {
-		const struct fscd_root *root = &t->roots[i];
-		size_t len = strlen(root->path);
-		if (root->name ? strcmp(path, root->path) == 0
-			       : fscd_path_under(path, root->path, len)) {
-			int depth = 0;
-			for (const char *p = path + len; *p; p++)
-				depth += *p == '/';
-			return depth;
-		}
-	}
-	return -1;
-}
-
-/* Is path one fscd may cache, in a directory it watches? */
-static bool request_acceptable(struct fscd_tree *t, const char *path, size_t len)
-{
-	if (!fsc_shm_path_cacheable(path, len, t->path_max))
-		return false;
-	int depth = request_depth(t, path);
-	if (depth < 0)
-		return false;
-	const char *slash = strrchr(path, '/'); /* cacheable: absolute, so there is one */
-	char *dir = fscd_path_parent(path);
-	struct fscd_dir *d = dir ? fscd_dir_find(t, dir) : NULL;
-	free(dir);
-	/* a path in a directory fscd does not watch (excluded, past the depth limit, behind a
-	 * symlink, polled) would be a record nothing keeps current */
-	if (!d || !fscd_dir_wants(d, slash + 1))
-		return false;
-	if (!d->recursive)
-		return true; /* a file root, named explicitly */
-	struct stat st;
-	bool is_dir = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	return fscd_filter_wants(t->filter, path, is_dir, (unsigned)depth);
-}
-
 /* Returns the counter the request adds to besides FSC_CTR_REQUESTS, or -1. */
 static int request_decide(struct fscd_requests *r, struct fscd_tree *t, const char *path,
 			  size_t len)
 {
-	if (!request_acceptable(t, path, len)) {
+	struct fsc_writer *w = fscd_tree_writer(t);
+	if (!fscd_tree_can_cache(t, path, len)) {
 		fscd_log(FSCD_LOG_DEBUG, "request refused (not under a watched directory): %s",
 			 path);
 		return FSC_CTR_REQUESTS_REFUSED;
 	}
-	if (fsc_writer_contains(t->w, path, len, NULL))
+	if (fsc_writer_contains(w, path, len, NULL))
 		return -1; /* cached meanwhile */
 	uint64_t hash = XXH3_64bits_withSeed(path, len, r->seed);
 	if (!r->admit_all && !fscd_admit_request(&r->admit, hash, fsc_writer_now_ns()))
 		return -1; /* a first request: remembered */
-	fscd_tree_refresh(t, path);
+	fscd_tree_cache_path(t, path);
 	return FSC_CTR_REQUESTS_ADMITTED;
 }
 
 static void request_handle(struct fscd_requests *r, struct fscd_tree *t, const char *path,
 			   size_t len)
 {
+	struct fsc_writer *w = fscd_tree_writer(t);
 	int outcome = request_decide(r, t, path, len);
 	if (outcome >= 0)
-		fsc_writer_count(t->w, (enum fsc_counter)outcome, 1);
+		fsc_writer_count(w, (enum fsc_counter)outcome, 1);
 	/* counted last: a reader that sees the request counted sees its outcome too */
-	fsc_writer_count(t->w, FSC_CTR_REQUESTS, 1);
+	fsc_writer_count(w, FSC_CTR_REQUESTS, 1);
 }
 
 void fscd_requests_serve(struct fscd_requests *r, struct fscd_tree *t)
@@ -154,8 +114,9 @@ void fscd_requests_serve(struct fscd_requests *r, struct fscd_tree *t)
 			return;
 		buf[n] = '\0';
 		if ((size_t)n > FSC_REQUEST_MAX || strlen(buf) != (size_t)n) {
-			fsc_writer_count(t->w, FSC_CTR_REQUESTS_REFUSED, 1); /* malformed */
-			fsc_writer_count(t->w, FSC_CTR_REQUESTS, 1);
+			/* malformed */
+			fsc_writer_count(fscd_tree_writer(t), FSC_CTR_REQUESTS_REFUSED, 1);
+			fsc_writer_count(fscd_tree_writer(t), FSC_CTR_REQUESTS, 1);
 			continue;
 		}
 		request_handle(r, t, buf, (size_t)n);

@@ -1,5 +1,6 @@
 /* fscd's view of the watched trees: inotify watches on directories, the scans that publish
- * what is in them, and the handling of events. Single-threaded; owns the inotify fd. */
+ * what is in them, the handling of events, and the directories polled instead. Loop thread
+ * only (the stat workers it starts for polling are its own business); owns the inotify fd. */
 #ifndef FSCD_TREE_H
 #define FSCD_TREE_H
 
@@ -42,7 +43,17 @@ bool fscd_tree_poll_stop(struct fscd_tree *t);
  * (a hung one is published later, when it answers). */
 void fscd_tree_poll_settle(struct fscd_tree *t, unsigned timeout_ms);
 /* Periodic upkeep (about once a second): roots that were deleted and have come back are
- * watched and scanned again. */
+ * watched and scanned again; an owed re-verification runs; the backstop sweep goes on. */
 void fscd_tree_tick(struct fscd_tree *t);
+
+/* For readers' requests (fscd_requests.c). */
+/* May fscd cache path (len: strlen(path))? Only if it is cacheable in the table, lies under
+ * a root, sits in a directory fscd watches (so that its record will be kept current) and
+ * passes the filter. */
+bool fscd_tree_can_cache(struct fscd_tree *t, const char *path, size_t len);
+/* Publishes what lstat says about path now. */
+void fscd_tree_cache_path(struct fscd_tree *t, const char *path);
+/* The table the tree publishes into (fscd_tree_set_writer). */
+struct fsc_writer *fscd_tree_writer(const struct fscd_tree *t);
 
 #endif

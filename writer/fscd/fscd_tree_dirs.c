@@ -1,21 +1,51 @@
-/* fscd's watched directories: indexed by watch descriptor (events name one) and by path
- * (a reader's request names a path: is its directory watched?). Loop thread only. */
+/* fscd's watched directories (t->watches): the inotify instance, and the directories watched
+ * in it indexed by watch descriptor (events name one) and by path (a reader's request names a
+ * path: is its directory watched?). Directory watches only: the watch count grows with
+ * directories, not files; a file root is watched through its parent with a name filter.
+ * Loop thread only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <xxhash.h>
+#include <unistd.h>
 
 #include "fscd_log.h"
 #include "fscd_tree_internal.h"
 
 #include <urcu.h>
 
+#define FSCD_WATCH_MASK                                                                            \
+	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |             \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+
+int fscd_dirs_init(struct fscd_tree *t)
+{
+	struct fscd_watches *ws = &t->watches;
+	ws->seed = fscd_path_hash_seed();
+	ws->by_path = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!ws->by_path)
+		return -ENOMEM;
+	ws->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ws->ifd < 0) {
+		int e = errno;
+		fscd_log(FSCD_LOG_ERROR, "cannot create an inotify instance: %s%s", strerror(e),
+			 e == EMFILE ? " (raise fs.inotify.max_user_instances)" : "");
+		cds_lfht_destroy(ws->by_path, NULL);
+		return -e;
+	}
+	return 0;
+}
+
+int fscd_tree_fd(const struct fscd_tree *t)
+{
+	return t->watches.ifd;
+}
+
 struct fscd_dir *fscd_dir_of(struct fscd_tree *t, int wd)
 {
-	return wd >= 0 && (size_t)wd < t->dirs_cap ? t->dirs[wd] : NULL;
+	return wd >= 0 && (size_t)wd < t->watches.cap ? t->watches.by_wd[wd] : NULL;
 }
 
 static void dir_free_now(struct fscd_dir *d)
@@ -32,11 +62,6 @@ static void dir_free_rcu(struct rcu_head *head)
 	dir_free_now(caa_container_of(head, struct fscd_dir, rcu));
 }
 
-static unsigned long dir_hash(const struct fscd_tree *t, const char *path)
-{
-	return (unsigned long)XXH3_64bits_withSeed(path, strlen(path), t->poll.seed);
-}
-
 static int dir_match(struct cds_lfht_node *node, const void *key)
 {
 	return strcmp(caa_container_of(node, struct fscd_dir, by_path)->path, key) == 0;
@@ -47,7 +72,7 @@ static void dir_unindex(struct fscd_tree *t, struct fscd_dir *d)
 	if (!d->indexed)
 		return;
 	rcu_read_lock();
-	cds_lfht_del(t->dirs_by_path, &d->by_path);
+	cds_lfht_del(t->watches.by_path, &d->by_path);
 	rcu_read_unlock();
 	d->indexed = false;
 }
@@ -60,8 +85,9 @@ static void dir_index(struct fscd_tree *t, struct fscd_dir *d)
 	if (!d->path)
 		return;
 	rcu_read_lock();
-	struct cds_lfht_node *old = cds_lfht_add_replace(t->dirs_by_path, dir_hash(t, d->path),
-							 dir_match, d->path, &d->by_path);
+	struct cds_lfht_node *old =
+	    cds_lfht_add_replace(t->watches.by_path, fscd_path_hash(d->path, t->watches.seed),
+				 dir_match, d->path, &d->by_path);
 	rcu_read_unlock();
 	if (old)
 		caa_container_of(old, struct fscd_dir, by_path)->indexed = false;
@@ -72,13 +98,15 @@ struct fscd_dir *fscd_dir_find(struct fscd_tree *t, const char *path)
 {
 	struct cds_lfht_iter it;
 	rcu_read_lock();
-	cds_lfht_lookup(t->dirs_by_path, dir_hash(t, path), dir_match, path, &it);
+	cds_lfht_lookup(t->watches.by_path, fscd_path_hash(path, t->watches.seed), dir_match, path,
+			&it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	rcu_read_unlock();
 	return n ? caa_container_of(n, struct fscd_dir, by_path) : NULL;
 }
 
-void fscd_dir_free(struct fscd_tree *t, struct fscd_dir *d)
+/* Frees d (after a grace period: the path index may still reach it). */
+static void dir_free(struct fscd_tree *t, struct fscd_dir *d)
 {
 	dir_unindex(t, d);
 	/* the index's nodes may still be traversed (its resizes run on the call_rcu thread):
@@ -92,41 +120,79 @@ void fscd_dir_forget(struct fscd_tree *t, int wd)
 	if (!d)
 		return;
 	if (d->root >= 0)
-		t->roots[d->root].present = false;
-	t->dirs[wd] = NULL;
-	fscd_dir_free(t, d);
+		fscd_roots_lost(t, d->root);
+	t->watches.by_wd[wd] = NULL;
+	dir_free(t, d);
 	fsc_writer_count(t->w, FSC_CTR_WATCHES, (uint64_t)-1);
 }
 
-static struct fscd_dir *fscd_dir_slot(struct fscd_tree *t, int wd)
+void fscd_dirs_unwatch_under(struct fscd_tree *t, const char *path)
 {
-	if ((size_t)wd >= t->dirs_cap) {
-		size_t cap = t->dirs_cap ? t->dirs_cap : 64;
+	size_t len = strlen(path);
+	for (size_t wd = 0; wd < t->watches.cap; wd++) {
+		struct fscd_dir *d = t->watches.by_wd[wd];
+		if (d && fscd_path_under(d->path, path, len)) {
+			inotify_rm_watch(t->watches.ifd, (int)wd);
+			fscd_dir_forget(t, (int)wd);
+		}
+	}
+}
+
+struct fscd_dir *fscd_dir_first(struct fscd_tree *t, const char *path)
+{
+	for (size_t wd = 0; wd < t->watches.cap; wd++)
+		if (t->watches.by_wd[wd] && strcmp(t->watches.by_wd[wd]->path, path) == 0)
+			return t->watches.by_wd[wd];
+	return NULL;
+}
+
+void fscd_dir_set_root(struct fscd_dir *d, int i)
+{
+	d->root = i;
+}
+
+void fscd_dirs_destroy(struct fscd_tree *t)
+{
+	struct fscd_watches *ws = &t->watches;
+	for (size_t wd = 0; wd < ws->cap; wd++)
+		if (ws->by_wd[wd])
+			dir_free(t, ws->by_wd[wd]);
+	rcu_barrier(); /* every call_rcu free has run: the index holds no node any more */
+	cds_lfht_destroy(ws->by_path, NULL);
+	free(ws->by_wd);
+	close(ws->ifd);
+}
+
+static struct fscd_dir *dir_slot(struct fscd_tree *t, int wd)
+{
+	struct fscd_watches *ws = &t->watches;
+	if ((size_t)wd >= ws->cap) {
+		size_t cap = ws->cap ? ws->cap : 64;
 		while (cap <= (size_t)wd)
 			cap *= 2;
-		struct fscd_dir **d = realloc(t->dirs, cap * sizeof(*d));
+		struct fscd_dir **d = realloc(ws->by_wd, cap * sizeof(*d));
 		if (!d)
 			return NULL;
-		memset(d + t->dirs_cap, 0, (cap - t->dirs_cap) * sizeof(*d));
-		t->dirs = d;
-		t->dirs_cap = cap;
+		memset(d + ws->cap, 0, (cap - ws->cap) * sizeof(*d));
+		ws->by_wd = d;
+		ws->cap = cap;
 	}
-	if (!t->dirs[wd]) {
-		t->dirs[wd] = calloc(1, sizeof(struct fscd_dir));
-		if (!t->dirs[wd])
+	if (!ws->by_wd[wd]) {
+		ws->by_wd[wd] = calloc(1, sizeof(struct fscd_dir));
+		if (!ws->by_wd[wd])
 			return NULL;
-		t->dirs[wd]->wd = wd;
-		t->dirs[wd]->root = -1;
+		ws->by_wd[wd]->wd = wd;
+		ws->by_wd[wd]->root = -1;
 		fsc_writer_count(t->w, FSC_CTR_WATCHES, 1);
 	}
-	return t->dirs[wd];
+	return ws->by_wd[wd];
 }
 
 static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
 {
 	fsc_writer_count(t->w, FSC_CTR_WATCH_FAILURES, 1);
 	if (err == ENOSPC || err == ENOMEM) {
-		if (!t->enospc_reported)
+		if (!t->watches.enospc_reported)
 			fscd_log(FSCD_LOG_ERROR,
 				 "cannot watch %s: %s; polling it and every directory that cannot "
 				 "be watched every %u ms instead (slower to notice changes, and "
@@ -134,8 +200,8 @@ static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
 				 path,
 				 err == ENOSPC ? "inotify watch limit reached"
 					       : "out of kernel memory for watches",
-				 (unsigned)(t->poll_interval_ns / 1000000));
-		t->enospc_reported = true;
+				 fscd_tree_poll_interval_ms(t));
+		t->watches.enospc_reported = true;
 		return;
 	}
 	if (err != ENOENT && err != ENOTDIR)
@@ -144,17 +210,17 @@ static void report_watch_failure(struct fscd_tree *t, const char *path, int err)
 }
 
 /* Watches directory path; for a file root, name is the file to follow in it. */
-struct fscd_dir *fscd_dir_watch(struct fscd_tree *t, const char *path, bool recursive,
-				const char *name)
+static struct fscd_dir *dir_watch(struct fscd_tree *t, const char *path, bool recursive,
+				  const char *name)
 {
-	int wd = inotify_add_watch(t->ifd, path, FSCD_WATCH_MASK);
+	int wd = inotify_add_watch(t->watches.ifd, path, FSCD_WATCH_MASK);
 	if (wd < 0) {
 		int err = errno;
 		report_watch_failure(t, path, err);
 		errno = err; /* callers fall back to polling on ENOSPC */
 		return NULL;
 	}
-	struct fscd_dir *d = fscd_dir_slot(t, wd);
+	struct fscd_dir *d = dir_slot(t, wd);
 	if (!d)
 		return NULL;
 	if (!d->path || strcmp(d->path, path) != 0) {
@@ -174,6 +240,19 @@ struct fscd_dir *fscd_dir_watch(struct fscd_tree *t, const char *path, bool recu
 		}
 	}
 	return d;
+}
+
+struct fscd_dir *fscd_dir_watch_all(struct fscd_tree *t, const char *path, unsigned depth)
+{
+	struct fscd_dir *d = dir_watch(t, path, true, NULL);
+	if (d)
+		d->depth = depth;
+	return d;
+}
+
+struct fscd_dir *fscd_dir_watch_name(struct fscd_tree *t, const char *path, const char *name)
+{
+	return dir_watch(t, path, false, name);
 }
 
 bool fscd_dir_wants(const struct fscd_dir *d, const char *name)

@@ -1,5 +1,25 @@
-/* fscd's tree state, shared by the files that make up the tree (fscd_tree.c: watches, scans
- * and events; fscd_recovery.c: overflow recovery and the backstop sweep). Not for others. */
+/* fscd's tree state, shared by the files that make up the tree. Not for others: the rest of
+ * fscd uses fscd_tree.h.
+ *
+ * One owner file per concern. Each concern's fields sit in its own sub-struct of struct
+ * fscd_tree; only the owner file writes them, and other files go through the owner's
+ * functions declared below (reading a field is allowed where a comment says so).
+ *
+ *   fscd_tree.c          the tree itself: create, destroy, the settings every part reads
+ *                        (writer, filter, path limit), the upkeep tick, and what the
+ *                        request path may ask (fscd_tree_can_cache, fscd_tree_writer)
+ *   fscd_tree_dirs.c     t->watches: the inotify fd, the watched directories (struct
+ *                        fscd_dir) and their two indexes, by watch descriptor and by path
+ *   fscd_tree_roots.c    t->roots: the roots, whether each is present, watching them again
+ *   fscd_tree_scan.c     scans: watch a directory, queue it and everything in it; the full
+ *                        re-verification (no state of its own)
+ *   fscd_tree_refresh.c  t->refresh: the pending set (paths to re-stat at the end of a pass)
+ *                        and the lstat that publishes a path's record (for requests:
+ *                        fscd_tree_cache_path)
+ *   fscd_tree_events.c   reading and applying inotify events (no state of its own)
+ *   fscd_tree_poll.c     t->polling: the polled directories, the stat workers, the interval
+ *   fscd_recovery.c      t->recovery: overflow back-off and the backstop sweep
+ */
 #ifndef FSCD_TREE_INTERNAL_H
 #define FSCD_TREE_INTERNAL_H
 
@@ -16,12 +36,9 @@
 #include "fscd_tree.h"
 #include "fscd_workers.h"
 
-#define FSCD_WATCH_MASK                                                                            \
-	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |             \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-
+/* Written by fscd_tree_dirs.c only; other files of the tree read these fields. */
 struct fscd_dir {
-	struct cds_lfht_node by_path; /* in fscd_tree.dirs_by_path while indexed */
+	struct cds_lfht_node by_path; /* in the watches' by_path index while indexed */
 	struct rcu_head rcu;
 	bool indexed;
 	int wd;
@@ -34,6 +51,17 @@ struct fscd_dir {
 	size_t nnames;
 };
 
+/* fscd_tree_dirs.c */
+struct fscd_watches {
+	int ifd;
+	struct fscd_dir **by_wd; /* indexed by watch descriptor */
+	size_t cap;
+	struct cds_lfht *by_path; /* the same directories by path */
+	uint64_t seed;		  /* of by_path's hash */
+	bool enospc_reported;
+};
+
+/* fscd_tree_roots.c */
 struct fscd_root {
 	char *path;   /* canonical (realpath) */
 	char *dir;    /* the directory watched for it (itself, or a file root's parent) */
@@ -41,6 +69,25 @@ struct fscd_root {
 	bool present; /* its directory is being watched */
 };
 
+struct fscd_roots {
+	struct fscd_root *v;
+	size_t n;
+};
+
+/* fscd_tree_refresh.c */
+struct fscd_refresh {
+	struct fscd_pending pending;
+	uint64_t stat_error_logged_ns; /* last "cannot stat" line, for rate limiting */
+};
+
+/* fscd_tree_poll.c: directories polled instead of watched */
+struct fscd_polling {
+	struct fscd_poll index;
+	struct fscd_workers *workers; /* NULL until fscd_tree_poll_start */
+	uint64_t interval_ns;
+};
+
+/* fscd_recovery.c */
 struct fscd_recovery {
 	uint64_t reverify_due_ns; /* a full re-verification is owed from then on (0: none) */
 	uint64_t last_reverify_ns;
@@ -50,53 +97,85 @@ struct fscd_recovery {
 };
 
 struct fscd_tree {
-	int ifd;
+	/* fscd_tree.c, set up before the first scan; every part reads them */
 	struct fsc_writer *w;
 	const struct fscd_filter *filter; /* NULL: everything */
 	uint32_t path_max;
-	struct fscd_dir **dirs; /* indexed by watch descriptor */
-	size_t dirs_cap;
-	struct cds_lfht *dirs_by_path; /* the same directories by path (fscd_tree_dirs.c) */
-	struct fscd_root *roots;
-	size_t nroots;
-	struct fscd_pending pending;
-	bool enospc_reported;
-	uint64_t stat_error_logged_ns; /* last "cannot stat" line, for rate limiting */
+	/* one owner file each (see the top of this file) */
+	struct fscd_watches watches;
+	struct fscd_roots roots;
+	struct fscd_refresh refresh;
+	struct fscd_polling polling;
 	struct fscd_recovery recovery;
-	/* directories polled instead of watched (fscd_tree_poll.c) */
-	struct fscd_poll poll;
-	struct fscd_workers *workers; /* NULL until fscd_tree_poll_start */
-	uint64_t poll_interval_ns;
 };
 
 /* fscd_tree_dirs.c: the watched directories */
+/* The inotify instance and empty indexes. 0 or -errno (logged). */
+int fscd_dirs_init(struct fscd_tree *t);
+/* Frees every directory and the indexes; closes the inotify fd. */
+void fscd_dirs_destroy(struct fscd_tree *t);
 struct fscd_dir *fscd_dir_of(struct fscd_tree *t, int wd);
 /* The watched directory with this path, or NULL. */
 struct fscd_dir *fscd_dir_find(struct fscd_tree *t, const char *path);
-/* Watches directory path (again); for a file root, name is the file to follow in it. NULL
- * with errno set (ENOSPC, ENOMEM: no watch to be had) if inotify refused. */
-struct fscd_dir *fscd_dir_watch(struct fscd_tree *t, const char *path, bool recursive,
-				const char *name);
+/* The watched directory with the lowest watch descriptor whose path is this (one moved away
+ * whose watch is not gone yet included), or NULL. */
+struct fscd_dir *fscd_dir_first(struct fscd_tree *t, const char *path);
+/* Watches directory path (again) for everything in it, at depth below its root. NULL with
+ * errno set (ENOSPC, ENOMEM: no watch to be had) if inotify refused. */
+struct fscd_dir *fscd_dir_watch_all(struct fscd_tree *t, const char *path, unsigned depth);
+/* Watches directory path (again) for the file root name in it. NULL with errno as above. */
+struct fscd_dir *fscd_dir_watch_name(struct fscd_tree *t, const char *path, const char *name);
+/* d is the directory of root i (fscd_tree_roots.c): its loss marks the root absent. */
+void fscd_dir_set_root(struct fscd_dir *d, int i);
 bool fscd_dir_wants(const struct fscd_dir *d, const char *name);
 /* The watch wd is gone: forget its directory. */
 void fscd_dir_forget(struct fscd_tree *t, int wd);
-/* Frees d (after a grace period: the path index may still reach it). */
-void fscd_dir_free(struct fscd_tree *t, struct fscd_dir *d);
+/* Removes the watch of every directory at or below path and forgets them. */
+void fscd_dirs_unwatch_under(struct fscd_tree *t, const char *path);
 
-/* fscd_tree.c */
+/* fscd_tree_roots.c: the roots */
+/* Watches (or polls) every root and queues what is in them. */
+void fscd_roots_watch_all(struct fscd_tree *t);
+/* Roots that were deleted and have come back are watched and scanned again. */
+void fscd_roots_watch_returned(struct fscd_tree *t);
+/* Root i's directory is no longer watched (deleted, moved away). */
+void fscd_roots_lost(struct fscd_tree *t, int i);
+/* The depth of path below the root it lies under (a file root: exactly it), or -1. */
+int fscd_roots_depth_of(const struct fscd_tree *t, const char *path);
+void fscd_roots_free(struct fscd_tree *t);
+
+/* fscd_tree_scan.c: scans */
 /* Watches dir, then queues it and everything in it; recurses into subdirectories. depth: 0
  * for a root. check_fs: first see whether it must be polled instead (a mount point of
  * another filesystem, --poll); false for a directory just found to be watchable. */
 void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, bool check_fs);
-/* Turns every record at or below prefix negative without a stat (the directory is gone). */
-void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix);
-
-/* Publishes what lstat says about path now (ctx is the tree). */
-void fscd_tree_refresh(void *ctx, const char *path);
+/* A directory's mode or owner changed: scans it again if it is in a watched tree. */
+void fscd_tree_rescan_dir(struct fscd_tree *t, const char *dir);
 /* Queues every tracked path for re-verification and rescans every root. */
 void fscd_tree_reverify_all(struct fscd_tree *t);
 
-/* fscd_tree_poll.c */
+/* fscd_tree_refresh.c: the pending set and what a refresh publishes */
+/* Queues path (len: strlen(path)) to be refreshed at the end of the pass. */
+void fscd_tree_queue(struct fscd_tree *t, const char *path, size_t len);
+/* Queues every positive record at or below prefix. */
+void fscd_tree_queue_under(struct fscd_tree *t, const char *prefix);
+/* Queues every record (for a full re-verification). */
+void fscd_tree_queue_all(struct fscd_tree *t);
+/* Queues the live records in count slots from start; returns the slot to go on from. */
+uint64_t fscd_tree_queue_range(struct fscd_tree *t, uint64_t start, uint64_t count);
+/* Refreshes every queued path once, then empties the queue. */
+void fscd_tree_refresh_queued(struct fscd_tree *t);
+/* Turns every record at or below prefix negative without a stat (the directory is gone). */
+void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix);
+void fscd_refresh_free(struct fscd_tree *t);
+
+/* fscd_tree_poll.c: polling */
+int fscd_tree_poll_init(struct fscd_tree *t);
+/* Frees the index (after fscd_tree_poll_stop). */
+void fscd_tree_poll_destroy(struct fscd_tree *t);
+/* The poll interval from the filter (NULL or 0: 2 s). */
+void fscd_tree_poll_set_interval(struct fscd_tree *t, const struct fscd_filter *f);
+unsigned fscd_tree_poll_interval_ms(const struct fscd_tree *t);
 /* Should dir be polled rather than watched (--poll, a filesystem inotify cannot see, a mount
  * point to be checked)? If so it is registered for polling and true returned. */
 bool fscd_tree_poll_instead(struct fscd_tree *t, const char *dir, unsigned depth, bool check_fs,
@@ -104,6 +183,11 @@ bool fscd_tree_poll_instead(struct fscd_tree *t, const char *dir, unsigned depth
 /* Polls dir from now on (e.g. no watch could be had); only: a file root's name in it. */
 struct fscd_polled *fscd_tree_poll_add(struct fscd_tree *t, const char *dir, unsigned depth,
 				       enum fscd_poll_reason reason, const char *only);
+/* dir could be watched after all: stops polling it if it was polled for want of a watch. */
+void fscd_tree_poll_watched(struct fscd_tree *t, const char *dir);
+/* If dir is polled, it is root i's directory (it stays polled while deleted, to be seen
+ * coming back): returns true. */
+bool fscd_tree_poll_set_root(struct fscd_tree *t, const char *dir, int i);
 /* Is path a polled directory or in one? Then only the workers may stat it. */
 bool fscd_tree_poll_owns(struct fscd_tree *t, const char *path);
 /* Stops polling dir and everything below it (deleted or moved away). */

@@ -11,7 +11,9 @@
  * a maximum age (fsc_stat_fresh); names gone since the last listing become negative. The loop
  * itself never stats a polled path: that stat could hang on a dead server. A listing that
  * has not come back by its deadline marks the directory's records stale, which readers see
- * (FSC_FLAG_STALE; fsc_stat falls back to stat(2)). */
+ * (FSC_FLAG_STALE; fsc_stat falls back to stat(2)).
+ *
+ * This file owns t->polling: the index of polled directories, the workers, the interval. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -76,13 +78,35 @@ static bool is_mount_point(const char *dir)
 	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+int fscd_tree_poll_init(struct fscd_tree *t)
+{
+	t->polling.interval_ns = 2000000000ull;
+	return fscd_poll_init(&t->polling.index) < 0 ? -ENOMEM : 0;
+}
+
+void fscd_tree_poll_destroy(struct fscd_tree *t)
+{
+	fscd_poll_destroy(&t->polling.index);
+}
+
+void fscd_tree_poll_set_interval(struct fscd_tree *t, const struct fscd_filter *f)
+{
+	t->polling.interval_ns =
+	    (uint64_t)(f && f->poll_interval_ms ? f->poll_interval_ms : 2000) * 1000000ull;
+}
+
+unsigned fscd_tree_poll_interval_ms(const struct fscd_tree *t)
+{
+	return (unsigned)(t->polling.interval_ns / 1000000);
+}
+
 /* Is the directory that path is in polled? */
 static bool parent_polled(struct fscd_tree *t, const char *path)
 {
-	if (t->poll.count == 0)
+	if (t->polling.index.count == 0)
 		return false;
 	char *dir = fscd_path_parent(path);
-	bool polled = dir && fscd_poll_find(&t->poll, dir) != NULL;
+	bool polled = dir && fscd_poll_find(&t->polling.index, dir) != NULL;
 	free(dir);
 	return polled;
 }
@@ -91,19 +115,19 @@ struct fscd_polled *fscd_tree_poll_add(struct fscd_tree *t, const char *dir, uns
 				       enum fscd_poll_reason reason, const char *only)
 {
 	struct fscd_polled *existing;
-	struct fscd_polled *e = fscd_poll_add(&t->poll, dir, reason, &existing);
+	struct fscd_polled *e = fscd_poll_add(&t->polling.index, dir, reason, &existing);
 	if (!e)
 		return existing;
 	e->depth = depth;
 	e->due_ns = 0; /* list it at the next tick */
 	if (only)
 		e->only = strdup(only);
-	fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->poll.count);
+	fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->polling.index.count);
 	/* the top of a polled subtree is news; what is below it follows */
 	bool top = depth == 0 || !parent_polled(t, dir);
 	if (reason != FSCD_POLL_MOUNT_CHECK)
 		fscd_log(top ? FSCD_LOG_INFO : FSCD_LOG_DEBUG, "polling %s every %u ms (%s)", dir,
-			 (unsigned)(t->poll_interval_ns / 1000000), fscd_poll_reason_name(reason));
+			 fscd_tree_poll_interval_ms(t), fscd_poll_reason_name(reason));
 	return e;
 }
 
@@ -127,15 +151,34 @@ bool fscd_tree_poll_instead(struct fscd_tree *t, const char *dir, unsigned depth
 	return false;
 }
 
+void fscd_tree_poll_watched(struct fscd_tree *t, const char *dir)
+{
+	struct fscd_polled *was =
+	    t->polling.index.count ? fscd_poll_find(&t->polling.index, dir) : NULL;
+	if (was && was->reason == FSCD_POLL_WATCH_LIMIT) {
+		fscd_poll_remove(&t->polling.index, was);
+		fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->polling.index.count);
+	}
+}
+
+bool fscd_tree_poll_set_root(struct fscd_tree *t, const char *dir, int i)
+{
+	struct fscd_polled *polled = fscd_poll_find(&t->polling.index, dir);
+	if (polled)
+		polled->root = i;
+	return polled != NULL;
+}
+
 bool fscd_tree_poll_owns(struct fscd_tree *t, const char *path)
 {
-	return t->poll.count && (fscd_poll_find(&t->poll, path) || parent_polled(t, path));
+	return t->polling.index.count &&
+	       (fscd_poll_find(&t->polling.index, path) || parent_polled(t, path));
 }
 
 void fscd_tree_poll_forget(struct fscd_tree *t, const char *dir)
 {
-	if (t->poll.count && fscd_poll_remove_under(&t->poll, dir))
-		fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->poll.count);
+	if (t->polling.index.count && fscd_poll_remove_under(&t->polling.index, dir))
+		fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->polling.index.count);
 }
 
 /* The records the last listing of e published (and e's own): fscd can vouch for none of
@@ -168,7 +211,7 @@ static void poll_name_gone(struct fscd_tree *t, const char *dir, const char *nam
 	char *child = fscd_path_join(dir, name);
 	if (!child)
 		return;
-	if (fscd_poll_find(&t->poll, child)) {
+	if (fscd_poll_find(&t->polling.index, child)) {
 		fscd_tree_poll_forget(t, child);
 		fscd_tree_negate_under(t, child);
 	}
@@ -285,13 +328,13 @@ static bool poll_mount_checked(struct fscd_tree *t, struct fscd_polled *e, long 
 		fscd_log(FSCD_LOG_INFO,
 			 "%s is a mount of %s, which inotify cannot see: polling it "
 			 "every %u ms",
-			 e->path, fs, (unsigned)(t->poll_interval_ns / 1000000));
+			 e->path, fs, fscd_tree_poll_interval_ms(t));
 		return false;
 	}
 	char *dir = strdup(e->path);
 	unsigned depth = e->depth;
-	fscd_poll_remove(&t->poll, e);
-	fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->poll.count);
+	fscd_poll_remove(&t->polling.index, e);
+	fsc_writer_set_counter(t->w, FSC_CTR_POLLED_DIRS, t->polling.index.count);
 	if (dir)
 		fscd_tree_scan_dir(t, dir, depth, false);
 	free(dir);
@@ -300,11 +343,11 @@ static bool poll_mount_checked(struct fscd_tree *t, struct fscd_polled *e, long 
 
 static void poll_apply(struct fscd_tree *t, struct fscd_scan_job *job)
 {
-	struct fscd_polled *e = fscd_poll_find(&t->poll, job->path);
+	struct fscd_polled *e = fscd_poll_find(&t->polling.index, job->path);
 	if (!e || e->id != job->dir_id)
 		return; /* no longer polled (or polled anew since): the listing is out of date */
 	e->in_flight = false;
-	e->due_ns = job->started_ns + t->poll_interval_ns;
+	e->due_ns = job->started_ns + t->polling.interval_ns;
 	if (job->cancelled)
 		return;
 	fsc_writer_count(t->w, FSC_CTR_POLL_SCANS, 1);
@@ -326,7 +369,7 @@ static void poll_apply(struct fscd_tree *t, struct fscd_scan_job *job)
 void fscd_tree_poll_results(struct fscd_tree *t)
 {
 	struct fscd_scan_job *job;
-	while (t->workers && (job = fscd_workers_take(t->workers)) != NULL) {
+	while (t->polling.workers && (job = fscd_workers_take(t->polling.workers)) != NULL) {
 		poll_apply(t, job);
 		fscd_scan_job_free(job);
 	}
@@ -343,7 +386,7 @@ struct poll_tick {
 static void poll_check_stall(void *ctx, struct fscd_polled *e)
 {
 	struct poll_tick *k = ctx;
-	uint64_t limit = 2 * k->t->poll_interval_ns;
+	uint64_t limit = 2 * k->t->polling.interval_ns;
 	if (limit < FSCD_POLL_STALL_NS)
 		limit = FSCD_POLL_STALL_NS;
 	if (!e->in_flight || k->now - e->submitted_ns < limit)
@@ -376,7 +419,7 @@ static void poll_submit_due(void *ctx, struct fscd_polled *e)
 		return;
 	e->in_flight = true;
 	e->submitted_ns = k->now;
-	fscd_workers_submit(k->t->workers, job);
+	fscd_workers_submit(k->t->polling.workers, job);
 }
 
 static void poll_count_unlisted(void *ctx, struct fscd_polled *e)
@@ -388,14 +431,14 @@ static void poll_count_unlisted(void *ctx, struct fscd_polled *e)
 void fscd_tree_poll_settle(struct fscd_tree *t, unsigned timeout_ms)
 {
 	uint64_t deadline = fsc_writer_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	while (t->workers && t->poll.count) {
+	while (t->polling.workers && t->polling.index.count) {
 		struct poll_tick k = {.t = t, .now = fsc_writer_now_ns()};
-		fscd_poll_foreach(&t->poll, poll_submit_due, &k);
+		fscd_poll_foreach(&t->polling.index, poll_submit_due, &k);
 		size_t unlisted = 0;
-		fscd_poll_foreach(&t->poll, poll_count_unlisted, &unlisted);
+		fscd_poll_foreach(&t->polling.index, poll_count_unlisted, &unlisted);
 		if (!unlisted || k.now >= deadline)
 			return;
-		struct pollfd pfd = {.fd = fscd_workers_fd(t->workers), .events = POLLIN};
+		struct pollfd pfd = {.fd = fscd_workers_fd(t->polling.workers), .events = POLLIN};
 		uint64_t left_ms = (deadline - k.now) / 1000000 + 1;
 		poll(&pfd, 1, left_ms < 100 ? (int)left_ms : 100);
 		fscd_tree_poll_results(t);
@@ -404,23 +447,23 @@ void fscd_tree_poll_settle(struct fscd_tree *t, unsigned timeout_ms)
 
 void fscd_tree_poll_tick(struct fscd_tree *t)
 {
-	if (!t->workers || t->poll.count == 0)
+	if (!t->polling.workers || t->polling.index.count == 0)
 		return;
 	struct poll_tick k = {.t = t, .now = fsc_writer_now_ns()};
-	fscd_poll_foreach(&t->poll, poll_check_stall, &k);
-	fscd_poll_foreach(&t->poll, poll_submit_due, &k);
+	fscd_poll_foreach(&t->polling.index, poll_check_stall, &k);
+	fscd_poll_foreach(&t->polling.index, poll_submit_due, &k);
 }
 
 /* Workers ask this (in an RCU read-side section) before listing a directory. */
 static bool poll_job_wanted(void *ctx, const struct fscd_scan_job *job)
 {
 	struct fscd_tree *t = ctx;
-	return fscd_poll_has(&t->poll, job->path, job->dir_id);
+	return fscd_poll_has(&t->polling.index, job->path, job->dir_id);
 }
 
 int fscd_tree_poll_start(struct fscd_tree *t, unsigned threads)
 {
-	int rc = fscd_workers_start(&t->workers, threads, poll_job_wanted, t);
+	int rc = fscd_workers_start(&t->polling.workers, threads, poll_job_wanted, t);
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot start the stat workers: %s", strerror(-rc));
 	return rc;
@@ -428,12 +471,12 @@ int fscd_tree_poll_start(struct fscd_tree *t, unsigned threads)
 
 int fscd_tree_poll_fd(const struct fscd_tree *t)
 {
-	return t->workers ? fscd_workers_fd(t->workers) : -1;
+	return t->polling.workers ? fscd_workers_fd(t->polling.workers) : -1;
 }
 
 bool fscd_tree_poll_stop(struct fscd_tree *t)
 {
-	bool all_stopped = fscd_workers_stop(t->workers);
-	t->workers = NULL;
+	bool all_stopped = fscd_workers_stop(t->polling.workers);
+	t->polling.workers = NULL;
 	return all_stopped;
 }

@@ -84,8 +84,8 @@ int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why
 /* Why the change journal asked for (opts.journal_bytes) could not be made, or NULL. The
  * writer then runs without one (readers' fsc_journal_start says ENOENT). */
 const char *fsc_writer_journal_error(const struct fsc_writer *w);
-/* Why the last replacement (compaction) failed, or NULL if none has (counter
- * FSC_CTR_REBUILD_FAILURES counts them); a sentence for the operator. */
+/* Why the last compaction failed, or NULL if none has (counter FSC_CTR_REBUILD_FAILURES,
+ * "rebuild_failures", counts them); a sentence for the operator. */
 const char *fsc_writer_last_error(const struct fsc_writer *w);
 
 void fsc_writer_heartbeat(struct fsc_writer *w);

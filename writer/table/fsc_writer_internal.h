@@ -26,9 +26,9 @@ struct fsc_writer {
 	char name[FSC_NAME_MAX + 1];
 	char object_name[FSC_SHM_OBJECT_NAME_MAX];
 	struct fsc_wtable t;
-	uint64_t compact_at_tombstones; /* replace the table once this many tombstones exist */
+	uint64_t compact_at_tombstones; /* compact once this many tombstones exist */
 	uint64_t compact_retry_ns;	/* after a failed compaction, not before this time */
-	const char *last_error;		/* why the last replacement failed, or NULL */
+	const char *last_error;		/* why the last compaction failed, or NULL */
 	struct fsc_wjournal *journal;	/* the change journal, or NULL (journal_bytes 0) */
 	const char *journal_error;	/* why there is none although one was asked for */
 };
@@ -38,7 +38,8 @@ struct fsc_writer {
 void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
 			 const char **why);
 
-/* Renames shm object from_object to to_object (atomically replacing it): 0 or -errno. */
+/* Renames shm object from_object to to_object, atomically, over any object of that name:
+ * 0 or -errno. */
 int fsc_wobject_rename(const char *from_object, const char *to_object);
 /* Is the shm object called object still the one with this identity? */
 bool fsc_wobject_is(const char *object, dev_t dev, ino_t ino);

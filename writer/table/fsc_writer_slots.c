@@ -109,7 +109,7 @@ static void slot_write_record(struct fsc_shm_slot *s, uint32_t flags, uint32_t l
 		store(&s->st[i], st[i]);
 }
 
-/* Writes a whole new key into slot idx (EMPTY, TOMBSTONE, or a victim being replaced). */
+/* Writes a whole new key into slot idx (EMPTY, TOMBSTONE, or a victim being evicted). */
 static void slot_write_key(struct fsc_wtable *t, uint64_t idx, const struct fsc_shm_key *k,
 			   uint32_t flags, const uint64_t st[FSC_ST_WORDS], uint64_t change_seq,
 			   uint64_t verified_ns)

@@ -228,12 +228,13 @@ int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **
 	/* release: every slot and header store made while building happens-before a reader's
 	 * acquire load of LIVE (readers check state on every lookup) */
 	atomic_store_explicit(&t->hdr->state, FSC_TABLE_LIVE, memory_order_release);
-	/* rename() replaces the name atomically: a reader opening it gets the old table or the
-	 * new one, never neither. The old object lives on for readers that still map it. */
+	/* rename() moves the name to the new object atomically: a reader opening it gets the old
+	 * table or the new one, never neither. The old object lives on for readers that still
+	 * map it. */
 	int err = -fsc_wobject_rename(t->tmp_name, w->object_name);
 	if (err) {
 		*why = err == EPERM || err == EACCES
-			   ? "cannot replace the published table (owned by another user?)"
+			   ? "cannot publish over the table there (owned by another user?)"
 			   : "cannot publish the table";
 		if (prev >= 0)
 			close(prev);
@@ -339,7 +340,7 @@ int fsc_writer_publish(struct fsc_writer *w, const char **why)
 static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool unlink_name)
 {
 	bool ours = fsc_writer_owns_name(w);
-	/* a table another writer has replaced stays RETIRED: its readers must move on */
+	/* a table another writer has taken over stays RETIRED: its readers must move on */
 	fsc_wtable_set_state(&w->t, ours ? final : FSC_TABLE_RETIRED);
 	if (ours && unlink_name)
 		shm_unlink(w->object_name);
@@ -390,7 +391,7 @@ int fsc_writer_replace(struct fsc_writer *w, uint64_t capacity, const char **why
 	fsc_wtable_set_state(&w->t, FSC_TABLE_RETIRED);
 	fsc_wtable_unmap(&w->t);
 	w->t = next;
-	fsc_writer_count(w, FSC_CTR_REBUILDS, 1);
+	fsc_writer_count(w, FSC_CTR_REBUILDS, 1); /* "rebuilds": replacements published */
 	w->compact_at_tombstones = w->t.layout.slot_count / 4;
 	return 0;
 }
