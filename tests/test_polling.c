@@ -30,16 +30,12 @@
 struct fixture {
 	struct fsc_test_daemon d;
 	char polled[512]; /* ROOT/remote, polled; the rest of ROOT is watched */
-	char buf[8][512];
-	int next;
 };
 
-/* ROOT/rel, in one of a few rotating buffers */
-static const char *at(struct fixture *f, const char *rel)
+/* ROOT/rel, in one of fsc_test_path's rotating buffers */
+static const char *at(const struct fixture *f, const char *rel)
 {
-	char *b = f->buf[f->next++ % 8];
-	snprintf(b, sizeof(f->buf[0]), "%s/%s", f->d.root, rel);
-	return b;
+	return fsc_test_path(f->d.root, rel);
 }
 
 static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
@@ -53,12 +49,14 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	fsc_test_daemon_prepare(&f->d, "poll");
 	snprintf(f->polled, sizeof(f->polled), "%s/remote", f->d.root);
-	assert_int_equal(mkdir(f->polled, 0755), 0);
-	assert_int_equal(mkdir(at(f, "remote/sub"), 0755), 0);
-	assert_int_equal(mkdir(at(f, "remote/empty"), 0755), 0); /* a listing of nothing */
-	fsc_test_write_file(at(f, "remote/a.log"), "a", O_EXCL);
-	fsc_test_write_file(at(f, "remote/sub/b.log"), "b", O_EXCL);
-	fsc_test_write_file(at(f, "local.log"), "local", O_EXCL);
+	static const struct fsc_test_entry tree[] =
+	    {
+		{"remote", NULL},	{"remote/sub", NULL},
+		{"remote/empty", NULL}, /* a listing of nothing */
+		{"remote/a.log", "a"},	{"remote/sub/b.log", "b"},
+		{"local.log", "local"}, {NULL, NULL},
+	    };
+	fsc_test_tree_make(f->d.root, tree);
 	f->d.extra[0] = "--poll";
 	f->d.extra[1] = f->polled;
 	f->d.extra[2] = "--poll-interval";
