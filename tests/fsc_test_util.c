@@ -189,6 +189,34 @@ void fsc_test_tree_make(const char *root, const struct fsc_test_entry *e)
 	}
 }
 
+void fsc_test_settle(fsc_t *c, const char *root, int timeout_ms)
+{
+	static unsigned n;
+	for (int i = 0; i < 2; i++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "marker.%u", n++);
+		const char *p[] = {fsc_test_path(root, rel), NULL};
+		fsc_test_write_file(p[0], "m", O_TRUNC);
+		fsc_test_wait_agree(c, p, FSC_EXPECT_STAT, timeout_ms);
+	}
+}
+
+void fsc_test_tree_serve(struct fsc_test_daemon *d, const struct fsc_test_entry *tree,
+			 const char *probe, int timeout_ms)
+{
+	fsc_test_tree_make(d->root, tree);
+	fsc_test_daemon_start(d, fsc_test_path(d->root, probe), timeout_ms);
+}
+
+void fsc_test_usage_error(const char *const *argv, const char *message)
+{
+	const char *out, *err;
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
+	if (!strstr(err, message))
+		fail_msg("stderr lacks \"%s\": %s", message, err);
+	assert_string_equal(out, "");
+}
+
 void fsc_test_assert_stat_is_stat(fsc_t *c, const char *path)
 {
 	struct stat a, b;

@@ -55,6 +55,19 @@ struct fsc_test_entry {
 /* Makes the entries below root in order, up to one whose rel is NULL (each must be new);
  * fails the test on error. */
 void fsc_test_tree_make(const char *root, const struct fsc_test_entry *entries);
+/* Waits (up to timeout_ms each) until a marker file created now under root is served, then a
+ * second one: fscd reads every queued event before it publishes a pass, so by then every
+ * event queued before the call has been handled in full (a miss after it is a decision, not
+ * a delay). */
+void fsc_test_settle(fsc_t *c, const char *root, int timeout_ms);
+struct fsc_test_daemon;
+/* For a prepared daemon (fsc_test_daemon_prepare, extra set): makes the tree below d->root,
+ * then fsc_test_daemon_start(d) waiting (up to timeout_ms) until root/probe is served. */
+void fsc_test_tree_serve(struct fsc_test_daemon *d, const struct fsc_test_entry *tree,
+			 const char *probe, int timeout_ms);
+/* Runs fscd with argv to completion and fails the test unless it exits 2 (a usage or config
+ * error) with message in its stderr and nothing on stdout. */
+void fsc_test_usage_error(const char *const *argv, const char *message);
 /* Fails the test unless fsc_stat(path) answers exactly what stat(2) answers: the same result,
  * the same errno, the same cached fields. */
 void fsc_test_assert_stat_is_stat(fsc_t *c, const char *path);

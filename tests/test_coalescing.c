@@ -67,8 +67,7 @@ static int setup(void **state)
 	    {NULL, NULL},
 	};
 	fsc_test_daemon_prepare(&f.d, "coal");
-	fsc_test_tree_make(f.d.root, tree);
-	fsc_test_daemon_start(&f.d, at(&f, "storm/big.log"), CONVERGE_MS);
+	fsc_test_tree_serve(&f.d, tree, "storm/big.log", CONVERGE_MS);
 	*state = &f;
 	return 0;
 }

@@ -355,11 +355,7 @@ static void expect_config_error(struct fixture *f, const char *content, const ch
 {
 	write_conf(f->conf, "%s", content);
 	const char *argv[] = {"fscd", "--config", f->conf, NULL};
-	const char *out, *err;
-	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
-	if (!strstr(err, message))
-		fail_msg("stderr lacks \"%s\": %s", message, err);
-	assert_string_equal(out, "");
+	fsc_test_usage_error(argv, message);
 }
 
 static void test_config_errors(void **state)

@@ -36,11 +36,10 @@ static void test_exclude_include_depth(void **state)
 	};
 	struct fsc_test_daemon d;
 	fsc_test_daemon_prepare(&d, "filter");
-	fsc_test_tree_make(d.root, tree);
 	const char *filter[] = {"--exclude", "*.tmp", "--exclude",   "cache",
 				"--include", "*.log", "--max-depth", "2"};
 	memcpy(d.extra, filter, sizeof(filter));
-	fsc_test_daemon_start(&d, at(&d, "a.log"), WAIT_MS);
+	fsc_test_tree_serve(&d, tree, "a.log", WAIT_MS);
 	const char *cached[] = {d.root, at(&d, "a.log"), at(&d, "sub"), at(&d, "sub/b.log"), NULL};
 	fsc_test_wait_agree(d.c, cached, FSC_EXPECT_STAT, WAIT_MS);
 	/* excluded by glob, by directory name, not included, below the depth limit */

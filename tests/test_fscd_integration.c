@@ -41,8 +41,7 @@ static int setup(void **state)
 	    {NULL, NULL},
 	};
 	fsc_test_daemon_prepare(&f.d, "integ");
-	fsc_test_tree_make(f.d.root, tree);
-	fsc_test_daemon_start(&f.d, at(&f, "logs/app/app.log"), CONVERGE_MS);
+	fsc_test_tree_serve(&f.d, tree, "logs/app/app.log", CONVERGE_MS);
 	*state = &f;
 	return 0;
 }

@@ -117,14 +117,24 @@ static int tables_teardown(void **state)
 	return 0;
 }
 
+/* A 64-entry table named after tag (max_probe 0: the default) and a reader on it, in t. */
+static void tables_open(struct tables *t, const char *tag, uint32_t max_probe)
+{
+	char name[64];
+	fsc_test_name(name, sizeof(name), tag);
+	struct fsc_writer_opts o = {
+	    .name = name, .capacity = 64, .max_probe = max_probe, .group = (gid_t)-1};
+	t->w = fsc_test_writer_with(&o);
+	t->c = fsc_open(name);
+	assert_non_null(t->c);
+}
+
 static void test_colliding_chain(void **state)
 {
 	struct tables *t = *state;
-	char name[64];
-	fsc_test_name(name, sizeof(name), "chain");
-	struct fsc_writer *w = t->w = fsc_test_writer(name, 64);
-	fsc_t *c = t->c = fsc_open(name);
-	assert_non_null(c);
+	tables_open(t, "chain", 0);
+	struct fsc_writer *w = t->w;
+	fsc_t *c = t->c;
 	const struct fsc_shm_layout *l = fsc_writer_layout(w);
 	uint64_t home = l->mask - 3; /* the chain wraps around the end of the slot array */
 	char keys[MAX_KEYS][32];
@@ -157,16 +167,9 @@ static void test_colliding_chain(void **state)
 static void test_small_max_probe_bounds_placement(void **state)
 {
 	struct tables *t = *state;
-	char name[64];
-	fsc_test_name(name, sizeof(name), "probe");
-	struct fsc_writer_opts o = {
-	    .name = name, .capacity = 64, .max_probe = 4, .group = (gid_t)-1};
-	struct fsc_writer *w = NULL;
-	const char *why = NULL;
-	assert_int_equal(fsc_writer_open(&w, &o, &why), 0);
-	t->w = w;
-	fsc_t *c = t->c = fsc_open(name);
-	assert_non_null(c);
+	tables_open(t, "probe", 4);
+	struct fsc_writer *w = t->w;
+	fsc_t *c = t->c;
 	const struct fsc_shm_header *h = fsc_writer_header(w);
 	const struct fsc_shm_layout *l = fsc_writer_layout(w);
 	assert_int_equal(l->max_probe, 4);
@@ -219,11 +222,9 @@ static void slot_store_path_word(struct fsc_writer *w, int64_t idx, uint32_t wor
 static void test_hash_match_is_not_a_hit(void **state)
 {
 	struct tables *t = *state;
-	char name[64];
-	fsc_test_name(name, sizeof(name), "hcoll");
-	struct fsc_writer *w = t->w = fsc_test_writer(name, 64);
-	fsc_t *c = t->c = fsc_open(name);
-	assert_non_null(c);
+	tables_open(t, "hcoll", 0);
+	struct fsc_writer *w = t->w;
+	fsc_t *c = t->c;
 	const struct fsc_shm_layout *l = fsc_writer_layout(w);
 	/* same length, same home, different bytes: probes the slot, compares, misses */
 	char keys[2][32];

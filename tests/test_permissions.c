@@ -173,18 +173,10 @@ static void wait_one(const struct fsc_test_daemon *f, const char *path, enum fsc
 	fsc_test_wait_agree(f->c, p, e, CONVERGE_MS);
 }
 
-/* Once a marker created now is served, then a second one, every event queued before the
- * first has been handled in full: a miss after this is fscd's decision, not a delay. */
+/* Every event queued before the call has been handled in full (see fsc_test_settle). */
 static void settle(const struct fsc_test_daemon *f)
 {
-	static unsigned n;
-	for (int i = 0; i < 2; i++) {
-		char rel[32];
-		snprintf(rel, sizeof(rel), "marker.%u", n++);
-		const char *p = at(f, rel);
-		fsc_test_write_file(p, "m", O_TRUNC);
-		wait_one(f, p, FSC_EXPECT_STAT);
-	}
+	fsc_test_settle(f->c, f->root, CONVERGE_MS);
 }
 
 static void assert_miss(const struct fsc_test_daemon *f, const char *path)

@@ -56,12 +56,11 @@ static int setup(void **state)
 		{"remote/a.log", "a"},	{"remote/sub/b.log", "b"},
 		{"local.log", "local"}, {NULL, NULL},
 	    };
-	fsc_test_tree_make(f->d.root, tree);
 	f->d.extra[0] = "--poll";
 	f->d.extra[1] = f->polled;
 	f->d.extra[2] = "--poll-interval";
 	f->d.extra[3] = POLL_INTERVAL_MS;
-	fsc_test_daemon_start(&f->d, at(f, "remote/sub/b.log"), CONVERGE_MS);
+	fsc_test_tree_serve(&f->d, tree, "remote/sub/b.log", CONVERGE_MS);
 	*state = f;
 	return 0;
 }
