@@ -33,11 +33,8 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	fsc_test_name(f->name, sizeof(f->name), "clock");
 	*state = f;
-	return 0;
+	return f ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -53,9 +50,10 @@ static int teardown(void **state)
 	return left ? -1 : 0; /* the writer must remove its table and hints on close */
 }
 
-/* Opens the writer (with the eviction log) and a reader handle on it. */
+/* Names the table, opens the writer (with the eviction log) and a reader handle on it. */
 static void open_table(struct fixture *f, uint64_t capacity)
 {
+	fsc_test_name(f->name, sizeof(f->name), "clock");
 	f->w = fsc_test_writer_evlog(f->name, capacity, &f->ev);
 	f->c = fsc_open(f->name);
 	assert_non_null(f->c);

@@ -198,16 +198,14 @@ static void test_stat_fresh_refuses_old_polled_records(void **state)
 
 int main(void)
 {
+	/* each test on a fresh tree and fscd */
+#define POLLING_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_polled_tree_is_served_and_flagged, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_verified_time_moves_without_a_change, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_changes_converge, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_polled_directory_deleted_and_recreated, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_stat_fresh_refuses_old_polled_records, setup,
-					    teardown),
+	    POLLING_TEST(test_polled_tree_is_served_and_flagged),
+	    POLLING_TEST(test_verified_time_moves_without_a_change),
+	    POLLING_TEST(test_changes_converge),
+	    POLLING_TEST(test_polled_directory_deleted_and_recreated),
+	    POLLING_TEST(test_stat_fresh_refuses_old_polled_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
