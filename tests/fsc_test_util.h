@@ -1,4 +1,5 @@
-/* Helpers shared by the tests: unique table names, temporary trees, waiting for fscd. */
+/* Helpers shared by the tests: unique table names, writers and their eviction logs, temporary
+ * trees and paths in them, comparing fsc_stat with stat(2), waiting for fscd. */
 #ifndef FSC_TEST_UTIL_H
 #define FSC_TEST_UTIL_H
 
