@@ -1,9 +1,13 @@
 #define _GNU_SOURCE
 #include "fsc_test_util.h"
 #include "fsc_shm_journal.h"
+#include "fsc_test_fscd.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,15 +26,49 @@ void fsc_test_name(char *buf, size_t size, const char *tag)
 	snprintf(buf, size, "t%d_%s_%u", (int)getpid(), tag, n++);
 }
 
+struct fsc_writer *fsc_test_writer_with(const struct fsc_writer_opts *o)
+{
+	struct fsc_writer *w = NULL;
+	const char *why = NULL;
+	int rc = fsc_writer_open(&w, o, &why);
+	if (rc)
+		fail_msg("fsc_writer_open(%s): %s (%d)", o->name, why ? why : "?", rc);
+	return w;
+}
+
 struct fsc_writer *fsc_test_writer(const char *name, uint64_t capacity)
 {
 	struct fsc_writer_opts o = {.name = name, .capacity = capacity, .group = (gid_t)-1};
-	struct fsc_writer *w = NULL;
-	const char *why = NULL;
-	int rc = fsc_writer_open(&w, &o, &why);
-	if (rc)
-		fail_msg("fsc_writer_open(%s): %s (%d)", name, why ? why : "?", rc);
-	return w;
+	return fsc_test_writer_with(&o);
+}
+
+void fsc_test_evlog_add(void *evlog, const char *path, size_t len)
+{
+	struct fsc_test_evlog *e = evlog;
+	if (e->n < FSC_TEST_EVLOG_MAX && len < sizeof(e->paths[0])) {
+		memcpy(e->paths[e->n], path, len);
+		e->paths[e->n][len] = '\0';
+	}
+	e->n++;
+}
+
+bool fsc_test_evlog_has(const struct fsc_test_evlog *ev, const char *path)
+{
+	for (int i = 0; i < ev->n && i < FSC_TEST_EVLOG_MAX; i++)
+		if (strcmp(ev->paths[i], path) == 0)
+			return true;
+	return false;
+}
+
+struct fsc_writer *fsc_test_writer_evlog(const char *name, uint64_t capacity,
+					 struct fsc_test_evlog *ev)
+{
+	struct fsc_writer_opts o = {.name = name,
+				    .capacity = capacity,
+				    .group = (gid_t)-1,
+				    .on_evict = fsc_test_evlog_add,
+				    .evict_ctx = ev};
+	return fsc_test_writer_with(&o);
 }
 
 /* Each field is a different function of (id, version), so a record mixing two writes of the
@@ -121,6 +159,79 @@ uint64_t fsc_test_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void fsc_test_pause_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+const char *fsc_test_path(const char *root, const char *rel)
+{
+	static char bufs[16][PATH_MAX];
+	static unsigned next;
+	char *b = bufs[next++ % 16];
+	int n = snprintf(b, sizeof(bufs[0]), "%s%s%s", root, *rel ? "/" : "", rel);
+	if (n < 0 || (size_t)n >= sizeof(bufs[0]))
+		fail_msg("path too long: %s/%s", root, rel);
+	return b;
+}
+
+void fsc_test_tree_make(const char *root, const struct fsc_test_entry *e)
+{
+	for (; e->rel; e++) {
+		const char *p = fsc_test_path(root, e->rel);
+		if (!e->data && mkdir(p, 0755) != 0)
+			fail_msg("mkdir %s: %s", p, strerror(errno));
+		if (e->data)
+			fsc_test_write_file(p, e->data, O_EXCL);
+	}
+}
+
+void fsc_test_settle(fsc_t *c, const char *root, int timeout_ms)
+{
+	static unsigned n;
+	for (int i = 0; i < 2; i++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "marker.%u", n++);
+		const char *p[] = {fsc_test_path(root, rel), NULL};
+		fsc_test_write_file(p[0], "m", O_TRUNC);
+		fsc_test_wait_agree(c, p, FSC_EXPECT_STAT, timeout_ms);
+	}
+}
+
+void fsc_test_tree_serve(struct fsc_test_daemon *d, const struct fsc_test_entry *tree,
+			 const char *probe, int timeout_ms)
+{
+	fsc_test_tree_make(d->root, tree);
+	fsc_test_daemon_start(d, fsc_test_path(d->root, probe), timeout_ms);
+}
+
+void fsc_test_usage_error(const char *const *argv, const char *message)
+{
+	const char *out, *err;
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
+	if (!strstr(err, message))
+		fail_msg("stderr lacks \"%s\": %s", message, err);
+	assert_string_equal(out, "");
+}
+
+void fsc_test_assert_stat_is_stat(fsc_t *c, const char *path)
+{
+	struct stat a, b;
+	errno = 0;
+	int ra = fsc_stat(c, path, &a);
+	int ea = errno;
+	errno = 0;
+	int rb = stat(path, &b);
+	int eb = errno;
+	assert_int_equal(ra, rb);
+	const char *field = NULL;
+	if (rb == 0 && !fsc_test_stat_equal(&a, &b, &field))
+		fail_msg("%s: fsc_stat's %s differs from stat()", path, field);
+	if (rb != 0)
+		assert_int_equal(ea, eb);
 }
 
 /* Is e one of table name's objects: "<prefix><name>" or "<prefix><name>.<more>"? */

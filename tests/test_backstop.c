@@ -22,34 +22,28 @@
 static void test_backstop_finds_eventless_change(void **state)
 {
 	(void)state;
-	char name[64], watched[512], outside[512];
-	fsc_test_name(name, sizeof(name), "backstop");
-	char *root = fsc_test_tmpdir("backstop");
+	struct fsc_test_daemon d;
+	fsc_test_daemon_prepare(&d, "backstop");
 	char *other = fsc_test_tmpdir("backstop_other");
-	snprintf(watched, sizeof(watched), "%s/data.log", root);
-	snprintf(outside, sizeof(outside), "%s/link.log", other);
-	close(open(watched, O_WRONLY | O_CREAT, 0644));
+	char watched[512], outside[512];
+	snprintf(watched, sizeof(watched), "%s", fsc_test_path(d.root, "data.log"));
+	snprintf(outside, sizeof(outside), "%s", fsc_test_path(other, "link.log"));
+	fsc_test_write_file(watched, "", O_EXCL);
 	assert_int_equal(link(watched, outside), 0);
 	/* a small table: the sweep covers it every tick */
-	const char *argv[] = {"fscd", "--name", name, "--watch", root, "--capacity", "64", NULL};
-	pid_t pid = fsc_test_fscd_start(argv, "/dev/null");
-	fsc_t *c = fsc_test_open_new_generation(name, watched, 0, 15000);
+	d.extra[0] = "--capacity";
+	d.extra[1] = "64";
+	fsc_test_daemon_start(&d, watched, 15000);
 	const char *p[] = {watched, NULL};
-	fsc_test_wait_agree(c, p, FSC_EXPECT_STAT, 15000);
-	int fd = open(outside, O_WRONLY | O_APPEND);
-	assert_int_equal(write(fd, "written elsewhere\n", 18), 18);
-	close(fd);
+	fsc_test_wait_agree(d.c, p, FSC_EXPECT_STAT, 15000);
+	fsc_test_write_file(outside, "written elsewhere\n", O_APPEND);
 	/* no event reaches root's watch; the sweep re-verifies the entry within a few ticks */
-	fsc_test_wait_agree(c, p, FSC_EXPECT_STAT, 20000);
+	fsc_test_wait_agree(d.c, p, FSC_EXPECT_STAT, 20000);
 	struct stat st;
-	assert_int_equal(fsc_lookup(c, watched, &st, NULL), FSC_HIT);
+	assert_int_equal(fsc_lookup(d.c, watched, &st, NULL), FSC_HIT);
 	assert_int_equal(st.st_size, 18);
-	fsc_close(c);
-	int status = fsc_test_fscd_stop(pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	fsc_test_rmtree(root);
+	fsc_test_daemon_stop(&d); /* exits 0 */
 	fsc_test_rmtree(other);
-	free(root);
 	free(other);
 }
 

@@ -36,25 +36,15 @@ struct fixture {
 	struct fsc_test_daemon d;
 };
 
-static char *at(const struct fixture *f, const char *rel)
+static const char *at(const struct fixture *f, const char *rel)
 {
-	static char bufs[8][PATH_BYTES];
-	static int next;
-	char *b = bufs[next++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", f->d.root, rel);
-	return b;
+	return fsc_test_path(f->d.root, rel);
 }
 
 static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
 {
 	const char *p[] = {path, NULL};
 	fsc_test_wait_agree(c, p, e, CONVERGE_MS);
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
 }
 
 static void wait_counter_above(const char *name, enum fsc_counter which, uint64_t floor)
@@ -64,7 +54,7 @@ static void wait_counter_above(const char *name, enum fsc_counter which, uint64_
 		if (fsc_test_now_ms() > end)
 			fail_msg("counter %d stayed at %llu within %d ms", (int)which,
 				 (unsigned long long)floor, CONVERGE_MS);
-		pause_ms(2);
+		fsc_test_pause_ms(2);
 	}
 }
 
@@ -76,37 +66,10 @@ static void assert_fscd_running(pid_t pid)
 		fail_msg("fscd is gone (waitpid %d, status 0x%x)", (int)r, r > 0 ? status : 0);
 }
 
-/* Once a marker created now is published, a second one is created and awaited: fscd reads
- * every queued event before it publishes a pass, so by then every event queued before the
- * first marker has been handled in full (a miss below is a decision, not a delay). */
+/* Every event queued before the call has been handled in full (see fsc_test_settle). */
 static void settle(const struct fixture *f)
 {
-	static unsigned n;
-	for (int i = 0; i < 2; i++) {
-		char rel[64];
-		snprintf(rel, sizeof(rel), "marker.%u", n++);
-		char *p = at(f, rel);
-		fsc_test_write_file(p, "m", O_TRUNC);
-		wait_one(f->d.c, p, FSC_EXPECT_STAT);
-	}
-}
-
-/* fsc_stat answers exactly what stat(2) answers (for paths the table does not hold). */
-static void assert_fsc_stat_is_stat(fsc_t *c, const char *path)
-{
-	struct stat a, b;
-	errno = 0;
-	int ra = fsc_stat(c, path, &a);
-	int ea = errno;
-	errno = 0;
-	int rb = stat(path, &b);
-	int eb = errno;
-	assert_int_equal(ra, rb);
-	const char *field = NULL;
-	if (rb == 0 && !fsc_test_stat_equal(&a, &b, &field))
-		fail_msg("%s: fsc_stat's %s differs from stat()", path, field);
-	if (rb != 0)
-		assert_int_equal(ea, eb);
+	fsc_test_settle(f->d.c, f->d.root, CONVERGE_MS);
 }
 
 static int setup(void **state)
@@ -184,7 +147,7 @@ static void test_unreadable_directory(void **state)
 		/* fscd runs as this user: it can neither watch nor read locked0 */
 		assert_true(fsc_test_counter(f->d.name, FSC_CTR_WATCH_FAILURES) > failures0);
 		assert_int_equal(fsc_lookup(f->d.c, at(f, "locked0/x"), NULL, NULL), FSC_MISS);
-		assert_fsc_stat_is_stat(f->d.c, at(f, "locked0/x"));
+		fsc_test_assert_stat_is_stat(f->d.c, at(f, "locked0/x"));
 	} else {
 		/* Root (CI): permissions do not stop fscd, so the permission-specific outcome
 		 * cannot be observed here; fscd running as root can still read both, and files
@@ -279,11 +242,11 @@ static void test_path_longer_than_path_max(void **state)
 			wait_one(f->d.c, dirs[i], FSC_EXPECT_STAT);
 		} else {
 			assert_int_equal(fsc_lookup(f->d.c, dirs[i], NULL, NULL), FSC_MISS);
-			assert_fsc_stat_is_stat(f->d.c, dirs[i]);
+			fsc_test_assert_stat_is_stat(f->d.c, dirs[i]);
 		}
 	}
 	assert_int_equal(fsc_lookup(f->d.c, file, NULL, NULL), FSC_MISS);
-	assert_fsc_stat_is_stat(f->d.c, file);
+	fsc_test_assert_stat_is_stat(f->d.c, file);
 	/* the long directory is still watched: a change there is refused again, and stat(2)
 	 * (through fsc_stat) sees it */
 	uint64_t uncacheable1 = fsc_test_counter(f->d.name, FSC_CTR_UNCACHEABLE);
@@ -317,13 +280,14 @@ static void test_symlink_loop_and_link_out_of_tree(void **state)
 	static const char *const links[] = {"links/a", "links/b", "links/out", "links/dangling"};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		assert_int_equal(fsc_lookup(f->d.c, at(f, links[i]), NULL, NULL), FSC_MISS);
-		assert_fsc_stat_is_stat(f->d.c, at(f, links[i])); /* ELOOP, ENOENT, the target */
+		fsc_test_assert_stat_is_stat(f->d.c,
+					     at(f, links[i])); /* ELOOP, ENOENT, the target */
 	}
 	/* fscd does not follow the link out of the tree */
 	fsc_test_write_file(out_file, " changed", O_APPEND);
 	settle(f);
 	assert_int_equal(fsc_lookup(f->d.c, via_link, NULL, NULL), FSC_MISS);
-	assert_fsc_stat_is_stat(f->d.c, via_link);
+	fsc_test_assert_stat_is_stat(f->d.c, via_link);
 	/* a link replaced by a file is cached; the loop's other half still is not */
 	assert_int_equal(unlink(at(f, "links/a")), 0);
 	fsc_test_write_file(at(f, "links/a"), "a file now", O_EXCL);

@@ -22,40 +22,20 @@
 #include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
-#define EVLOG_MAX 1024
-
-struct evlog {
-	int n;
-	char paths[EVLOG_MAX][32];
-};
-
 struct fixture {
 	char name[64];
 	struct fsc_writer *w;
 	fsc_t *c;
-	struct evlog ev;
+	struct fsc_test_evlog ev;
 	void *hints_map[2]; /* our own mappings of the hints segment */
 	size_t hints_len;
 };
 
-static void on_evict(void *ctx, const char *path, size_t len)
-{
-	struct evlog *e = ctx;
-	if (e->n < EVLOG_MAX && len < sizeof(e->paths[0])) {
-		memcpy(e->paths[e->n], path, len);
-		e->paths[e->n][len] = '\0';
-	}
-	e->n++;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	fsc_test_name(f->name, sizeof(f->name), "clock");
 	*state = f;
-	return 0;
+	return f ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -71,18 +51,11 @@ static int teardown(void **state)
 	return left ? -1 : 0; /* the writer must remove its table and hints on close */
 }
 
-/* Opens the writer (with the eviction log) and a reader handle on it. */
+/* Names the table, opens the writer (with the eviction log) and a reader handle on it. */
 static void open_table(struct fixture *f, uint64_t capacity)
 {
-	struct fsc_writer_opts o = {.name = f->name,
-				    .capacity = capacity,
-				    .group = (gid_t)-1,
-				    .on_evict = on_evict,
-				    .evict_ctx = &f->ev};
-	const char *why = NULL;
-	int rc = fsc_writer_open(&f->w, &o, &why);
-	if (rc)
-		fail_msg("fsc_writer_open: %s (%d)", why ? why : "?", rc);
+	fsc_test_name(f->name, sizeof(f->name), "clock");
+	f->w = fsc_test_writer_evlog(f->name, capacity, &f->ev);
 	f->c = fsc_open(f->name);
 	assert_non_null(f->c);
 }
@@ -99,14 +72,6 @@ static void put_key(struct fixture *f, const char *tag, int i)
 	key(p, sizeof(p), tag, i);
 	fsc_test_fake_stat(&st, (uint64_t)i, 1);
 	assert_int_equal(fsc_writer_put(f->w, p, strlen(p), &st, 0), 0);
-}
-
-static bool was_evicted(const struct fixture *f, const char *path)
-{
-	for (int i = 0; i < f->ev.n && i < EVLOG_MAX; i++)
-		if (strcmp(f->ev.paths[i], path) == 0)
-			return true;
-	return false;
 }
 
 static uint64_t counter(const struct fixture *f, enum fsc_counter c)
@@ -154,7 +119,7 @@ static void test_capacity_bound_and_evict_callback(void **state)
 	for (int i = 0; i < N + K; i++) {
 		char p[32];
 		key(p, sizeof(p), "k", i);
-		bool gone = was_evicted(f, p);
+		bool gone = fsc_test_evlog_has(&f->ev, p);
 		assert_int_equal(fsc_writer_contains(f->w, p, strlen(p), NULL), !gone);
 		assert_int_equal(lookup(f, "k", i), gone ? FSC_MISS : FSC_HIT);
 		hits += !gone;
@@ -182,7 +147,7 @@ static void test_referenced_entries_get_second_chance(void **state)
 	for (int i = 0; i < N; i += 2) {
 		char p[32];
 		key(p, sizeof(p), "k", i);
-		assert_false(was_evicted(f, p));
+		assert_false(fsc_test_evlog_has(&f->ev, p));
 		assert_int_equal(lookup(f, "k", i), FSC_HIT);
 	}
 	/* every victim was an unreferenced key (odd original or a new one) */
@@ -282,7 +247,7 @@ static void test_hint_written_once_cleared_by_clock(void **state)
 	/* the pass that cleared the hint spared the key (second chance) */
 	assert_true(fsc_writer_contains(f->w, "/a/0", 4, NULL));
 	assert_int_equal(fsc_writer_slot_of(f->w, "/a/0", 4), idx);
-	assert_false(was_evicted(f, "/a/0"));
+	assert_false(fsc_test_evlog_has(&f->ev, "/a/0"));
 	/* a new hit sets it again */
 	assert_int_equal(lookup(f, "a", 0), FSC_HIT);
 	assert_int_equal(hint(ro, idx), 1);

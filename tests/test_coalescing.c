@@ -45,19 +45,9 @@ struct storm {
 	atomic_uint_fast64_t writes;
 };
 
-static char *at(const struct fixture *f, const char *rel)
+static const char *at(const struct fixture *f, const char *rel)
 {
-	static char bufs[8][512];
-	static int next;
-	char *b = bufs[next++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", f->d.root, rel);
-	return b;
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
+	return fsc_test_path(f->d.root, rel);
 }
 
 static void assert_fscd_running(pid_t pid)
@@ -71,14 +61,13 @@ static void assert_fscd_running(pid_t pid)
 static int setup(void **state)
 {
 	static struct fixture f;
+	static const struct fsc_test_entry tree[] = {
+	    {"storm", NULL},	{"other", NULL},    {"storm/big.log", ""},
+	    {"other/a", "a\n"}, {"other/b", "b\n"}, {"storm/neighbour", "n\n"},
+	    {NULL, NULL},
+	};
 	fsc_test_daemon_prepare(&f.d, "coal");
-	assert_int_equal(mkdir(at(&f, "storm"), 0755), 0);
-	assert_int_equal(mkdir(at(&f, "other"), 0755), 0);
-	fsc_test_write_file(at(&f, "storm/big.log"), "", O_TRUNC);
-	fsc_test_write_file(at(&f, "other/a"), "a\n", O_TRUNC);
-	fsc_test_write_file(at(&f, "other/b"), "b\n", O_TRUNC);
-	fsc_test_write_file(at(&f, "storm/neighbour"), "n\n", O_TRUNC);
-	fsc_test_daemon_start(&f.d, at(&f, "storm/big.log"), CONVERGE_MS);
+	fsc_test_tree_serve(&f.d, tree, "storm/big.log", CONVERGE_MS);
 	*state = &f;
 	return 0;
 }
@@ -135,7 +124,7 @@ static void change_others_during_storm(struct fixture *f, struct storm *s, unsig
 		if (atomic_load(&s->done))
 			fail_msg("starvation: not converged while the storm ran (%llu writes): %s",
 				 (unsigned long long)atomic_load(&s->writes), why);
-		pause_ms(2);
+		fsc_test_pause_ms(2);
 	}
 }
 
@@ -152,7 +141,7 @@ static uint64_t run_storm(struct fixture *f, struct storm *s)
 			change_others_during_storm(f, s, k);
 			k++;
 		}
-		pause_ms(1);
+		fsc_test_pause_ms(1);
 	}
 	atomic_store(&s->stop, true);
 	int status;

@@ -392,6 +392,15 @@ static void test_damaged_copies(void **state)
 	assert_true(results[FSC_MISS] > 0);
 }
 
+/* make_table, and a reader attached to it in f->c. */
+static struct fsc_writer *make_live_table(struct fixture *f, char *name, size_t size)
+{
+	struct fsc_writer *w = make_table(f, name, size);
+	f->c = fsc_open(name);
+	assert_non_null(f->c);
+	return w;
+}
+
 /* Expected answer for key i of make_table, checked against a lookup. */
 static void check_intact(fsc_t *c, struct fixture *f, int i)
 {
@@ -415,9 +424,8 @@ static void test_live_header_scribble(void **state)
 {
 	struct fixture *f = *state;
 	char name[64];
-	struct fsc_writer *w = make_table(f, name, sizeof(name));
-	fsc_t *c = f->c = fsc_open(name);
-	assert_non_null(c);
+	struct fsc_writer *w = make_live_table(f, name, sizeof(name));
+	fsc_t *c = f->c;
 	/* the writer owns this mapping read-write; the accessor merely returns it as const */
 	_Atomic uint64_t *hw = (_Atomic uint64_t *)(uintptr_t)fsc_writer_header(w);
 	uint64_t seed = 0x1234abcdull;
@@ -459,9 +467,8 @@ static void test_live_slot_scribble(void **state)
 {
 	struct fixture *f = *state;
 	char name[64];
-	struct fsc_writer *w = make_table(f, name, sizeof(name));
-	fsc_t *c = f->c = fsc_open(name);
-	assert_non_null(c);
+	struct fsc_writer *w = make_live_table(f, name, sizeof(name));
+	fsc_t *c = f->c;
 	for (int i = 0; i < ENTRIES; i++)
 		check_intact(c, f, i);
 	uint64_t seed = 0xfeedbeefull;

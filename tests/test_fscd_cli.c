@@ -36,29 +36,20 @@ static void test_help_and_version(void **state)
 	assert_non_null(strstr(out, "fscd "));
 }
 
-static void expect_usage_error(const char *const *argv, const char *message)
-{
-	const char *out, *err;
-	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
-	if (!strstr(err, message))
-		fail_msg("stderr lacks \"%s\": %s", message, err);
-	assert_string_equal(out, "");
-}
-
 static void test_usage_errors(void **state)
 {
 	(void)state;
-	expect_usage_error((const char *[]){"fscd", NULL}, "give at least one --watch");
-	expect_usage_error((const char *[]){"fscd", "--bogus", NULL}, "Try 'fscd --help'");
-	expect_usage_error((const char *[]){"fscd", "/tmp", NULL}, "--watch /tmp");
-	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--name", "../x", NULL},
-			   "invalid --name");
-	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--capacity", "-5", NULL},
-			   "invalid --capacity");
-	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--mode", "abc", NULL},
-			   "invalid --mode");
-	expect_usage_error((const char *[]){"fscd", "-w", "/tmp", "--log-level", "loud", NULL},
-			   "invalid --log-level");
+	fsc_test_usage_error((const char *[]){"fscd", NULL}, "give at least one --watch");
+	fsc_test_usage_error((const char *[]){"fscd", "--bogus", NULL}, "Try 'fscd --help'");
+	fsc_test_usage_error((const char *[]){"fscd", "/tmp", NULL}, "--watch /tmp");
+	fsc_test_usage_error((const char *[]){"fscd", "-w", "/tmp", "--name", "../x", NULL},
+			     "invalid --name");
+	fsc_test_usage_error((const char *[]){"fscd", "-w", "/tmp", "--capacity", "-5", NULL},
+			     "invalid --capacity");
+	fsc_test_usage_error((const char *[]){"fscd", "-w", "/tmp", "--mode", "abc", NULL},
+			     "invalid --mode");
+	fsc_test_usage_error((const char *[]){"fscd", "-w", "/tmp", "--log-level", "loud", NULL},
+			     "invalid --log-level");
 }
 
 static void expect_start_error(const char *const *argv, const char *message)

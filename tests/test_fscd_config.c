@@ -355,35 +355,34 @@ static void expect_config_error(struct fixture *f, const char *content, const ch
 {
 	write_conf(f->conf, "%s", content);
 	const char *argv[] = {"fscd", "--config", f->conf, NULL};
-	const char *out, *err;
-	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
-	if (!strstr(err, message))
-		fail_msg("stderr lacks \"%s\": %s", message, err);
-	assert_string_equal(out, "");
+	fsc_test_usage_error(argv, message);
 }
 
 static void test_config_errors(void **state)
 {
 	struct fixture *f = *state;
-	char msg[512];
-	snprintf(msg, sizeof(msg), "fscd: %s:2: unknown setting 'bogus' (see fscd --help)\n",
-		 f->conf);
-	expect_config_error(f, "watch = /tmp\nbogus = 1\n", msg);
-	snprintf(msg, sizeof(msg), "%s:3: invalid capacity 'lots': a positive number", f->conf);
-	expect_config_error(f, "# comment\nwatch = /tmp\ncapacity = lots\n", msg);
-	snprintf(msg, sizeof(msg), "%s:2: invalid journal-kib '32': 0 (no journal) or", f->conf);
-	expect_config_error(f, "watch = /tmp\njournal-kib = 32\n", msg);
-	snprintf(msg, sizeof(msg), "%s:2: invalid batch-ms '1': a number of milliseconds from 2",
-		 f->conf);
-	expect_config_error(f, "watch = /tmp\nbatch-ms = 1\n", msg);
-	snprintf(msg, sizeof(msg), "%s:1: invalid log-level 'loud'", f->conf);
-	expect_config_error(f, "log-level = loud\n", msg);
-	snprintf(msg, sizeof(msg), "%s:2: invalid watch 'tmp': an absolute path", f->conf);
-	expect_config_error(f, "\nwatch = tmp\n", msg);
-	snprintf(msg, sizeof(msg), "%s:2: not a setting", f->conf);
-	expect_config_error(f, "watch = /tmp\njust words\n", msg);
-	snprintf(msg, sizeof(msg), "%s:2: 'watch' is in section [fscd]", f->conf);
-	expect_config_error(f, "[fscd]\nwatch = /tmp\n", msg);
+	/* a config file, and what fscd's stderr must say: prefix, the file's name, message */
+	static const struct {
+		const char *content, *prefix, *message;
+	} cases[] = {
+	    {"watch = /tmp\nbogus = 1\n",
+	     "fscd: ", ":2: unknown setting 'bogus' (see fscd --help)\n"},
+	    {"# comment\nwatch = /tmp\ncapacity = lots\n", "",
+	     ":3: invalid capacity 'lots': a positive number"},
+	    {"watch = /tmp\njournal-kib = 32\n", "",
+	     ":2: invalid journal-kib '32': 0 (no journal) or"},
+	    {"watch = /tmp\nbatch-ms = 1\n", "",
+	     ":2: invalid batch-ms '1': a number of milliseconds from 2"},
+	    {"log-level = loud\n", "", ":1: invalid log-level 'loud'"},
+	    {"\nwatch = tmp\n", "", ":2: invalid watch 'tmp': an absolute path"},
+	    {"watch = /tmp\njust words\n", "", ":2: not a setting"},
+	    {"[fscd]\nwatch = /tmp\n", "", ":2: 'watch' is in section [fscd]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s%s%s", cases[i].prefix, f->conf, cases[i].message);
+		expect_config_error(f, cases[i].content, msg);
+	}
 	expect_config_error(f, "name = x\n", "nothing to watch");
 	const char *missing[] = {"fscd", "--config", "/nonexistent/fscd.conf", NULL};
 	const char *out, *err;
@@ -413,15 +412,24 @@ static void test_help_lists_every_key(void **state)
 	assert_string_equal(err, "");
 }
 
+/* fscd from a config file naming the table f->name and watching a/; returns its pid once
+ * a_files[0] is served, with a reader in *c. */
+static pid_t start_serving_a(struct fixture *f, fsc_t **c)
+{
+	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	pid_t pid = start_fscd(f, argv);
+	*c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	return pid;
+}
+
 /* SIGHUP with a second root added: a new generation that readers follow, the new root's
  * files served, same pid, no descriptor carried into the new image. */
 static void test_sighup_applies_new_config(void **state)
 {
 	struct fixture *f = *state;
-	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
-	const char *argv[] = {"fscd", "--config", f->conf, NULL};
-	pid_t pid = start_fscd(f, argv);
-	fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	fsc_t *c;
+	pid_t pid = start_serving_a(f, &c);
 	uint64_t gen = generation_of(c, f->a_files[0]);
 	assert_int_equal(fsc_lookup(c, f->b_files[0], NULL, NULL), FSC_MISS);
 
@@ -437,9 +445,7 @@ static void test_sighup_applies_new_config(void **state)
 	assert_non_null(strstr(log, "restarting in place"));
 
 	/* and it still follows changes under the new root */
-	int fd = open(f->b_files[1], O_WRONLY | O_APPEND);
-	assert_int_equal(write(fd, "more\n", 5), 5);
-	close(fd);
+	fsc_test_write_file(f->b_files[1], "more\n", O_APPEND);
 	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
 	assert_int_equal(generation_of(c, f->b_files[1]), gen2);
 	fsc_close(c);
@@ -450,10 +456,8 @@ static void test_sighup_applies_new_config(void **state)
 static void test_sighup_broken_config_keeps_serving(void **state)
 {
 	struct fixture *f = *state;
-	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
-	const char *argv[] = {"fscd", "--config", f->conf, NULL};
-	pid_t pid = start_fscd(f, argv);
-	fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	fsc_t *c;
+	pid_t pid = start_serving_a(f, &c);
 	uint64_t gen = generation_of(c, f->a_files[0]);
 	const char *broken[] = {
 	    "name = %s\nwatch = %s\nbogus = 1\n",    /* an unknown key */
@@ -470,9 +474,7 @@ static void test_sighup_broken_config_keeps_serving(void **state)
 		assert_int_equal(fsc_test_fscd_wait(pid, 0), -1);
 		assert_int_equal(generation_of(c, f->a_files[0]), gen);
 	}
-	int fd = open(f->a_files[0], O_WRONLY | O_APPEND);
-	assert_int_equal(write(fd, "more\n", 5), 5);
-	close(fd);
+	fsc_test_write_file(f->a_files[0], "more\n", O_APPEND);
 	const char *paths[] = {f->a_files[0], NULL};
 	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
 	assert_int_equal(generation_of(c, f->a_files[0]), gen);
@@ -487,10 +489,9 @@ static void test_sighup_renames_table(void **state)
 	struct fixture *f = *state;
 	char new_name[80];
 	snprintf(new_name, sizeof(new_name), "%s_new", f->name);
-	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
-	const char *argv[] = {"fscd", "--config", f->conf, NULL};
-	pid_t pid = start_fscd(f, argv);
-	fsc_close(fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS));
+	fsc_t *first;
+	pid_t pid = start_serving_a(f, &first);
+	fsc_close(first);
 	write_conf(f->conf, "name = %s\nwatch = %s\n", new_name, f->a);
 	assert_int_equal(kill(pid, SIGHUP), 0);
 	fsc_t *c = fsc_test_open_new_generation(new_name, f->a_files[0], 0, WAIT_MS);

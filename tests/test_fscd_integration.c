@@ -25,24 +25,23 @@ struct fixture {
 	struct fsc_test_daemon d;
 };
 
-static char *at(const struct fixture *f, const char *rel)
+static const char *at(const struct fixture *f, const char *rel)
 {
-	static char bufs[8][512];
-	static int next;
-	char *b = bufs[next++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", f->d.root, rel);
-	return b;
+	return fsc_test_path(f->d.root, rel);
 }
 
 static int setup(void **state)
 {
 	static struct fixture f;
+	static const struct fsc_test_entry tree[] = {
+	    {"logs", NULL},
+	    {"logs/app", NULL},
+	    {"logs/syslog", "boot\n"},
+	    {"logs/app/app.log", "start\n"},
+	    {NULL, NULL},
+	};
 	fsc_test_daemon_prepare(&f.d, "integ");
-	assert_int_equal(mkdir(at(&f, "logs"), 0755), 0);
-	assert_int_equal(mkdir(at(&f, "logs/app"), 0755), 0);
-	fsc_test_write_file(at(&f, "logs/syslog"), "boot\n", O_TRUNC);
-	fsc_test_write_file(at(&f, "logs/app/app.log"), "start\n", O_TRUNC);
-	fsc_test_daemon_start(&f.d, at(&f, "logs/app/app.log"), CONVERGE_MS);
+	fsc_test_tree_serve(&f.d, tree, "logs/app/app.log", CONVERGE_MS);
 	*state = &f;
 	return 0;
 }

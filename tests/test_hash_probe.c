@@ -117,15 +117,29 @@ static int tables_teardown(void **state)
 	return 0;
 }
 
-static void test_colliding_chain(void **state)
+/* A 64-entry table named after tag (max_probe 0: the default) and a reader on it, kept in the
+ * test's state for the teardown; returns the table's layout. */
+static const struct fsc_shm_layout *tables_open(void **state, const char *tag, uint32_t max_probe,
+						struct fsc_writer **w, fsc_t **c)
 {
 	struct tables *t = *state;
 	char name[64];
-	fsc_test_name(name, sizeof(name), "chain");
-	struct fsc_writer *w = t->w = fsc_test_writer(name, 64);
-	fsc_t *c = t->c = fsc_open(name);
-	assert_non_null(c);
-	const struct fsc_shm_layout *l = fsc_writer_layout(w);
+	fsc_test_name(name, sizeof(name), tag);
+	struct fsc_writer_opts o = {
+	    .name = name, .capacity = 64, .max_probe = max_probe, .group = (gid_t)-1};
+	t->w = fsc_test_writer_with(&o);
+	t->c = fsc_open(name);
+	assert_non_null(t->c);
+	*w = t->w;
+	*c = t->c;
+	return fsc_writer_layout(t->w);
+}
+
+static void test_colliding_chain(void **state)
+{
+	struct fsc_writer *w;
+	fsc_t *c;
+	const struct fsc_shm_layout *l = tables_open(state, "chain", 0, &w, &c);
 	uint64_t home = l->mask - 3; /* the chain wraps around the end of the slot array */
 	char keys[MAX_KEYS][32];
 	colliding_keys(l, "c", home, keys, 12);
@@ -156,19 +170,10 @@ static void test_colliding_chain(void **state)
 
 static void test_small_max_probe_bounds_placement(void **state)
 {
-	struct tables *t = *state;
-	char name[64];
-	fsc_test_name(name, sizeof(name), "probe");
-	struct fsc_writer_opts o = {
-	    .name = name, .capacity = 64, .max_probe = 4, .group = (gid_t)-1};
-	struct fsc_writer *w = NULL;
-	const char *why = NULL;
-	assert_int_equal(fsc_writer_open(&w, &o, &why), 0);
-	t->w = w;
-	fsc_t *c = t->c = fsc_open(name);
-	assert_non_null(c);
+	struct fsc_writer *w;
+	fsc_t *c;
+	const struct fsc_shm_layout *l = tables_open(state, "probe", 4, &w, &c);
 	const struct fsc_shm_header *h = fsc_writer_header(w);
-	const struct fsc_shm_layout *l = fsc_writer_layout(w);
 	assert_int_equal(l->max_probe, 4);
 	assert_int_equal(h->max_probe, 4);
 	uint64_t home = 17;
@@ -218,13 +223,9 @@ static void slot_store_path_word(struct fsc_writer *w, int64_t idx, uint32_t wor
 
 static void test_hash_match_is_not_a_hit(void **state)
 {
-	struct tables *t = *state;
-	char name[64];
-	fsc_test_name(name, sizeof(name), "hcoll");
-	struct fsc_writer *w = t->w = fsc_test_writer(name, 64);
-	fsc_t *c = t->c = fsc_open(name);
-	assert_non_null(c);
-	const struct fsc_shm_layout *l = fsc_writer_layout(w);
+	struct fsc_writer *w;
+	fsc_t *c;
+	const struct fsc_shm_layout *l = tables_open(state, "hcoll", 0, &w, &c);
 	/* same length, same home, different bytes: probes the slot, compares, misses */
 	char keys[2][32];
 	colliding_keys(l, "s", 40, keys, 2);

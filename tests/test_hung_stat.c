@@ -34,22 +34,16 @@ struct fixture {
 	struct fsc_test_fuse m;
 	char *backing;
 	bool mounted; /* false: FUSE is not available here, the tests skip */
-	char buf[8][512];
-	int next;
 };
 
-static const char *at(struct fixture *f, const char *rel)
+static const char *at(const struct fixture *f, const char *rel)
 {
-	char *b = f->buf[f->next++ % 8];
-	snprintf(b, sizeof(f->buf[0]), "%s/%s", f->d.root, rel);
-	return b;
+	return fsc_test_path(f->d.root, rel);
 }
 
 static void in_backing(struct fixture *f, const char *rel, const char *text, int flags)
 {
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", f->backing, rel);
-	fsc_test_write_file(p, text, flags);
+	fsc_test_write_file(fsc_test_path(f->backing, rel), text, flags);
 }
 
 static int setup(void **state)
@@ -57,11 +51,9 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	fsc_test_daemon_prepare(&f->d, "fuse");
 	f->backing = fsc_test_tmpdir("fuse-backing");
-	in_backing(f, "remote.log", "remote", O_EXCL);
-	char sub[512];
-	snprintf(sub, sizeof(sub), "%s/sub", f->backing);
-	assert_int_equal(mkdir(sub, 0755), 0);
-	in_backing(f, "sub/deep.log", "deep", O_EXCL);
+	static const struct fsc_test_entry backing[] = {
+	    {"remote.log", "remote"}, {"sub", NULL}, {"sub/deep.log", "deep"}, {NULL, NULL}};
+	fsc_test_tree_make(f->backing, backing);
 	fsc_test_write_file(at(f, "local.log"), "local", O_EXCL);
 	*state = f;
 	if (!(f->mounted = fsc_test_fuse_mount(&f->m, f->backing, at(f, "mnt"))))
@@ -122,9 +114,7 @@ static void test_fuse_mount_is_detected_and_polled(void **state)
 	in_backing(f, "sub/new.log", "new", O_EXCL);
 	const char *changed[] = {at(f, "mnt/remote.log"), at(f, "mnt/sub/new.log"), NULL};
 	fsc_test_wait_agree(f->d.c, changed, FSC_EXPECT_STAT, CONVERGE_MS);
-	char gone[512];
-	snprintf(gone, sizeof(gone), "%s/sub/deep.log", f->backing);
-	assert_int_equal(unlink(gone), 0);
+	assert_int_equal(unlink(fsc_test_path(f->backing, "sub/deep.log")), 0);
 	const char *deleted[] = {at(f, "mnt/sub/deep.log"), NULL};
 	fsc_test_wait_agree(f->d.c, deleted, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
 }

@@ -31,6 +31,27 @@ static char *path_in(const struct fsc_test_daemon *d, const char *name)
 	return p;
 }
 
+/* Makes a fresh tree holding f.log (and also, unless NULL, whose path goes to *also_path),
+ * starts fscd on it (with --journal-kib kib unless NULL) and waits until f.log is served.
+ * Returns f.log's path (free it). */
+static char *serve(struct fsc_test_daemon *d, const char *tag, const char *kib, const char *also,
+		   char **also_path)
+{
+	fsc_test_daemon_prepare(d, tag);
+	char *file = path_in(d, "f.log");
+	fsc_test_write_file(file, "a", 0);
+	if (also) {
+		*also_path = path_in(d, also);
+		fsc_test_write_file(*also_path, "b", 0);
+	}
+	if (kib) {
+		d->extra[0] = "--journal-kib";
+		d->extra[1] = kib;
+	}
+	fsc_test_daemon_start(d, file, CONVERGE_MS);
+	return file;
+}
+
 /* Reads the journal until path shows up (waiting on it), failing after CONVERGE_MS. */
 static struct fsc_change *expect_change(fsc_t *c, fsc_cursor_t *cur, const char *path)
 {
@@ -52,12 +73,8 @@ static void test_journal_reports_changes_in_the_tree(void **state)
 {
 	(void)state;
 	struct fsc_test_daemon d;
-	fsc_test_daemon_prepare(&d, "jfscd");
-	char *grow = path_in(&d, "grow.log"), *fresh = path_in(&d, "new.log");
-	char *gone = path_in(&d, "gone.log");
-	fsc_test_write_file(grow, "a", 0);
-	fsc_test_write_file(gone, "b", 0);
-	fsc_test_daemon_start(&d, grow, CONVERGE_MS);
+	char *gone, *grow = serve(&d, "jfscd", NULL, "gone.log", &gone);
+	char *fresh = path_in(&d, "new.log");
 	fsc_cursor_t cur;
 	assert_int_equal(fsc_journal_start(d.c, &cur), 0);
 	struct fsc_change ch;
@@ -89,10 +106,7 @@ static void test_journal_wait_is_woken(void **state)
 {
 	(void)state;
 	struct fsc_test_daemon d;
-	fsc_test_daemon_prepare(&d, "jwait");
-	char *f = path_in(&d, "f.log");
-	fsc_test_write_file(f, "a", 0);
-	fsc_test_daemon_start(&d, f, CONVERGE_MS);
+	char *f = serve(&d, "jwait", NULL, NULL, NULL);
 	int ready[2];
 	assert_int_equal(pipe(ready), 0);
 	pid_t child = fork();
@@ -125,12 +139,7 @@ static void test_journal_small_ring_overrun(void **state)
 {
 	(void)state;
 	struct fsc_test_daemon d;
-	fsc_test_daemon_prepare(&d, "jsmall");
-	char *probe = path_in(&d, "probe");
-	fsc_test_write_file(probe, "p", 0);
-	d.extra[0] = "--journal-kib";
-	d.extra[1] = "64";
-	fsc_test_daemon_start(&d, probe, CONVERGE_MS);
+	char *probe = serve(&d, "jsmall", "64", NULL, NULL);
 	fsc_cursor_t cur, fresh;
 	assert_int_equal(fsc_journal_start(d.c, &cur), 0);
 	char *last = NULL;
@@ -158,10 +167,7 @@ static void test_journal_cursor_dies_with_its_fscd(void **state)
 {
 	(void)state;
 	struct fsc_test_daemon d;
-	fsc_test_daemon_prepare(&d, "jtake");
-	char *f = path_in(&d, "f.log");
-	fsc_test_write_file(f, "a", 0);
-	fsc_test_daemon_start(&d, f, CONVERGE_MS);
+	char *f = serve(&d, "jtake", NULL, NULL, NULL);
 	fsc_cursor_t old, cur;
 	struct fsc_change ch;
 	assert_int_equal(fsc_journal_start(d.c, &old), 0);
@@ -193,12 +199,7 @@ static void test_journal_off(void **state)
 {
 	(void)state;
 	struct fsc_test_daemon d;
-	fsc_test_daemon_prepare(&d, "joff");
-	char *f = path_in(&d, "f");
-	fsc_test_write_file(f, "a", 0);
-	d.extra[0] = "--journal-kib";
-	d.extra[1] = "0";
-	fsc_test_daemon_start(&d, f, CONVERGE_MS);
+	char *f = serve(&d, "joff", "0", NULL, NULL);
 	fsc_cursor_t cur;
 	assert_int_equal(fsc_journal_start(d.c, &cur), -1);
 	assert_int_equal(errno, ENOENT);

@@ -176,13 +176,19 @@ static int lookup_gen(fsc_t *c, uint64_t *gen)
 	return r;
 }
 
+/* A reader on the table published now (f->c), and our own read-only mapping of it (f->hdr). */
+static void attach_mapped(struct fixture *f)
+{
+	f->c = fsc_open(f->name);
+	assert_non_null(f->c);
+	map_current(f);
+}
+
 static void test_sigkill_noticed_at_once(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gen = spawn_writer(f, 0), got = 0;
-	f->c = fsc_open(f->name);
-	assert_non_null(f->c);
-	map_current(f);
+	attach_mapped(f);
 	assert_int_equal(lookup_gen(f->c, &got), FSC_HIT);
 	assert_int_equal(got, gen);
 	assert_int_equal(stat_size(f->c, f->file), f->real_size + FAKE_DELTA); /* from the table */
@@ -226,9 +232,7 @@ static void test_stopped_writer_times_out(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gen = spawn_writer(f, 0), got = 0;
-	f->c = fsc_open(f->name);
-	assert_non_null(f->c);
-	map_current(f);
+	attach_mapped(f);
 	assert_int_equal(lookup_gen(f->c, NULL), FSC_HIT);
 
 	int status;
@@ -259,9 +263,7 @@ static void test_clean_close_is_unavailable(void **state)
 	assert_int_equal(stat(f->file, &st), 0);
 	st.st_size += FAKE_DELTA;
 	assert_int_equal(fsc_writer_put(w, f->file, strlen(f->file), &st, 0), 0);
-	f->c = fsc_open(f->name);
-	assert_non_null(f->c);
-	map_current(f);
+	attach_mapped(f);
 	assert_int_equal(stat_size(f->c, f->file), f->real_size + FAKE_DELTA);
 	fsc_writer_close(w);
 	assert_int_equal(atomic_load(&f->hdr->state), FSC_TABLE_STOPPED);

@@ -35,13 +35,8 @@
 #define NOBODY	    65534
 #define MAX_PATHS   24
 
-struct fixture {
-	char name[64];
-	char *root; /* owned by nobody */
-	char errlog[160];
-	pid_t fscd;
-	fsc_t *c;
-};
+/* The fixture is a struct fsc_test_daemon whose root is owned by nobody and whose fscd this
+ * file starts itself (as nobody). */
 
 /* The tree: owner 0 is root; root's directories below are what nobody cannot enter. */
 static const struct node {
@@ -99,17 +94,13 @@ struct paths {
 	const char *v[MAX_PATHS + 1];
 };
 
-static const char *at(const struct fixture *f, const char *rel)
+static const char *at(const struct fsc_test_daemon *f, const char *rel)
 {
-	static char bufs[8][PATH_BYTES];
-	static int next;
-	char *b = bufs[next++ % 8];
-	snprintf(b, PATH_BYTES, "%s%s%s", f->root, *rel ? "/" : "", rel);
-	return b;
+	return fsc_test_path(f->root, rel);
 }
 
 /* The absolute paths of a NULL-terminated list of relative ones. */
-static const char *const *paths_of(const struct fixture *f, const char *const *rels,
+static const char *const *paths_of(const struct fsc_test_daemon *f, const char *const *rels,
 				   struct paths *out)
 {
 	size_t i = 0;
@@ -128,13 +119,7 @@ static void set_owner(const char *path, uid_t owner, mode_t mode)
 	assert_int_equal(chmod(path, mode), 0);
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static void assert_fscd_running(const struct fixture *f)
+static void assert_fscd_running(const struct fsc_test_daemon *f)
 {
 	int status;
 	pid_t r = waitpid(f->fscd, &status, WNOHANG);
@@ -144,7 +129,7 @@ static void assert_fscd_running(const struct fixture *f)
 }
 
 /* fscd as nobody: no supplementary groups, no capabilities. */
-static void start_fscd_as_nobody(struct fixture *f)
+static void start_fscd_as_nobody(struct fsc_test_daemon *f)
 {
 	const char *argv[] = {"fscd", "--name", f->name, "--watch", f->root, NULL};
 	/* run from a descriptor opened as root: the build tree need not be open to nobody */
@@ -170,7 +155,7 @@ static void start_fscd_as_nobody(struct fixture *f)
 }
 
 /* The table fscd publishes as nobody (mode 0640), opened by root once it is live. */
-static void open_table(struct fixture *f)
+static void open_table(struct fsc_test_daemon *f)
 {
 	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
 	while (!(f->c = fsc_open(f->name))) {
@@ -178,58 +163,32 @@ static void open_table(struct fixture *f)
 		if (fsc_test_now_ms() > end)
 			fail_msg("no live table '%s' within %d ms (%s); fscd's log:\n%s", f->name,
 				 CONVERGE_MS, strerror(errno), fsc_test_read_file(f->errlog));
-		pause_ms(10);
+		fsc_test_pause_ms(10);
 	}
 }
 
-static void wait_one(const struct fixture *f, const char *path, enum fsc_test_expect e)
+static void wait_one(const struct fsc_test_daemon *f, const char *path, enum fsc_test_expect e)
 {
 	const char *p[] = {path, NULL};
 	fsc_test_wait_agree(f->c, p, e, CONVERGE_MS);
 }
 
-/* Once a marker created now is served, then a second one, every event queued before the
- * first has been handled in full: a miss after this is fscd's decision, not a delay. */
-static void settle(const struct fixture *f)
+/* Every event queued before the call has been handled in full (see fsc_test_settle). */
+static void settle(const struct fsc_test_daemon *f)
 {
-	static unsigned n;
-	for (int i = 0; i < 2; i++) {
-		char rel[32];
-		snprintf(rel, sizeof(rel), "marker.%u", n++);
-		const char *p = at(f, rel);
-		fsc_test_write_file(p, "m", O_TRUNC);
-		wait_one(f, p, FSC_EXPECT_STAT);
-	}
+	fsc_test_settle(f->c, f->root, CONVERGE_MS);
 }
 
-/* fsc_stat answers exactly what stat(2) answers. */
-static void assert_fsc_stat_is_stat(const struct fixture *f, const char *path)
-{
-	struct stat a, b;
-	errno = 0;
-	int ra = fsc_stat(f->c, path, &a);
-	int ea = errno;
-	errno = 0;
-	int rb = stat(path, &b);
-	int eb = errno;
-	assert_int_equal(ra, rb);
-	const char *field = NULL;
-	if (rb == 0 && !fsc_test_stat_equal(&a, &b, &field))
-		fail_msg("%s: fsc_stat's %s differs from stat()", path, field);
-	if (rb != 0)
-		assert_int_equal(ea, eb);
-}
-
-static void assert_miss(const struct fixture *f, const char *path)
+static void assert_miss(const struct fsc_test_daemon *f, const char *path)
 {
 	int r = fsc_lookup(f->c, path, NULL, NULL);
 	if (r != FSC_MISS)
 		fail_msg("%s: fscd cannot see it, yet the table says %s", path, fsc_result_name(r));
-	assert_fsc_stat_is_stat(f, path);
+	fsc_test_assert_stat_is_stat(f->c, path);
 }
 
 /* Never a wrong answer: a miss, or a hit equal to lstat(). Returns true for the hit. */
-static bool served_or_miss(const struct fixture *f, const char *path)
+static bool served_or_miss(const struct fsc_test_daemon *f, const char *path)
 {
 	char why[PATH_BYTES + 128];
 	if (fsc_lookup(f->c, path, NULL, NULL) == FSC_MISS)
@@ -241,14 +200,12 @@ static bool served_or_miss(const struct fixture *f, const char *path)
 
 static int setup(void **state)
 {
-	static struct fixture f;
+	static struct fsc_test_daemon f;
 	memset(&f, 0, sizeof(f));
 	*state = &f;
 	if (geteuid() != 0)
 		return 0; /* every test skips: only root can hand the tree to another user */
-	fsc_test_name(f.name, sizeof(f.name), "perm");
-	f.root = fsc_test_tmpdir("perm");
-	snprintf(f.errlog, sizeof(f.errlog), "%s.err", f.root);
+	fsc_test_daemon_prepare(&f, "perm");
 	set_owner(f.root, NOBODY, 0755);
 	for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]); i++) {
 		const char *p = at(&f, tree[i].rel);
@@ -265,24 +222,17 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
+	struct fsc_test_daemon *f = *state;
 	if (!f->root)
 		return 0;
-	fsc_close(f->c);
-	int status = fsc_test_fscd_stop(f->fscd);
-	fsc_test_rmtree(f->root);
-	unlink(f->errlog);
-	free(f->root);
-	f->root = NULL;
 	/* a clean stop exits 0 and removes the objects nobody created */
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(fsc_test_shm_leftovers(f->name, true), 0);
+	fsc_test_daemon_stop(f);
 	return 0;
 }
 
 static void test_inaccessible_subtrees_are_misses(void **state)
 {
-	struct fixture *f = *state;
+	struct fsc_test_daemon *f = *state;
 	if (!f->root)
 		skip();
 	/* the table is nobody's, 0640: root reads it all the same */
@@ -325,7 +275,7 @@ static void test_inaccessible_subtrees_are_misses(void **state)
  * be stat'ed; the record it had must go rather than stay as a stale hit. */
 static void test_access_revoked_mid_run(void **state)
 {
-	struct fixture *f = *state;
+	struct fsc_test_daemon *f = *state;
 	if (!f->root)
 		skip();
 	char dir[PATH_BYTES], file[PATH_BYTES], late[PATH_BYTES];
@@ -344,10 +294,10 @@ static void test_access_revoked_mid_run(void **state)
 	while (fsc_lookup(f->c, file, NULL, NULL) != FSC_MISS) {
 		if (fsc_test_now_ms() > end)
 			fail_msg("%s: record kept though fscd cannot stat it", file);
-		pause_ms(2);
+		fsc_test_pause_ms(2);
 	}
 	assert_true(fsc_test_counter(f->name, FSC_CTR_STAT_ERRORS) > errors0);
-	assert_fsc_stat_is_stat(f, file);
+	fsc_test_assert_stat_is_stat(f->c, file);
 	fsc_test_write_file(late, "late", O_EXCL);
 	settle(f);
 	assert_miss(f, late);
@@ -362,7 +312,7 @@ static void test_access_revoked_mid_run(void **state)
  * (SIGHUP) afterwards rebuilds the same thing with no watch failure left. */
 static void test_access_granted_mid_run(void **state)
 {
-	struct fixture *f = *state;
+	struct fsc_test_daemon *f = *state;
 	if (!f->root)
 		skip();
 	const char *dirs[] = {at(f, "a/locked"), at(f, "a/zero"), at(f, "a/peek"),

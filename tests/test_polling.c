@@ -30,16 +30,12 @@
 struct fixture {
 	struct fsc_test_daemon d;
 	char polled[512]; /* ROOT/remote, polled; the rest of ROOT is watched */
-	char buf[8][512];
-	int next;
 };
 
-/* ROOT/rel, in one of a few rotating buffers */
-static const char *at(struct fixture *f, const char *rel)
+/* ROOT/rel, in one of fsc_test_path's rotating buffers */
+static const char *at(const struct fixture *f, const char *rel)
 {
-	char *b = f->buf[f->next++ % 8];
-	snprintf(b, sizeof(f->buf[0]), "%s/%s", f->d.root, rel);
-	return b;
+	return fsc_test_path(f->d.root, rel);
 }
 
 static void wait_one(fsc_t *c, const char *path, enum fsc_test_expect e)
@@ -53,17 +49,18 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	fsc_test_daemon_prepare(&f->d, "poll");
 	snprintf(f->polled, sizeof(f->polled), "%s/remote", f->d.root);
-	assert_int_equal(mkdir(f->polled, 0755), 0);
-	assert_int_equal(mkdir(at(f, "remote/sub"), 0755), 0);
-	assert_int_equal(mkdir(at(f, "remote/empty"), 0755), 0); /* a listing of nothing */
-	fsc_test_write_file(at(f, "remote/a.log"), "a", O_EXCL);
-	fsc_test_write_file(at(f, "remote/sub/b.log"), "b", O_EXCL);
-	fsc_test_write_file(at(f, "local.log"), "local", O_EXCL);
+	static const struct fsc_test_entry tree[] =
+	    {
+		{"remote", NULL},	{"remote/sub", NULL},
+		{"remote/empty", NULL}, /* a listing of nothing */
+		{"remote/a.log", "a"},	{"remote/sub/b.log", "b"},
+		{"local.log", "local"}, {NULL, NULL},
+	    };
 	f->d.extra[0] = "--poll";
 	f->d.extra[1] = f->polled;
 	f->d.extra[2] = "--poll-interval";
 	f->d.extra[3] = POLL_INTERVAL_MS;
-	fsc_test_daemon_start(&f->d, at(f, "remote/sub/b.log"), CONVERGE_MS);
+	fsc_test_tree_serve(&f->d, tree, "remote/sub/b.log", CONVERGE_MS);
 	*state = f;
 	return 0;
 }
@@ -201,16 +198,14 @@ static void test_stat_fresh_refuses_old_polled_records(void **state)
 
 int main(void)
 {
+	/* each test on a fresh tree and fscd */
+#define POLLING_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_polled_tree_is_served_and_flagged, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_verified_time_moves_without_a_change, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_changes_converge, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_polled_directory_deleted_and_recreated, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_stat_fresh_refuses_old_polled_records, setup,
-					    teardown),
+	    POLLING_TEST(test_polled_tree_is_served_and_flagged),
+	    POLLING_TEST(test_verified_time_moves_without_a_change),
+	    POLLING_TEST(test_changes_converge),
+	    POLLING_TEST(test_polled_directory_deleted_and_recreated),
+	    POLLING_TEST(test_stat_fresh_refuses_old_polled_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

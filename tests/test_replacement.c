@@ -24,9 +24,8 @@
 #include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
-#define NPOS	  20
-#define NNEG	  10
-#define EVLOG_MAX 128
+#define NPOS 20
+#define NNEG 10
 
 struct fixture {
 	char name[64];
@@ -34,19 +33,8 @@ struct fixture {
 	fsc_t *c;
 	const struct fsc_shm_header *old; /* our own read-only mapping of a table */
 	size_t old_size;
-	int evicted;
-	char evicted_paths[EVLOG_MAX][32];
+	struct fsc_test_evlog ev;
 };
-
-static void on_evict(void *ctx, const char *path, size_t len)
-{
-	struct fixture *f = ctx;
-	if (f->evicted < EVLOG_MAX && len < sizeof(f->evicted_paths[0])) {
-		memcpy(f->evicted_paths[f->evicted], path, len);
-		f->evicted_paths[f->evicted][len] = '\0';
-	}
-	f->evicted++;
-}
 
 static bool hints_exist(const char *name, uint64_t generation)
 {
@@ -81,17 +69,7 @@ static int teardown(void **state)
 
 static struct fsc_writer *open_writer(struct fixture *f, uint64_t capacity)
 {
-	struct fsc_writer_opts o = {.name = f->name,
-				    .capacity = capacity,
-				    .group = (gid_t)-1,
-				    .on_evict = on_evict,
-				    .evict_ctx = f};
-	struct fsc_writer *w = NULL;
-	const char *why = NULL;
-	int rc = fsc_writer_open(&w, &o, &why);
-	if (rc)
-		fail_msg("fsc_writer_open: %s (%d)", why ? why : "?", rc);
-	return w;
+	return fsc_test_writer_evlog(f->name, capacity, &f->ev);
 }
 
 /* Maps whatever table is published at the name now, read-only, to watch its header later. */
@@ -177,7 +155,7 @@ static void test_replace_keeps_every_entry(void **state)
 	assert_int_equal(counter(w, FSC_CTR_ENTRIES), NPOS + NNEG);
 	assert_int_equal(counter(w, FSC_CTR_REBUILDS), 1);
 	assert_int_equal(atomic_load(&h->change_seq), seq0);
-	assert_int_equal(f->evicted, 0);
+	assert_int_equal(f->ev.n, 0);
 	/* the retired table's hint segment is gone; the new table has its own */
 	assert_false(hints_exist(f->name, gen0));
 	assert_true(hints_exist(f->name, gen1));
@@ -217,18 +195,16 @@ static void test_replace_smaller_evicts_down(void **state)
 	}
 	f->c = fsc_open(f->name);
 	assert_non_null(f->c);
-	assert_int_equal(f->evicted, 0);
+	assert_int_equal(f->ev.n, 0);
 	const char *why = NULL;
 	assert_int_equal(fsc_writer_replace(w, SMALL, &why), 0);
 	uint64_t gen = fsc_writer_header(w)->generation;
 	assert_int_equal(counter(w, FSC_CTR_ENTRIES), SMALL);
-	assert_int_equal(f->evicted, N - SMALL);
+	assert_int_equal(f->ev.n, N - SMALL);
 	int hits = 0;
 	for (int i = 0; i < N; i++) {
 		snprintf(p, sizeof(p), "/k/%d", i);
-		bool gone = false;
-		for (int e = 0; e < f->evicted; e++)
-			gone = gone || strcmp(f->evicted_paths[e], p) == 0;
+		bool gone = fsc_test_evlog_has(&f->ev, p);
 		struct stat st;
 		struct fsc_info info;
 		int r = fsc_lookup(f->c, p, &st, &info);

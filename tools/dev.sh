@@ -2,6 +2,7 @@
 # fsc developer entry point: install dependencies, build, run the demo or the test suite.
 #   tools/dev.sh demo [DIR]   build, start fscd on DIR (default /var/log), show live records
 #   tools/dev.sh test         build and run every test: normal, ASan+UBSan, TSan (threads)
+#   tools/dev.sh fast         build (build/) and run the fast set: ctest -LE 'stress|slow'
 #   tools/dev.sh bench        build (Release) and run every benchmark: JSON + PNG in bench/results
 #   tools/dev.sh deps         only install the Debian/Ubuntu packages
 set -euo pipefail
@@ -93,8 +94,16 @@ test_all() {
 	build "$top/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DFSC_TSAN=ON -DFSC_BENCH=OFF
 	# fscd's threads (stat workers, liburcu) too; tests/tsan.supp says what TSan cannot see
 	TSAN_OPTIONS="suppressions=$top/tests/tsan.supp halt_on_error=1" \
-		run_ctest "$top/build-tsan" -R 'test_stress|test_seqlock|test_journal_stress|test_polling|test_hung_stat|test_watch_limit|test_on_demand'
+		run_ctest "$top/build-tsan" -L tsan
 	say "all test suites passed"
+}
+
+# the tests without the labels stress and slow (tests/CMakeLists.txt): seconds, for iterating
+test_fast() {
+	deps
+	say "build and test: normal (build/), without the stress and slow tests"
+	build "$top/build"
+	run_ctest "$top/build" -LE 'stress|slow'
 }
 
 bench() {
@@ -108,9 +117,10 @@ case "${1:-}" in
 demo) shift; demo "$@" ;;
 bench) shift; bench "$@" ;;
 test) test_all ;;
+fast) test_fast ;;
 deps) deps ;;
 *)
-	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
