@@ -188,7 +188,7 @@ enum fsc_journal_result {
 };
 
 /* A cursor at the journal's current end. 0, or -1 with errno: ENOENT (this fscd keeps no
- * journal: --journal-kib 0), ESRCH (fscd is gone or silent), EAGAIN (fscd is being replaced;
+ * journal: --journal-kib 0), ESRCH (fscd is gone or silent), EAGAIN (another fscd is taking over;
  * retry), EPROTO (the journal object is not valid), EINVAL, ENOMEM.
  * Threads: any, concurrently with every call but fsc_close; it writes only *cursor.
  * Syscalls: none once the handle has mapped this fscd's journal. The first call (and the

@@ -153,7 +153,7 @@ static void test_crash_then_restart(void **state)
 	assert_int_equal(stat(f->file, &real), 0);
 	assert_int_equal(fsc_stat(c, f->file, &st), 0);
 	assert_int_equal(st.st_size, real.st_size);
-	/* a fresh fscd rebuilds; the old handle finds it */
+	/* a fresh fscd scans and publishes; the old handle finds it */
 	pid_t second = fsc_test_fscd_start(f->argv, "/dev/null");
 	uint64_t g2 = wait_new_generation(c, f->file, g1);
 	assert_true(g2 != g1);

@@ -309,7 +309,7 @@ static void test_access_revoked_mid_run(void **state)
 
 /* Access granted while fscd runs: a directory whose mode changes is rescanned, so what fscd
  * could not watch or stat below it (locked, zero, peek/sub) is served from then on; a reload
- * (SIGHUP) afterwards rebuilds the same thing with no watch failure left. */
+ * (SIGHUP) afterwards scans the same tree again with no watch failure left. */
 static void test_access_granted_mid_run(void **state)
 {
 	struct fsc_test_daemon *f = *state;
