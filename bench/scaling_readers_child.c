@@ -28,7 +28,7 @@ struct counted_table {
 static int counted_attach(struct counted_table *ct, const char *table)
 {
 	const char *why;
-	int rc = fsc_shm_map_table(table, &ct->map, &ct->layout, &why);
+	int rc = fsc_shm_map_table(table, NULL, &ct->map, &ct->layout, &why);
 	if (rc)
 		fprintf(stderr, "cannot map table %s: %s\n", table, why ? why : strerror(-rc));
 	return rc ? -1 : 0;

@@ -72,13 +72,35 @@ struct fsc_info {
 };
 
 /* Attach to the table called name (NULL means "default"). Returns NULL with errno set when
- * nothing usable is published: ENOENT (no table), EPROTO (not a valid fsc table, or another
- * ABI, or a world-writable object), ESRCH (its writer has stopped or died), EACCES, EINVAL
- * (bad name), ENOMEM.
+ * nothing usable is published: ENOENT (no table), EPERM (the object's owner is not trusted:
+ * see below), EPROTO (not a valid fsc table, another ABI, or an object its group or others
+ * may write), ESRCH (its writer has stopped or died), EACCES, EINVAL (bad name, or a
+ * malformed FSC_TRUSTED_UIDS), E2BIG (more than FSC_TRUSTED_UIDS_MAX trusted uids), ENOMEM.
+ *
+ * Trust: a table or journal is believed only if it is owned by root, by the caller's effective
+ * uid, or by a uid listed in the environment variable FSC_TRUSTED_UIDS (uids or user names,
+ * comma-separated; ignored by set-id programs) or in fsc_open_with's options, and nobody
+ * else may write it. So an fscd running as root, or as the reader's own user, is believed
+ * with no setting; to read the table of an fscd running as another user (say "fsc"), set
+ * FSC_TRUSTED_UIDS=fsc. Every re-attach (fscd restarted, table replaced) applies the same
+ * rule, so a table another user left at the name is never used (shm/PROTOCOL.md "Trust").
  * Threads: any; it touches no existing handle.
  * Syscalls: shm_open, fstat, mmap and close (munmap on failure), for the table and its hint
  * segment. It does not block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
 FSC_API fsc_t *fsc_open(const char *name);
+
+#define FSC_TRUSTED_UIDS_MAX 8
+
+/* fsc_open's options: zero-initialise, then set what you need. */
+struct fsc_open_options {
+	const char *name;	   /* table name; NULL means "default" */
+	const uid_t *trusted_uids; /* owners to believe besides root, the caller's euid and */
+	unsigned n_trusted_uids;   /* FSC_TRUSTED_UIDS; at most FSC_TRUSTED_UIDS_MAX in all */
+	unsigned reserved[5];	   /* zero */
+};
+
+/* fsc_open with options (opts may be NULL: fsc_open(NULL)). Same results and contract. */
+FSC_API fsc_t *fsc_open_with(const struct fsc_open_options *opts);
 
 /* Detaches and frees the handle (c may be NULL). Records already copied out stay valid.
  * Threads: no other call on c may be running or follow; the caller makes sure of that.

@@ -19,11 +19,12 @@
 /* After the table is found dead or stopped, look for a new one at most this often. */
 #define FSC_REATTACH_INTERVAL_NS 100000000ull
 
-int fsc_map_attach(const char *name, struct fsc_map **out, const char **why)
+int fsc_map_attach(const fsc_t *c, struct fsc_map **out, const char **why)
 {
 	struct fsc_shm_mapping table, hints;
 	struct fsc_shm_layout layout;
-	int rc = fsc_shm_map_table(name, &table, &layout, why);
+	const char *name = c->name;
+	int rc = fsc_shm_map_table(name, &c->trust, &table, &layout, why);
 	if (rc)
 		return rc;
 	struct fsc_map *m = calloc(1, sizeof(*m));
@@ -66,18 +67,31 @@ static bool map_usable(const struct fsc_map *m)
 	return fsc_map_status(m) == MAP_OK;
 }
 
-fsc_t *fsc_open(const char *name)
+fsc_t *fsc_open_with(const struct fsc_open_options *opts)
 {
+	const char *name = opts && opts->name ? opts->name : "default";
+	if (!fsc_shm_name_valid(name) || (opts && opts->n_trusted_uids > FSC_TRUST_UIDS_MAX) ||
+	    (opts && opts->n_trusted_uids && !opts->trusted_uids)) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct fsc *c = calloc(1, sizeof(*c));
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!name)
-		name = "default";
-	if (!fsc_shm_name_valid(name)) {
+	/* FSC_TRUSTED_UIDS first, then the caller's: a broken variable is an error, not a
+	 * silent change of whom this handle believes */
+	int rc = fsc_shm_trust_from_env(&c->trust);
+	for (unsigned i = 0; !rc && opts && i < opts->n_trusted_uids; i++) {
+		if (c->trust.n >= FSC_TRUST_UIDS_MAX)
+			rc = -E2BIG;
+		else
+			c->trust.uids[c->trust.n++] = opts->trusted_uids[i];
+	}
+	if (rc) {
 		free(c);
-		errno = EINVAL;
+		errno = rc == -E2BIG ? E2BIG : EINVAL;
 		return NULL;
 	}
 	strcpy(c->name, name);
@@ -89,7 +103,7 @@ fsc_t *fsc_open(const char *name)
 	pthread_mutex_init(&c->attach_lock, NULL);
 	struct fsc_map *m;
 	const char *why;
-	int rc = fsc_map_attach(name, &m, &why);
+	rc = fsc_map_attach(c, &m, &why);
 	if (rc == 0 && !map_usable(m)) {
 		fsc_map_free(m);
 		rc = -ESRCH;
@@ -102,6 +116,12 @@ fsc_t *fsc_open(const char *name)
 	}
 	atomic_store_explicit(&c->current, m, memory_order_release);
 	return c;
+}
+
+fsc_t *fsc_open(const char *name)
+{
+	struct fsc_open_options opts = {.name = name};
+	return fsc_open_with(&opts);
 }
 
 void fsc_close(fsc_t *c)
@@ -174,12 +194,12 @@ static void fsc_map_recycle_oldest(fsc_t *c, struct fsc_map *m)
 /* Opens the table published under name, if it is usable and not generation not_gen. A
  * table found retired already has a successor (a compaction can follow another within
  * microseconds): look again at once, a bounded number of times, rather than back off. */
-static struct fsc_map *fsc_map_attach_usable(const char *name, uint64_t not_gen)
+static struct fsc_map *fsc_map_attach_usable(const fsc_t *c, uint64_t not_gen)
 {
 	for (int attempt = 0; attempt < 16; attempt++) {
 		struct fsc_map *m;
 		const char *why;
-		if (fsc_map_attach(name, &m, &why) != 0)
+		if (fsc_map_attach(c, &m, &why) != 0)
 			return NULL;
 		enum fsc_map_status st = fsc_map_status(m);
 		if (st == MAP_OK && m->layout.generation != not_gen)
@@ -207,7 +227,7 @@ struct fsc_map *fsc_reader_reattach(fsc_t *c, struct fsc_map *seen)
 		pthread_mutex_unlock(&c->attach_lock);
 		return cur;
 	}
-	struct fsc_map *result = fsc_map_attach_usable(c->name, seen->layout.generation);
+	struct fsc_map *result = fsc_map_attach_usable(c, seen->layout.generation);
 	if (result) {
 		if (c->nretired >= FSC_RETIRED_MAPS_MAX)
 			fsc_map_recycle_oldest(c, result); /* before anyone else can see result */

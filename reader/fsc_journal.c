@@ -19,14 +19,14 @@
 /* A waiter re-checks that fscd is alive at least this often (death sends no wake-up). */
 #define FSC_JOURNAL_WAIT_SLICE_MS 500
 
-static int jmap_open(const char *name, struct fsc_jmap **out)
+static int jmap_open(const fsc_t *c, struct fsc_jmap **out)
 {
 	struct fsc_shm_mapping map;
 	struct fsc_journal_layout layout;
 	const char *why;
 	/* the checks (kind, mode: anyone could forge entries in a world-writable journal, size,
 	 * header) are fsc_shm_map's, as for tables */
-	int rc = fsc_shm_map_journal(name, &map, &layout, &why);
+	int rc = fsc_shm_map_journal(c->name, &c->trust, &map, &layout, &why);
 	if (rc)
 		return rc;
 	struct fsc_jmap *j = calloc(1, sizeof(*j));
@@ -60,7 +60,7 @@ static struct fsc_jmap *journal_for(fsc_t *c, uint64_t id)
 	pthread_mutex_lock(&c->attach_lock);
 	j = atomic_load_explicit(&c->journal, memory_order_acquire);
 	struct fsc_jmap *fresh = NULL;
-	int rc = j && j->layout.journal_id == id ? 0 : jmap_open(c->name, &fresh);
+	int rc = j && j->layout.journal_id == id ? 0 : jmap_open(c, &fresh);
 	if (fresh && fresh->layout.journal_id != id) {
 		munmap((void *)fresh->base, fresh->map_size);
 		free(fresh);

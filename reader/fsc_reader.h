@@ -11,6 +11,7 @@
 
 #include "fsc.h"
 #include "fsc_shm_journal.h"
+#include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 
 /* fsc.h restates, for its users, values the format defines (shm/ is not installed). They are
@@ -50,6 +51,8 @@ struct fsc_jmap {
 #define FSC_REQUEST_MEMO	256 /* entries; a power of two */
 #define FSC_REQUESTS_PER_SECOND 256
 
+_Static_assert(FSC_TRUSTED_UIDS_MAX == FSC_TRUST_UIDS_MAX, "one bound on trusted uids");
+
 struct fsc {
 	/* acquire/release: publishes a fully built fsc_map to threads that load it */
 	_Atomic(struct fsc_map *) current;
@@ -70,6 +73,7 @@ struct fsc {
 	 * current. Replaced journals stay reserved (neutralised) until fsc_close. */
 	_Atomic(struct fsc_jmap *) journal;
 	struct fsc_jmap *old_journals;
+	struct fsc_shm_trust trust; /* whose objects this handle believes (immutable) */
 	char name[FSC_NAME_MAX + 1];
 };
 
@@ -101,12 +105,11 @@ static inline enum fsc_map_status fsc_map_status(const struct fsc_map *m)
 	/* relaxed: the heartbeat is a liveness hint, it orders nothing */
 	uint64_t beat = atomic_load_explicit(&m->base->heartbeat_ns, memory_order_relaxed);
 	uint64_t now = fsc_reader_now_coarse_ns();
-	/* the coarse clock may lag the writer's fine clock by a tick: "now < beat" is fresh */
-	if (now > beat && now - beat > m->layout.writer_timeout_ns)
-		return MAP_GONE; /* alive but silent (stopped, hung): do not trust it */
+	if (!fsc_shm_heartbeat_fresh(beat, now, m->layout.writer_timeout_ns))
+		return MAP_GONE; /* silent (stopped, hung) or forged: do not trust it */
 	return MAP_OK;
 }
-int fsc_map_attach(const char *name, struct fsc_map **out, const char **why);
+int fsc_map_attach(const fsc_t *c, struct fsc_map **out, const char **why);
 /* fsc_stat's miss: sends a caching request unless this path was asked for twice within the
  * last 2 s (twice: fscd admits a path on its second request) or this handle has sent
  * FSC_REQUESTS_PER_SECOND this second already (many distinct misses, e.g. paths outside

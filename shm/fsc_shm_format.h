@@ -41,8 +41,11 @@
 #define FSC_MAX_PROBE_DEFAULT	  64u
 #define FSC_HEARTBEAT_INTERVAL_NS 100000000ull	/* the writer beats every 100 ms */
 #define FSC_WRITER_TIMEOUT_NS	  2000000000ull /* silent this long = gone */
-#define FSC_WRITER_TIMEOUT_MIN_NS 200000000ull
-#define FSC_WRITER_TIMEOUT_MAX_NS 60000000000ull
+/* A heartbeat further ahead of the reader's clock than this is a forgery, not a clock skew: the
+ * writer stamps CLOCK_MONOTONIC, which a reader's coarse clock trails by one tick (4-10 ms). */
+#define FSC_HEARTBEAT_AHEAD_MAX_NS 1000000000ull
+#define FSC_WRITER_TIMEOUT_MIN_NS  200000000ull
+#define FSC_WRITER_TIMEOUT_MAX_NS  60000000000ull
 
 /* Table life cycle, in fsc_shm_header.state. */
 enum fsc_table_state {

@@ -89,7 +89,7 @@ enum fsc_journal_kind {
 };
 
 static inline uint64_t fsc_shm_journal_meta_pack(uint32_t size, uint32_t kind, uint32_t flags,
-					     uint32_t path_len)
+						 uint32_t path_len)
 {
 	return (uint64_t)size | ((uint64_t)(kind & 0xffu) << 24) |
 	       ((uint64_t)(flags & 0xffffu) << 32) | ((uint64_t)(path_len & 0xffffu) << 48);

@@ -4,7 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,9 +46,69 @@ static int map_fd(int fd, size_t size, enum map_access access, struct fsc_shm_ma
 	return 0;
 }
 
+/* One uid, by number or by user name. */
+static int trust_parse_one(const char *word, uid_t *uid)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(word, &end, 10);
+	if (word[0] >= '0' && word[0] <= '9') {
+		if (errno || *end || v >= (uid_t)-1)
+			return -EINVAL;
+		*uid = (uid_t)v;
+		return 0;
+	}
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	if (getpwnam_r(word, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return -EINVAL;
+	*uid = found->pw_uid;
+	return 0;
+}
+
+int fsc_shm_trust_add(struct fsc_shm_trust *t, const char *list)
+{
+	char word[256];
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == 0 || n >= sizeof(word))
+			return -EINVAL;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		if (t->n >= FSC_TRUST_UIDS_MAX)
+			return -E2BIG;
+		int rc = trust_parse_one(word, &t->uids[t->n]);
+		if (rc)
+			return rc;
+		t->n++;
+		p += n;
+		if (*p == ',' && !*++p)
+			return -EINVAL; /* a trailing comma */
+	}
+	return 0;
+}
+
+int fsc_shm_trust_from_env(struct fsc_shm_trust *t)
+{
+	const char *list = secure_getenv(FSC_TRUST_ENV);
+	t->n = 0;
+	return list && *list ? fsc_shm_trust_add(t, list) : 0;
+}
+
+bool fsc_shm_trust_owner(const struct fsc_shm_trust *t, uid_t uid)
+{
+	if (uid == 0 || uid == geteuid())
+		return true;
+	for (unsigned i = 0; t && i < t->n; i++)
+		if (t->uids[i] == uid)
+			return true;
+	return false;
+}
+
 /* fsc_shm_map_object, saying too_small when the object is smaller than min_size. */
 static int map_checked(const char *object, uint64_t min_size, const char *too_small,
-		       struct fsc_shm_mapping *out, const char **why)
+		       const struct fsc_shm_trust *trust, struct fsc_shm_mapping *out,
+		       const char **why)
 {
 	int fd;
 	struct stat st;
@@ -53,10 +117,20 @@ static int map_checked(const char *object, uint64_t min_size, const char *too_sm
 	int rc = open_checked(object, MAP_READ_ONLY, &fd, &st);
 	if (rc)
 		return rc;
+	/* Whoever may write the object may forge its records or truncate it under a reader
+	 * (SIGBUS): only a trusted owner, and nobody else, may be able to write it. */
+	if (!fsc_shm_trust_owner(trust, st.st_uid)) {
+		close(fd);
+		*why = "owned by a user this reader does not trust (not root, not itself, not in "
+		       "FSC_TRUSTED_UIDS)";
+		return -EPERM;
+	}
 	if (!S_ISREG(st.st_mode))
 		*why = "not a regular file";
 	else if (st.st_mode & S_IWOTH)
 		*why = "world-writable (anyone could rewrite or truncate it; readers refuse it)";
+	else if (st.st_mode & S_IWGRP)
+		*why = "group-writable (its group could rewrite or truncate it; readers refuse it)";
 	else if ((uint64_t)st.st_size < min_size || st.st_size <= 0)
 		*why = too_small;
 	if (*why) {
@@ -66,15 +140,16 @@ static int map_checked(const char *object, uint64_t min_size, const char *too_sm
 	return map_fd(fd, (size_t)st.st_size, MAP_READ_ONLY, out);
 }
 
-int fsc_shm_map_object(const char *object, uint64_t min_size, struct fsc_shm_mapping *out,
-		       const char **why)
+int fsc_shm_map_object(const char *object, uint64_t min_size, const struct fsc_shm_trust *trust,
+		       struct fsc_shm_mapping *out, const char **why)
 {
 	return map_checked(object, min_size,
-			   "smaller than expected (truncated, or not an fsc object)", out, why);
+			   "smaller than expected (truncated, or not an fsc object)", trust, out,
+			   why);
 }
 
-int fsc_shm_map_table(const char *table_name, struct fsc_shm_mapping *out,
-		      struct fsc_shm_layout *layout, const char **why)
+int fsc_shm_map_table(const char *table_name, const struct fsc_shm_trust *trust,
+		      struct fsc_shm_mapping *out, struct fsc_shm_layout *layout, const char **why)
 {
 	char object[FSC_SHM_OBJECT_NAME_MAX];
 	*out = (struct fsc_shm_mapping){0};
@@ -85,7 +160,7 @@ int fsc_shm_map_table(const char *table_name, struct fsc_shm_mapping *out,
 	}
 	int rc = map_checked(object, sizeof(struct fsc_shm_header),
 			     "object smaller than a table header (truncated or not an fsc table)",
-			     out, why);
+			     trust, out, why);
 	if (rc)
 		return rc;
 	rc = fsc_shm_header_validate(out->base, out->size, layout, why);
@@ -94,8 +169,9 @@ int fsc_shm_map_table(const char *table_name, struct fsc_shm_mapping *out,
 	return rc;
 }
 
-int fsc_shm_map_journal(const char *table_name, struct fsc_shm_mapping *out,
-			struct fsc_journal_layout *layout, const char **why)
+int fsc_shm_map_journal(const char *table_name, const struct fsc_shm_trust *trust,
+			struct fsc_shm_mapping *out, struct fsc_journal_layout *layout,
+			const char **why)
 {
 	char object[FSC_SHM_OBJECT_NAME_MAX + 16];
 	*out = (struct fsc_shm_mapping){0};
@@ -104,9 +180,10 @@ int fsc_shm_map_journal(const char *table_name, struct fsc_shm_mapping *out,
 		*why = "invalid table name";
 		return -EINVAL;
 	}
-	int rc = map_checked(
-	    object, sizeof(struct fsc_journal_header),
-	    "object smaller than a journal header (truncated or not an fsc journal)", out, why);
+	int rc =
+	    map_checked(object, sizeof(struct fsc_journal_header),
+			"object smaller than a journal header (truncated or not an fsc journal)",
+			trust, out, why);
 	if (rc)
 		return rc;
 	rc = fsc_shm_journal_validate(out->base, out->size, layout, why);

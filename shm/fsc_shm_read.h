@@ -101,6 +101,14 @@ static inline bool fsc_shm_writer_alive(const struct fsc_shm_header *hdr)
 	return (v & FUTEX_TID_MASK) != 0 && (v & FUTEX_OWNER_DIED) == 0;
 }
 
+/* Is a heartbeat stamped at beat (writer's CLOCK_MONOTONIC) fresh at now (the reader's coarse
+ * clock, which may trail it by a tick)? Silent longer than timeout_ns: stopped or hung. Ahead
+ * of now by more than FSC_HEARTBEAT_AHEAD_MAX_NS: a forged beat meant to look live for ever. */
+static inline bool fsc_shm_heartbeat_fresh(uint64_t beat, uint64_t now, uint64_t timeout_ns)
+{
+	return now >= beat ? now - beat <= timeout_ns : beat - now <= FSC_HEARTBEAT_AHEAD_MAX_NS;
+}
+
 /* Does the slot's path equal the key? Full words by unaligned loads from the key, then the
  * zero-padded tail: no per-word test for "last word". Relaxed loads (seqlock section). */
 static inline bool fsc_shm_slot_path_equals(const struct fsc_shm_slot *s,

@@ -6,7 +6,8 @@
  * Reader:  s0 = fsc_shm_seqlock_read_begin(&seq);  (odd -> writer active, retry later)
  *          relaxed loads of the data;
  *          if (fsc_shm_seqlock_read_retry(&seq, s0)) the copy may be torn: discard and retry.
- * Writer:  s = fsc_shm_seqlock_write_begin(&seq); relaxed stores; fsc_shm_seqlock_write_end(&seq, s);
+ * Writer:  s = fsc_shm_seqlock_write_begin(&seq); relaxed stores; fsc_shm_seqlock_write_end(&seq,
+ * s);
  */
 #ifndef FSC_SHM_SEQLOCK_H
 #define FSC_SHM_SEQLOCK_H
@@ -46,7 +47,8 @@ static inline bool fsc_shm_seqlock_read_retry(const _Atomic uint64_t *seq, uint6
 	/* relaxed is enough after the fence: any writer store the data loads observed is
 	 * ordered (by the writer's release fence) after its odd seq store, which this load must
 	 * then see or a later value. */
-	return fsc_shm_seqlock_is_writing(s0) || atomic_load_explicit(seq, memory_order_relaxed) != s0;
+	return fsc_shm_seqlock_is_writing(s0) ||
+	       atomic_load_explicit(seq, memory_order_relaxed) != s0;
 }
 
 static inline uint64_t fsc_shm_seqlock_write_begin(_Atomic uint64_t *seq)

@@ -202,7 +202,7 @@ static _Atomic uint8_t *map_hints(struct fixture *f, int which, int prot)
 	} else {
 		assert_int_equal(fsc_shm_hints_name(hname, sizeof(hname), f->name, l->generation),
 				 0);
-		assert_int_equal(fsc_shm_map_object(hname, l->slot_count, &m, &why), 0);
+		assert_int_equal(fsc_shm_map_object(hname, l->slot_count, NULL, &m, &why), 0);
 	}
 	assert_int_equal(m.size, l->slot_count);
 	f->hints_map[which] = m.base;

@@ -187,7 +187,7 @@ static const struct fsc_journal_header *journal_map(const char *name, struct fsc
 {
 	struct fsc_journal_layout l;
 	const char *why;
-	assert_int_equal(fsc_shm_map_journal(name, m, &l, &why), 0);
+	assert_int_equal(fsc_shm_map_journal(name, NULL, m, &l, &why), 0);
 	return m->base;
 }
 

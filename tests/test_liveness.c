@@ -152,7 +152,7 @@ static void map_current(struct fixture *f)
 	struct fsc_shm_mapping m;
 	struct fsc_shm_layout l;
 	const char *why;
-	assert_int_equal(fsc_shm_map_table(f->name, &m, &l, &why), 0);
+	assert_int_equal(fsc_shm_map_table(f->name, NULL, &m, &l, &why), 0);
 	f->hdr_size = m.size;
 	f->hdr = m.base;
 }

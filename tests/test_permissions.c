@@ -30,6 +30,8 @@
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 
+#define FSC_TRUST_ENV_NAME "FSC_TRUSTED_UIDS" /* fsc.h, fsc_open */
+
 #define CONVERGE_MS 15000
 #define PATH_BYTES  512
 #define NOBODY	    65534
@@ -154,17 +156,33 @@ static void start_fscd_as_nobody(struct fsc_test_daemon *f)
 	close(exe);
 }
 
-/* The table fscd publishes as nobody (mode 0640), opened by root once it is live. */
+/* The table fscd publishes as nobody (mode 0640), opened by root once it is live: root
+ * believes another uid's table only when told to trust that uid (PROTOCOL.md "Trust"). */
 static void open_table(struct fsc_test_daemon *f)
 {
 	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
-	while (!(f->c = fsc_open(f->name))) {
+	const uid_t nobody = NOBODY;
+	const struct fsc_open_options trusting = {
+	    .name = f->name, .trusted_uids = &nobody, .n_trusted_uids = 1};
+	/* the option alone is enough; FSC_TRUSTED_UIDS (set in setup, for the other opens) is
+	 * cleared around these opens so that each way of trusting is tested on its own */
+	assert_int_equal(unsetenv(FSC_TRUST_ENV_NAME), 0);
+	while (!(f->c = fsc_open_with(&trusting))) {
 		assert_fscd_running(f);
 		if (fsc_test_now_ms() > end)
 			fail_msg("no live table '%s' within %d ms (%s); fscd's log:\n%s", f->name,
 				 CONVERGE_MS, strerror(errno), fsc_test_read_file(f->errlog));
 		fsc_test_pause_ms(10);
 	}
+	/* and without that trust, the same live table is refused */
+	errno = 0;
+	assert_null(fsc_open(f->name));
+	assert_int_equal(errno, EPERM);
+	/* by the variable alone (uids or user names) */
+	assert_int_equal(setenv(FSC_TRUST_ENV_NAME, "nobody", 1), 0);
+	fsc_t *by_env = fsc_open(f->name);
+	assert_non_null(by_env);
+	fsc_close(by_env);
 }
 
 static void wait_one(const struct fsc_test_daemon *f, const char *path, enum fsc_test_expect e)
@@ -207,6 +225,10 @@ static int setup(void **state)
 		return 0; /* every test skips: only root can hand the tree to another user */
 	fsc_test_daemon_prepare(&f, "perm");
 	set_owner(f.root, NOBODY, 0755);
+	/* fscd runs as nobody: its table is believed only by readers that trust that uid */
+	char nobody[16];
+	snprintf(nobody, sizeof(nobody), "%d", NOBODY);
+	setenv(FSC_TRUST_ENV_NAME, nobody, 1);
 	for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]); i++) {
 		const char *p = at(&f, tree[i].rel);
 		if (tree[i].dir)

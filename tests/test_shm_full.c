@@ -323,7 +323,7 @@ static uint64_t generation(const struct churn *ch)
 	struct fsc_shm_mapping m;
 	struct fsc_shm_layout l;
 	const char *why;
-	assert_int_equal(fsc_shm_map_table(ch->name, &m, &l, &why), 0);
+	assert_int_equal(fsc_shm_map_table(ch->name, NULL, &m, &l, &why), 0);
 	fsc_shm_unmap(&m);
 	return l.generation;
 }

@@ -43,12 +43,13 @@ struct fsc_dump_summary {
 };
 
 /* Reads the head of table name's change journal, if it is the one with id. */
-static bool fsc_dump_journal(const char *name, uint64_t id, uint64_t *ring, uint64_t *head)
+static bool fsc_dump_journal(const char *name, const struct fsc_shm_trust *trust, uint64_t id,
+			     uint64_t *ring, uint64_t *head)
 {
 	struct fsc_shm_mapping map;
 	struct fsc_journal_layout l;
 	const char *why;
-	if (!id || fsc_shm_map_journal(name, &map, &l, &why))
+	if (!id || fsc_shm_map_journal(name, trust, &map, &l, &why))
 		return false;
 	const struct fsc_journal_header *h = map.base;
 	bool ok = l.journal_id == id;
@@ -168,7 +169,23 @@ static int fsc_dump_table_open(struct fsc_dump_table *t, const char *name)
 	if (fsc_shm_object_name(t->object, sizeof(t->object), name))
 		return FSC_DUMP_EXIT_INVALID; /* checked at option parsing */
 	const char *why = NULL;
-	int rc = fsc_shm_map_table(name, &t->map, &t->layout, &why);
+	if (fsc_shm_trust_from_env(&t->trust)) {
+		fprintf(stderr,
+			"fsc-shmdump: " FSC_TRUST_ENV " must list at most %d uids or user names, "
+			"comma-separated (it is '%s')\n",
+			FSC_TRUST_UIDS_MAX, getenv(FSC_TRUST_ENV));
+		return FSC_DUMP_EXIT_INVALID;
+	}
+	int rc = fsc_shm_map_table(name, &t->trust, &t->map, &t->layout, &why);
+	if (rc == -EPERM && why) {
+		fprintf(stderr,
+			"fsc-shmdump: " FSC_SHM_DIR "%s (table %s) is refused: %s. Readers do not "
+			"believe it. If that user runs your fscd, add its uid to " FSC_TRUST_ENV
+			"; otherwise someone else put it there: remove it (as root) and start "
+			"fscd --name %s.\n",
+			t->object, t->name, why, t->name);
+		return FSC_DUMP_EXIT_INVALID;
+	}
 	if (rc == -EPROTO && why)
 		return fsc_dump_invalid(t, why);
 	if (rc)
@@ -190,12 +207,12 @@ static void fsc_dump_summarize(const struct fsc_dump_table *t, uint64_t now_ns,
 		s->counters[c] = atomic_load_explicit(&h->counters[c], memory_order_relaxed);
 	/* the same test readers apply (PROTOCOL.md, "Liveness") */
 	s->usable = s->state == FSC_TABLE_LIVE && s->writer_alive &&
-		    (now_ns <= beat || now_ns - beat <= t->layout.writer_timeout_ns);
+		    fsc_shm_heartbeat_fresh(beat, now_ns, t->layout.writer_timeout_ns);
 	double entries = (double)s->counters[FSC_CTR_ENTRIES];
 	s->load_factor = entries / (double)t->layout.slot_count;
 	s->capacity_used = entries / (double)t->layout.capacity;
 	s->journal_ok =
-	    fsc_dump_journal(t->name, h->journal_id, &s->journal_ring, &s->journal_head);
+	    fsc_dump_journal(t->name, &t->trust, h->journal_id, &s->journal_ring, &s->journal_head);
 	fsc_time_format_utc(s->created, sizeof(s->created),
 			    (int64_t)(h->created_realtime_ns / 1000000000u),
 			    (int64_t)(h->created_realtime_ns % 1000000000u));

@@ -19,6 +19,7 @@ struct fsc_dump_table {
 	struct fsc_shm_mapping map;
 	const struct fsc_shm_header *hdr; /* map.base */
 	struct fsc_shm_layout layout;
+	struct fsc_shm_trust trust; /* whose tables it believes: root, itself, FSC_TRUSTED_UIDS */
 };
 
 /* One live slot, copied consistently under its seqlock. */
