@@ -131,7 +131,7 @@ size_t scen_report_stride(uint64_t sample_cap);
 
 struct scen_opts {
 	struct fscd_bench_common common;
-	int dirs, files, hot;
+	int hot;
 	double rate; /* appends per second per hot file */
 	int monitors[SCEN_K_MAX], nmonitors;
 	uint64_t period_ns, warmup_ns, window_ns, capacity;
