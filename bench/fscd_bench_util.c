@@ -5,11 +5,53 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
+
+static const char *fscd_bench_tool = "bench";
+
+void fscd_bench_die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "fscd_%s: ", fscd_bench_tool);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+void fscd_bench_parse(struct fscd_bench_common *c, const char *prog, const char *tool,
+		      const struct fscd_bench_opt *opts, int argc, char **argv)
+{
+	static struct fscd_bench_opt common[6];
+	int n = 0;
+	if (c->dirs > 0) {
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "dirs", .arg = "D", .kind = FSCD_BENCH_INT, .dst = &c->dirs};
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "files", .arg = "F", .kind = FSCD_BENCH_INT, .dst = &c->files};
+	}
+	common[n++] = (struct fscd_bench_opt){
+	    .name = "fscd", .arg = "PATH", .kind = FSCD_BENCH_STR, .dst = &c->fscd};
+	common[n++] = (struct fscd_bench_opt){
+	    .name = "dir", .arg = "PARENT", .kind = FSCD_BENCH_STR, .dst = &c->dir};
+	common[n++] = (struct fscd_bench_opt){
+	    .name = "name", .arg = "TABLE", .kind = FSCD_BENCH_STR, .dst = &c->name};
+	common[n] = (struct fscd_bench_opt){.name = NULL};
+	static const struct fscd_bench_opt *tables[3];
+	tables[0] = opts;
+	tables[1] = common;
+	fscd_bench_tool = tool;
+	snprintf(c->name_buf, sizeof(c->name_buf), "fscb-%s-%d", tool, (int)getpid());
+	c->fscd = fsc_harness_fscd_path;
+	c->dir = "/tmp";
+	c->name = c->name_buf;
+	fscd_bench_opts_parse(prog, tables, argc, argv);
+}
 
 int fscd_bench_daemon_start(struct fsc_harness_fscd *d, const char *fscd, const char *name,
 			    const char *root, uint64_t capacity, const char *log)
@@ -127,49 +169,6 @@ int fscd_bench_cpu_read(pid_t pid, struct fscd_bench_cpu *out)
 	out->stat_ns = (utime + stime) * (FSCD_BENCH_NS_PER_S / (uint64_t)(tck > 0 ? tck : 100));
 	out->sched_ns = fscd_bench_sched_ns(pid);
 	return 0;
-}
-
-static int fscd_bench_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static uint64_t fscd_bench_rank(const uint64_t *sorted, size_t n, double p)
-{
-	size_t k = (size_t)(p * (double)n + 0.999999); /* nearest rank, 1-based */
-	if (k < 1)
-		k = 1;
-	return sorted[(k > n ? n : k) - 1];
-}
-
-void fscd_bench_percentiles(uint64_t *v, size_t n, struct fscd_bench_pct *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->n = n;
-	if (n == 0)
-		return;
-	qsort(v, n, sizeof(*v), fscd_bench_cmp_u64);
-	double sum = 0;
-	for (size_t i = 0; i < n; i++)
-		sum += (double)v[i];
-	out->mean = sum / (double)n;
-	out->min = v[0];
-	out->p50 = fscd_bench_rank(v, n, 0.50);
-	out->p90 = fscd_bench_rank(v, n, 0.90);
-	out->p99 = fscd_bench_rank(v, n, 0.99);
-	out->max = v[n - 1];
-}
-
-void fscd_bench_json_pct(FILE *f, const char *key, const struct fscd_bench_pct *p, const char *unit)
-{
-	const char *u = unit;
-	fprintf(f,
-		"\"%s\":{\"n\":%zu,\"min_%s\":%.1f,\"p50_%s\":%.1f,\"p90_%s\":%.1f,"
-		"\"p99_%s\":%.1f,\"max_%s\":%.1f,\"mean_%s\":%.1f}",
-		key, p->n, u, (double)p->min / 1e3, u, (double)p->p50 / 1e3, u,
-		(double)p->p90 / 1e3, u, (double)p->p99 / 1e3, u, (double)p->max / 1e3, u,
-		p->mean / 1e3);
 }
 
 char *fscd_bench_mkdtemp(const char *parent, const char *tag)
@@ -311,29 +310,4 @@ void fscd_bench_storm_stop(struct fscd_bench_storm *s)
 	free(s->fds);
 	s->fds = NULL;
 	s->nfds = 0;
-}
-
-void fscd_bench_json_machine(FILE *f)
-{
-	double load[3] = {0, 0, 0};
-	struct utsname u;
-	if (uname(&u) < 0)
-		snprintf(u.release, sizeof(u.release), "?");
-	getloadavg(load, 3);
-	fprintf(f, "\"machine\":{\"nproc\":%ld,\"loadavg_1m\":%.2f,\"kernel\":\"%s\"}",
-		sysconf(_SC_NPROCESSORS_ONLN), load[0], u.release);
-}
-
-int fscd_bench_parse_int_list(const char *s, int *out, int max)
-{
-	int n = 0;
-	while (*s) {
-		char *end;
-		long v = strtol(s, &end, 10);
-		if (end == s || v < 1 || v > 1000000 || n == max || (*end && *end != ','))
-			return -1;
-		out[n++] = (int)v;
-		s = *end ? end + 1 : end;
-	}
-	return n;
 }

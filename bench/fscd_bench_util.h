@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "fsc.h"
+#include "fscd_bench_opts.h"
 #include "fsc_harness.h"
 #include "fsc_shm_format.h"
 
@@ -35,36 +36,12 @@ struct fscd_bench_common {
 	int dirs, files; /* 0 before parsing: the driver makes no such tree */
 };
 
-/* One option of a driver: --NAME [ARG], stored into dst as kind says. */
-enum fscd_bench_kind {
-	FSCD_BENCH_INT,	   /* int, atoi */
-	FSCD_BENCH_U64,	   /* uint64_t, strtoull */
-	FSCD_BENCH_DOUBLE, /* double, atof */
-	FSCD_BENCH_MS,	   /* uint64_t nanoseconds, given in milliseconds */
-	FSCD_BENCH_STR,	   /* const char * */
-	FSCD_BENCH_SET,	   /* bool set to true, no argument */
-	FSCD_BENCH_CLEAR,  /* bool set to false, no argument */
-	FSCD_BENCH_INTS,   /* int[max] of "1,4,16", the count in *count (-1 if malformed) */
-	FSCD_BENCH_GAP_US, /* uint64_t[2] nanoseconds, given as "MIN,MAX" microseconds */
-	FSCD_BENCH_FN,	   /* fn(dst, arg): false if arg is bad */
-};
-struct fscd_bench_opt {
-	const char *name; /* without the dashes */
-	const char *arg;  /* its argument in the usage text; NULL for a flag */
-	enum fscd_bench_kind kind;
-	void *dst;
-	int max, *count;			/* FSCD_BENCH_INTS */
-	bool (*fn)(void *dst, const char *arg); /* FSCD_BENCH_FN */
-};
 /* Parses argv (GNU long options) by opts (ended by an entry with name NULL) and the common
  * options into c (initialised first: tool names the table, temporary trees and messages).
  * prog names the driver in the usage text, generated from the table. A bad option or argument
  * is fscd_bench_usage(); checking the values is the driver's. */
 void fscd_bench_parse(struct fscd_bench_common *c, const char *prog, const char *tool,
 		      const struct fscd_bench_opt *opts, int argc, char **argv);
-/* Prints the usage text of the driver and exits with status 2. */
-void fscd_bench_usage(void) __attribute__((noreturn));
-
 /* The report every driver writes: one JSON object on stdout, opened here with its name and
  * what it measures (then the driver's fields), and a human summary on stderr. */
 void fscd_bench_json_begin(const char *benchmark, const char *what);
@@ -145,9 +122,5 @@ void fscd_bench_storm_stop(struct fscd_bench_storm *s);
 
 /* One line of machine description for the JSON: nproc, load average, kernel. */
 void fscd_bench_json_machine(FILE *f);
-
-/* Parses a comma-separated list of positive integers ("1,4,16") into out, at most max of
- * them. Returns how many, or -1 if s is malformed or longer. */
-int fscd_bench_parse_int_list(const char *s, int *out, int max);
 
 #endif
