@@ -27,7 +27,7 @@ void fscd_bench_die(const char *fmt, ...)
 void fscd_bench_parse(struct fscd_bench_common *c, const char *prog, const char *tool,
 		      const struct fscd_bench_opt *opts, int argc, char **argv)
 {
-	static struct fscd_bench_opt common[6];
+	static struct fscd_bench_opt common[10];
 	int n = 0;
 	if (c->dirs > 0) {
 		common[n++] = (struct fscd_bench_opt){
@@ -35,6 +35,19 @@ void fscd_bench_parse(struct fscd_bench_common *c, const char *prog, const char 
 		common[n++] = (struct fscd_bench_opt){
 		    .name = "files", .arg = "F", .kind = FSCD_BENCH_INT, .dst = &c->files};
 	}
+	if (c->rounds > 0)
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "rounds", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &c->rounds};
+	if (c->nmonitors > 0)
+		common[n++] = (struct fscd_bench_opt){.name = "monitors",
+						      .arg = "1,4,16",
+						      .kind = FSCD_BENCH_INTS,
+						      .dst = c->monitors,
+						      .max = FSCD_BENCH_K_MAX,
+						      .count = &c->nmonitors};
+	if (c->capacity > 0)
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "capacity", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &c->capacity};
 	common[n++] = (struct fscd_bench_opt){
 	    .name = "fscd", .arg = "PATH", .kind = FSCD_BENCH_STR, .dst = &c->fscd};
 	common[n++] = (struct fscd_bench_opt){

@@ -1,8 +1,9 @@
 /* Shared helpers of the whole-process fscd benchmarks (fscd_latency, fscd_crawl, fscd_cpu,
- * scenario_monitors, inotify_direct, watchman_h2h): one option parser, the opening of their
- * report, fscd run through the process harness (tests/harness/fsc_harness.h), a process's
- * CPU time, trees of files, appends at a paced rate, and percentiles. Each driver prints one
- * JSON object on stdout and a human summary on stderr; fscd_bench_json_* write to stdout.
+ * scenario_monitors, inotify_direct, watchman_h2h): their common options (read by the table
+ * parser of fscd_bench_opts.h), the frame of their report (fscd_bench_report.c), fscd run
+ * through the process harness (tests/harness/fsc_harness.h), a process's CPU time, trees of
+ * files, appends at a paced rate, and percentiles. Each driver prints one JSON object on
+ * stdout and a human summary on stderr; fscd_bench_json_* write to stdout.
  */
 #ifndef FSCD_BENCH_UTIL_H
 #define FSCD_BENCH_UTIL_H
@@ -26,20 +27,26 @@
 /* Prints "fscd_<tool>: <message>" on stderr and exits with status 1. */
 void fscd_bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Options every driver takes: --fscd PATH, --dir PARENT, --name TABLE; and --dirs D --files F,
- * the shape of the tree (fscd_bench_make_tree), for the drivers that set a default for them. */
+#define FSCD_BENCH_K_MAX 8 /* values of --monitors */
+
+/* Options every driver takes: --fscd PATH, --dir PARENT, --name TABLE. And those that several
+ * share, offered by the drivers that set a default for them before parsing (0: not offered):
+ * --dirs D --files F (the shape of the tree, fscd_bench_make_tree), --rounds N,
+ * --monitors 1,4,16 (K, how many monitor processes) and --capacity N (fscd's table). */
 struct fscd_bench_common {
 	const char *fscd; /* the fscd binary (default: the one this build made) */
 	const char *dir;  /* parent of the temporary trees (default /tmp) */
 	const char *name; /* table name (default fscb-<tool>-<pid>) */
 	char name_buf[FSC_NAME_MAX + 1];
-	int dirs, files; /* 0 before parsing: the driver makes no such tree */
+	int dirs, files, rounds;
+	int monitors[FSCD_BENCH_K_MAX], nmonitors; /* nmonitors -1: a malformed list */
+	uint64_t capacity;
 };
-
-/* Parses argv (GNU long options) by opts (ended by an entry with name NULL) and the common
- * options into c (initialised first: tool names the table, temporary trees and messages).
- * prog names the driver in the usage text, generated from the table. A bad option or argument
- * is fscd_bench_usage(); checking the values is the driver's. */
+/* Parses argv by the driver's opts (ended by an entry with name NULL) and the common options
+ * into c: its fscd, dir and name are set here first (tool names the table and the messages),
+ * the defaults of the shared options are the driver's, set before. prog names the driver in
+ * the usage text. A bad option or argument is fscd_bench_usage(); checking the values is the
+ * driver's. */
 void fscd_bench_parse(struct fscd_bench_common *c, const char *prog, const char *tool,
 		      const struct fscd_bench_opt *opts, int argc, char **argv);
 /* The report every driver writes: one JSON object on stdout, opened here with its name and

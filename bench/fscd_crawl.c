@@ -34,9 +34,8 @@
 
 struct fscd_crawl_opts {
 	struct fscd_bench_common common;
-	int rounds, overflow_files;
+	int overflow_files;
 	int queue_limit;
-	uint64_t capacity;
 	const char *tree; /* NULL: a temporary tree, removed at the end */
 };
 
@@ -67,14 +66,11 @@ struct fscd_crawl_run {
 
 static void fscd_crawl_parse(struct fscd_crawl_opts *o, int argc, char **argv)
 {
-	*o = (struct fscd_crawl_opts){.common = {.dirs = 100, .files = 1000},
-				      .rounds = 5,
-				      .overflow_files = 10000,
-				      .queue_limit = 1024,
-				      .capacity = 250000};
+	*o = (struct fscd_crawl_opts){
+	    .common = {.dirs = 100, .files = 1000, .rounds = 5, .capacity = 250000},
+	    .overflow_files = 10000,
+	    .queue_limit = 1024};
 	const struct fscd_bench_opt opts[] = {
-	    {.name = "rounds", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->rounds},
-	    {.name = "capacity", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &o->capacity},
 	    {.name = "overflow-files",
 	     .arg = "N",
 	     .kind = FSCD_BENCH_INT,
@@ -83,8 +79,9 @@ static void fscd_crawl_parse(struct fscd_crawl_opts *o, int argc, char **argv)
 	    {.name = "tree", .arg = "PATH", .kind = FSCD_BENCH_STR, .dst = &o->tree},
 	    {.name = NULL}};
 	fscd_bench_parse(&o->common, "fscd_crawl", "crawl", opts, argc, argv);
-	if (o->common.dirs < 1 || o->common.files < 1 || o->rounds < 1 ||
-	    o->rounds > FSCD_CRAWL_ROUNDS_MAX || o->overflow_files < 0 || o->queue_limit < 16)
+	if (o->common.dirs < 1 || o->common.files < 1 || o->common.rounds < 1 ||
+	    o->common.rounds > FSCD_CRAWL_ROUNDS_MAX || o->overflow_files < 0 ||
+	    o->queue_limit < 16)
 		fscd_bench_usage();
 	if (o->overflow_files > o->common.dirs * o->common.files)
 		o->overflow_files = o->common.dirs * o->common.files;
@@ -183,7 +180,7 @@ static fsc_t *fscd_crawl_start(struct fscd_crawl_run *r, struct fsc_harness_fscd
 		fscd_bench_die("cannot lower fs.inotify.max_queued_events: %s", strerror(errno));
 	*t0 = fsc_harness_now_ns();
 	int rc = fscd_bench_daemon_start(d, r->o->common.fscd, r->o->common.name, r->root,
-					 r->o->capacity, log);
+					 r->o->common.capacity, log);
 	fsc_t *c = rc == 0 ? fscd_bench_wait_live(d, FSCD_CRAWL_TIMEOUT_NS) : NULL;
 	round->publish_ns = fsc_harness_now_ns() - *t0;
 	if (low > 0)
@@ -306,7 +303,7 @@ static void fscd_crawl_json_field(const struct fscd_crawl_run *r, const char *ke
 {
 	uint64_t v[FSCD_CRAWL_ROUNDS_MAX], sorted[FSCD_CRAWL_ROUNDS_MAX];
 	size_t n = 0;
-	for (int i = 0; i < r->o->rounds; i++) {
+	for (int i = 0; i < r->o->common.rounds; i++) {
 		const struct fscd_crawl_round *x = &r->rounds[i];
 		if (!overflow || x->overflow_done)
 			v[n++] = *(const uint64_t *)((const char *)x + offset);
@@ -384,8 +381,8 @@ static void fscd_crawl_report_json(const struct fscd_crawl_run *r)
 	printf("\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d,\"expected_entries\":%llu,"
 	       "\"capacity\":%llu,\"rounds\":%d,\"make_tree_s\":%.2f,\"fscd\":\"%s\",",
 	       o->common.dirs, o->common.files, o->common.dirs * o->common.files,
-	       (unsigned long long)r->expected_entries, (unsigned long long)o->capacity, o->rounds,
-	       r->make_tree_s, o->common.fscd);
+	       (unsigned long long)r->expected_entries, (unsigned long long)o->common.capacity,
+	       o->common.rounds, r->make_tree_s, o->common.fscd);
 	fscd_bench_json_machine(stdout);
 	printf(",\"cold\":{");
 	fscd_crawl_json_fields(r, fscd_crawl_cold_fields, false);
@@ -397,7 +394,7 @@ static void fscd_crawl_report_json(const struct fscd_crawl_run *r)
 
 static void fscd_crawl_report_text(const struct fscd_crawl_run *r)
 {
-	for (int i = 0; i < r->o->rounds; i++) {
+	for (int i = 0; i < r->o->common.rounds; i++) {
 		const struct fscd_crawl_round *x = &r->rounds[i];
 		fprintf(stderr,
 			"round %d: published %.0f ms, %llu entries at %.0f ms, sample served at "
@@ -456,7 +453,7 @@ int main(int argc, char **argv)
 	fscd_bench_file_path(r.probe, sizeof(r.probe), root, o.common.dirs - 1, o.common.files - 1);
 	fprintf(stderr, "tree %s: %d dirs x %d files (made/checked in %.1f s)\n", root,
 		o.common.dirs, o.common.files, r.make_tree_s);
-	for (int i = 0; i < o.rounds; i++)
+	for (int i = 0; i < o.common.rounds; i++)
 		fscd_crawl_round(&r, &r.rounds[i]);
 	fscd_crawl_report_json(&r);
 	fscd_crawl_report_text(&r);

@@ -34,9 +34,6 @@
 
 struct idir_opts {
 	struct fscd_bench_common common;
-	int rounds;
-	int monitors[IDIR_K_MAX], nmonitors;
-	uint64_t capacity;
 };
 
 struct idir_config {
@@ -62,27 +59,20 @@ struct idir_run {
 
 static void idir_parse(struct idir_opts *o, int argc, char **argv)
 {
-	*o = (struct idir_opts){.common = {.dirs = 100, .files = 100},
-				.rounds = 3,
-				.monitors = {1, 4, 16},
-				.nmonitors = 3,
-				.capacity = 16384};
-	const struct fscd_bench_opt opts[] = {
-	    {.name = "monitors",
-	     .arg = "1,4,16",
-	     .kind = FSCD_BENCH_INTS,
-	     .dst = o->monitors,
-	     .max = IDIR_K_MAX,
-	     .count = &o->nmonitors},
-	    {.name = "rounds", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->rounds},
-	    {.name = "capacity", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &o->capacity},
-	    {.name = NULL}};
+	*o = (struct idir_opts){.common = {.dirs = 100,
+					   .files = 100,
+					   .rounds = 3,
+					   .monitors = {1, 4, 16},
+					   .nmonitors = 3,
+					   .capacity = 16384}};
+	const struct fscd_bench_opt opts[] = {{.name = NULL}};
 	fscd_bench_parse(&o->common, "inotify_direct", "inotify_direct", opts, argc, argv);
-	bool k_ok = o->nmonitors >= 1;
-	for (int i = 0; k_ok && i < o->nmonitors; i++)
-		k_ok = o->monitors[i] <= IDIR_MONITORS_MAX;
+	bool k_ok = o->common.nmonitors >= 1;
+	for (int i = 0; k_ok && i < o->common.nmonitors; i++)
+		k_ok = o->common.monitors[i] <= IDIR_MONITORS_MAX;
 	if (o->common.dirs < 1 || o->common.dirs > 1000 || o->common.files < 1 ||
-	    o->common.files > 10000 || o->rounds < 1 || o->rounds > IDIR_ROUNDS_MAX || !k_ok)
+	    o->common.files > 10000 || o->common.rounds < 1 || o->common.rounds > IDIR_ROUNDS_MAX ||
+	    !k_ok)
 		fscd_bench_usage();
 }
 
@@ -133,7 +123,8 @@ static void idir_fscd_round(struct idir_run *r, struct idir_fscd_round *x)
 	fsc_harness_sleep_ns(IDIR_SETTLE_NS);
 	long long mark0 = idir_slab_bytes(IDIR_MARK_CACHE);
 	uint64_t t0 = fsc_harness_now_ns();
-	fsc_t *c = fscd_bench_daemon_up(&d, &o->common, r->root, o->capacity, log, IDIR_TIMEOUT_NS);
+	fsc_t *c =
+	    fscd_bench_daemon_up(&d, &o->common, r->root, o->common.capacity, log, IDIR_TIMEOUT_NS);
 	x->published_ns = fsc_harness_now_ns() - t0;
 	uint64_t expected =
 	    (uint64_t)o->common.dirs * (uint64_t)o->common.files + (uint64_t)o->common.dirs + 1;
@@ -164,10 +155,10 @@ static uint64_t idir_median_of(const void *base, size_t stride, int n, size_t of
 }
 
 #define IDIR_CFG(r, c, field)                                                                      \
-	idir_median_of((c)->rounds, sizeof(struct idir_round), (r)->o->rounds,                     \
+	idir_median_of((c)->rounds, sizeof(struct idir_round), (r)->o->common.rounds,              \
 		       offsetof(struct idir_round, field))
 #define IDIR_FSCD(r, field)                                                                        \
-	idir_median_of((r)->fscd, sizeof(struct idir_fscd_round), (r)->o->rounds,                  \
+	idir_median_of((r)->fscd, sizeof(struct idir_fscd_round), (r)->o->common.rounds,           \
 		       offsetof(struct idir_fscd_round, field))
 
 static double idir_ms(uint64_t ns)
@@ -243,7 +234,7 @@ static void idir_json_fscd(const struct idir_run *r)
 	       (unsigned long long)IDIR_FSCD(r, watches_fdinfo),
 	       (unsigned long long)IDIR_FSCD(r, mark_bytes),
 	       (unsigned long long)(IDIR_FSCD(r, watches) * (uint64_t)idir_watch_cost(r)),
-	       (unsigned long long)r->table_bytes, (unsigned long long)r->o->capacity,
+	       (unsigned long long)r->table_bytes, (unsigned long long)r->o->common.capacity,
 	       idir_ms(IDIR_FSCD(r, reader_ns)), idir_ms(IDIR_FSCD(r, reader_cpu_ns)),
 	       (unsigned long long)IDIR_FSCD(r, reader_hits));
 }
@@ -258,7 +249,7 @@ static void idir_report_json(const struct idir_run *r)
 	    "stat every file; against one fscd serving the same tree; medians over "
 	    "rounds; kernel caches warm");
 	printf("\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d,\"rounds\":%d,\"fscd\":\"%s\",",
-	       o->common.dirs, o->common.files, o->common.dirs * o->common.files, o->rounds,
+	       o->common.dirs, o->common.files, o->common.dirs * o->common.files, o->common.rounds,
 	       o->common.fscd);
 	fscd_bench_json_machine(stdout);
 	printf(",");
@@ -308,14 +299,14 @@ int main(int argc, char **argv)
 	r.root = fscd_bench_mkdtemp(o.common.dir, "inotify_direct");
 	if (fscd_bench_make_tree(r.root, o.common.dirs, o.common.files) < 0)
 		fscd_bench_die("cannot make the tree under %s: %s", r.root, strerror(errno));
-	for (int i = 0; i < o.rounds; i++)
+	for (int i = 0; i < o.common.rounds; i++)
 		idir_fscd_round(&r, &r.fscd[i]);
 	for (int v = 0; v < 2; v++) {
-		for (int i = 0; i < o.nmonitors; i++) {
+		for (int i = 0; i < o.common.nmonitors; i++) {
 			struct idir_config *c = &r.configs[r.nconfigs++];
 			c->file_watches = v == 1;
-			c->k = o.monitors[i];
-			for (int j = 0; j < o.rounds; j++)
+			c->k = o.common.monitors[i];
+			for (int j = 0; j < o.common.rounds; j++)
 				idir_round(r.root, c->file_watches, c->k, &c->rounds[j]);
 		}
 	}

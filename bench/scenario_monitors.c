@@ -80,25 +80,20 @@ static bool scen_parse_only(void *dst, const char *mode)
 
 static void scen_parse(struct scen_opts *o, int argc, char **argv)
 {
-	*o = (struct scen_opts){.common = {.dirs = 100, .files = 100},
+	*o = (struct scen_opts){.common = {.dirs = 100,
+					   .files = 100,
+					   .monitors = {1, 4, 16},
+					   .nmonitors = 3,
+					   .capacity = 16384},
 				.hot = 100,
 				.rate = 100,
-				.monitors = {1, 4, 16},
-				.nmonitors = 3,
 				.period_ns = 100 * FSCD_BENCH_NS_PER_MS,
 				.warmup_ns = 2000 * FSCD_BENCH_NS_PER_MS,
 				.window_ns = 8000 * FSCD_BENCH_NS_PER_MS,
-				.capacity = 16384,
 				.modes = {true, true, true}};
 	const struct fscd_bench_opt opts[] = {
 	    {.name = "hot", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->hot},
 	    {.name = "rate", .arg = "PER_S", .kind = FSCD_BENCH_DOUBLE, .dst = &o->rate},
-	    {.name = "monitors",
-	     .arg = "1,4,16",
-	     .kind = FSCD_BENCH_INTS,
-	     .dst = o->monitors,
-	     .max = SCEN_K_MAX,
-	     .count = &o->nmonitors},
 	    {.name = "period-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->period_ns},
 	    {.name = "warmup-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->warmup_ns},
 	    {.name = "window-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->window_ns},
@@ -112,21 +107,20 @@ static void scen_parse(struct scen_opts *o, int argc, char **argv)
 	     .arg = NULL,
 	     .kind = FSCD_BENCH_SET,
 	     .dst = &o->journal_dedup},
-	    {.name = "capacity", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &o->capacity},
 	    {.name = NULL}};
 	fscd_bench_parse(&o->common, "scenario_monitors", "scenario", opts, argc, argv);
-	for (int i = 0; i < o->nmonitors; i++)
-		if (o->monitors[i] > SCEN_MONITORS_MAX)
+	for (int i = 0; i < o->common.nmonitors; i++)
+		if (o->common.monitors[i] > SCEN_MONITORS_MAX)
 			fscd_bench_usage();
 	if (o->common.dirs < 1 || o->common.dirs > 1000 || o->common.files < 1 ||
 	    o->common.files > 10000 || o->hot < 1 || o->hot > o->common.dirs * o->common.files ||
-	    o->rate <= 0 || o->nmonitors < 1 || !o->period_ns || !o->window_ns)
+	    o->rate <= 0 || o->common.nmonitors < 1 || !o->period_ns || !o->window_ns)
 		fscd_bench_usage();
 	uint64_t need =
 	    (uint64_t)o->common.dirs * (uint64_t)o->common.files + (uint64_t)o->common.dirs + 1;
-	if (o->capacity < need)
+	if (o->common.capacity < need)
 		fscd_bench_die("--capacity %llu is below the %llu entries of the tree",
-			       (unsigned long long)o->capacity, (unsigned long long)need);
+			       (unsigned long long)o->common.capacity, (unsigned long long)need);
 }
 
 static void scen_make_files(struct scen_run *r)
@@ -212,8 +206,8 @@ static void scen_fscd_up(const struct scen_run *r, struct fsc_harness_fscd *d,
 	char log[4096];
 	snprintf(log, sizeof(log), "%s.fscd.log", r->root);
 	uint64_t t0 = fsc_harness_now_ns();
-	fsc_t *c =
-	    fscd_bench_daemon_up(d, &o->common, r->root, o->capacity, log, SCEN_FSCD_TIMEOUT_NS);
+	fsc_t *c = fscd_bench_daemon_up(d, &o->common, r->root, o->common.capacity, log,
+					SCEN_FSCD_TIMEOUT_NS);
 	res->fscd_published_ns = fsc_harness_now_ns() - t0;
 	uint64_t expected = (uint64_t)r->files.n + (uint64_t)o->common.dirs + 1;
 	if (fscd_bench_wait_entries(d->name, expected, SCEN_FSCD_TIMEOUT_NS) < 0)
@@ -396,10 +390,11 @@ int main(int argc, char **argv)
 	scen_parse(&o, argc, argv);
 	r.o = &o;
 	scen_setup(&r);
-	for (int i = 0; i < o.nmonitors; i++)
+	for (int i = 0; i < o.common.nmonitors; i++)
 		for (int m = 0; m < SCEN_NMODES; m++)
 			if (o.modes[m])
-				scen_phase(&r, o.monitors[i], (enum scen_mode)m, &r.res[r.nres++]);
+				scen_phase(&r, o.common.monitors[i], (enum scen_mode)m,
+					   &r.res[r.nres++]);
 	scen_teardown(&r);
 	scen_report_json(&r);
 	scen_report_text(&r);

@@ -146,8 +146,8 @@ static void scen_json_versus(const struct scen_result *b, const struct scen_resu
 static void scen_json_comparison(const struct scen_run *r, double target[SCEN_NMODES])
 {
 	printf("\"comparison\":[");
-	for (int i = 0, n = 0; i < r->o->nmonitors; i++) {
-		int k = r->o->monitors[i];
+	for (int i = 0, n = 0; i < r->o->common.nmonitors; i++) {
+		int k = r->o->common.monitors[i];
 		const struct scen_result *b, *f, *j;
 		if (!scen_compared(r, k, &b, &f, &j))
 			continue;
@@ -196,7 +196,7 @@ void scen_report_json(const struct scen_run *r)
 	       "\"fscd\":\"%s\",\"journal_lookups_per_tick\":\"%s\",",
 	       o->common.dirs, o->common.files, r->files.n, o->hot, o->rate, o->rate * o->hot,
 	       (double)o->period_ns / 1e6, (double)o->warmup_ns / 1e6, (double)o->window_ns / 1e6,
-	       (unsigned long long)o->capacity, o->common.fscd,
+	       (unsigned long long)o->common.capacity, o->common.fscd,
 	       o->journal_dedup ? "one_per_changed_file" : "one_per_entry");
 	fscd_bench_json_machine(stdout);
 	printf(",");
@@ -253,8 +253,8 @@ void scen_report_text(const struct scen_run *r)
 		(double)r->o->period_ns / 1e6, (double)r->o->window_ns / 1e9);
 	for (int i = 0; i < r->nres; i++)
 		scen_text_phase(r, &r->res[i]);
-	for (int i = 0; i < r->o->nmonitors; i++) {
-		int k = r->o->monitors[i];
+	for (int i = 0; i < r->o->common.nmonitors; i++) {
+		int k = r->o->common.monitors[i];
 		const struct scen_result *b, *f, *j;
 		if (!scen_compared(r, k, &b, &f, &j))
 			continue;

@@ -52,10 +52,9 @@ static bool h2h_parse_only(void *dst, const char *part)
 static void h2h_parse(struct h2h_opts *o, int argc, char **argv)
 {
 	*o = (struct h2h_opts){.watchman = "watchman",
-			       .common = {.dirs = 100, .files = 100},
+			       .common = {.dirs = 100, .files = 100, .rounds = 101},
 			       .queries = 2000,
 			       .scan_queries = 200,
-			       .rounds = 101,
 			       .samples = 300,
 			       .gap_ns = {2 * FSCD_BENCH_NS_PER_MS, 5 * FSCD_BENCH_NS_PER_MS},
 			       .settle_ms = -1,
@@ -65,7 +64,6 @@ static void h2h_parse(struct h2h_opts *o, int argc, char **argv)
 	const struct fscd_bench_opt opts[] = {
 	    {.name = "queries", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->queries},
 	    {.name = "scan-queries", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->scan_queries},
-	    {.name = "rounds", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->rounds},
 	    {.name = "samples", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->samples},
 	    {.name = "gap-us", .arg = "MIN,MAX", .kind = FSCD_BENCH_GAP_US, .dst = o->gap_ns},
 	    {.name = "settle-ms", .arg = "MS", .kind = FSCD_BENCH_INT, .dst = &o->settle_ms},
@@ -82,8 +80,8 @@ static void h2h_parse(struct h2h_opts *o, int argc, char **argv)
 	    {.name = NULL}};
 	fscd_bench_parse(&o->common, "watchman_h2h", "wmh2h", opts, argc, argv);
 	if (o->common.dirs < 1 || o->common.dirs > 1000 || o->common.files < 1 ||
-	    o->common.files > 10000 || o->queries < 1 || o->scan_queries < 0 || o->rounds < 1 ||
-	    o->samples < 1 || !(o->run_cost || o->run_latency))
+	    o->common.files > 10000 || o->queries < 1 || o->scan_queries < 0 ||
+	    o->common.rounds < 1 || o->samples < 1 || !(o->run_cost || o->run_latency))
 		fscd_bench_usage();
 }
 

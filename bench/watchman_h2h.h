@@ -36,7 +36,7 @@ enum h2h_watcher {
 struct h2h_opts {
 	struct fscd_bench_common common;
 	const char *watchman;
-	int queries, scan_queries, rounds, samples;
+	int queries, scan_queries, samples;
 	uint64_t gap_ns[2]; /* MIN, MAX */
 	int settle_ms;	    /* -1: watchman's default */
 	bool subscription;

@@ -103,7 +103,7 @@ static void h2h_shuffle(int *order, int n, uint64_t *rng)
 void h2h_cost_local(struct h2h_run *r, struct h2h_cost out[3])
 {
 	static const char *const names[] = {"fsc_lookup", "fsc_stat", "stat"};
-	int rounds = r->o->rounds;
+	int rounds = r->o->common.rounds;
 	int *order = calloc((size_t)r->nfiles, sizeof(*order));
 	uint64_t *v = calloc((size_t)rounds, sizeof(*v));
 	if (!order || !v)
