@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_beat.h"
 #include "fsc_writer.h"
 
 #define BENCH_DIRS_DEFAULT  100
@@ -59,14 +60,7 @@ static void *beat_main(void *arg)
 	while (!f->beat_stop) {
 		/* the only writer call made off the setup thread; see the comment at the top */
 		fsc_writer_heartbeat(f->writer);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += BENCH_BEAT_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&f->beat_cond, &f->beat_lock, &ts);
+		bench_beat_wait(&f->beat_cond, &f->beat_lock, BENCH_BEAT_NS);
 	}
 	pthread_mutex_unlock(&f->beat_lock);
 	return NULL;

@@ -1,14 +1,29 @@
 # shellcheck shell=sh disable=SC2154
 # Shared by the bench/run_*.sh scripts that run whole-process C drivers (sourced, not run).
-# Expects BUILD, OUTDIR, work (a scratch directory) and top to be set by the script.
+# Expects here (the bench directory) to be set by the script; sets top and BUILD (default
+# build-rel, made absolute). bench_run expects OUTDIR and work (a scratch directory).
 
-# bench_run NAME [ARGS...]: runs $BUILD/bench/NAME --dir $work ARGS, its JSON into
+top=$(dirname "$here")
+BUILD=${BUILD:-$top/build-rel}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+
+# bench_build TARGET...: configures a Release tree in $BUILD if there is none, then builds
+# the targets (fscd, which the drivers run, always).
+bench_build() {
+	if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+		cmake -S "$top" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	fi
+	cmake --build "$BUILD" -j2 --target fscd "$@" >/dev/null
+}
+
+# bench_run_as DRIVER NAME [ARGS...]: runs $BUILD/bench/DRIVER --dir $work ARGS, its JSON into
 # $OUTDIR/NAME.json (checked to parse) and its summary into $OUTDIR/NAME.txt and stdout.
-bench_run() {
-	name=$1
-	shift
-	echo "== $name: $BUILD/bench/$name $*"
-	"$BUILD/bench/$name" --dir "$work" "$@" >"$OUTDIR/$name.json" 2>"$work/$name.txt" ||
+bench_run_as() {
+	driver=$1
+	name=$2
+	shift 2
+	echo "== $name: $BUILD/bench/$driver $*"
+	"$BUILD/bench/$driver" --dir "$work" "$@" >"$OUTDIR/$name.json" 2>"$work/$name.txt" ||
 		{
 			cat "$work/$name.txt" >&2
 			echo "$name failed" >&2
@@ -23,6 +38,11 @@ bench_run() {
 	fi
 	cat "$work/$name.txt"
 	cp "$work/$name.txt" "$OUTDIR/$name.txt"
+}
+
+# bench_run NAME [ARGS...]: bench_run_as NAME NAME ARGS.
+bench_run() {
+	bench_run_as "$1" "$@"
 }
 
 # bench_header: what machine and which source the figures come from.

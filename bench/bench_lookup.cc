@@ -108,6 +108,17 @@ void run(benchmark::State &state, const char *name, const char *const *paths, si
 	state.SetItemsProcessed(state.iterations());
 }
 
+// run() over the table: every path a hit (or, with before_hits false, a miss) when it starts,
+// and the table still serving every hit path when it ends.
+template <class Op>
+void run_checked(benchmark::State &state, const char *name, const char *const *paths, size_t count,
+		 Want want, Op op, bool before_hits)
+{
+	require_all(before_hits, name, "before");
+	run(state, name, paths, count, want, op);
+	require_all(true, name, "after");
+}
+
 int do_stat(const char *p)
 {
 	struct stat st;
@@ -153,9 +164,7 @@ BENCHMARK(BM_stat_miss);
 
 void BM_fsc_lookup_hit(benchmark::State &state)
 {
-	require_all(true, "BM_fsc_lookup_hit", "before");
-	run(state, "BM_fsc_lookup_hit", g_hit, g_n, Want::Hit, do_lookup);
-	require_all(true, "BM_fsc_lookup_hit", "after");
+	run_checked(state, "BM_fsc_lookup_hit", g_hit, g_n, Want::Hit, do_lookup, true);
 }
 BENCHMARK(BM_fsc_lookup_hit);
 
@@ -163,18 +172,14 @@ void BM_fsc_stat_hit(benchmark::State &state)
 {
 	// fsc_stat falls back to stat(2) silently: what proves it answered from the table is that
 	// fsc_lookup says HIT with no STALE flag for every path before and after the loop.
-	require_all(true, "BM_fsc_stat_hit", "before");
-	run(state, "BM_fsc_stat_hit", g_hit, g_n, Want::Zero, do_fsc_stat);
-	require_all(true, "BM_fsc_stat_hit", "after");
+	run_checked(state, "BM_fsc_stat_hit", g_hit, g_n, Want::Zero, do_fsc_stat, true);
 }
 BENCHMARK(BM_fsc_stat_hit);
 
 void BM_fsc_lookup_miss(benchmark::State &state)
 {
-	require_all(false, "BM_fsc_lookup_miss", "before");
-	run(state, "BM_fsc_lookup_miss", g_miss, g_n, Want::Miss, do_lookup);
 	// a miss benchmark over a table gone UNAVAILABLE would measure only the liveness check
-	require_all(true, "BM_fsc_lookup_miss", "after");
+	run_checked(state, "BM_fsc_lookup_miss", g_miss, g_n, Want::Miss, do_lookup, false);
 }
 BENCHMARK(BM_fsc_lookup_miss);
 
@@ -183,9 +188,7 @@ void BM_fsc_stat_miss(benchmark::State &state)
 	// what a miss costs through fsc_stat: the lookup, the caching request it sends (one
 	// non-blocking sendto; no fscd listens to this fixture's table, so the kernel refuses
 	// it, which costs about what a queued datagram does) and the stat(2) it falls back to
-	require_all(false, "BM_fsc_stat_miss", "before");
-	run(state, "BM_fsc_stat_miss", g_miss, g_n, Want::Nonzero, do_fsc_stat);
-	require_all(true, "BM_fsc_stat_miss", "after");
+	run_checked(state, "BM_fsc_stat_miss", g_miss, g_n, Want::Nonzero, do_fsc_stat, false);
 }
 BENCHMARK(BM_fsc_stat_miss);
 
@@ -227,9 +230,7 @@ BENCHMARK(BM_stat_hot64);
 
 void BM_fsc_lookup_hit_hot64(benchmark::State &state)
 {
-	require_all(true, "BM_fsc_lookup_hit_hot64", "before");
-	run(state, "BM_fsc_lookup_hit_hot64", g_hit, kHot, Want::Hit, do_lookup);
-	require_all(true, "BM_fsc_lookup_hit_hot64", "after");
+	run_checked(state, "BM_fsc_lookup_hit_hot64", g_hit, kHot, Want::Hit, do_lookup, true);
 }
 BENCHMARK(BM_fsc_lookup_hit_hot64);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_beat.h"
 #include "fsc_writer.h"
 
 #define KEY_FIXED_BYTES	    13 /* "/dNN/" + tag + 7 digits */
@@ -134,14 +135,7 @@ static void *beat_main(void *arg)
 		/* the only writer call made off the building thread; see bench_sweep.h */
 		for (size_t i = 0; i < beat.count; i++)
 			fsc_writer_heartbeat(beat.writers[i]);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += BEAT_INTERVAL_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&beat.cond, &beat.lock, &ts);
+		bench_beat_wait(&beat.cond, &beat.lock, BEAT_INTERVAL_NS);
 	}
 	pthread_mutex_unlock(&beat.lock);
 	return NULL;

@@ -1,45 +1,17 @@
 #define _GNU_SOURCE
 #include "fscd_bench_util.h"
-#include "fsc_shm_journal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "fsc_shm_table.h"
-
-#ifndef FSCD_PATH
-#define FSCD_PATH "fscd"
-#endif
-
 static const char *fscd_bench_tool = "bench";
-
-uint64_t fscd_bench_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * FSCD_BENCH_NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-void fscd_bench_sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / FSCD_BENCH_NS_PER_S),
-			      .tv_nsec = (long)(ns % FSCD_BENCH_NS_PER_S)};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 void fscd_bench_die(const char *fmt, ...)
 {
@@ -52,129 +24,109 @@ void fscd_bench_die(const char *fmt, ...)
 	exit(1);
 }
 
-void fscd_bench_common_init(struct fscd_bench_common *c, const char *tool)
+void fscd_bench_parse(struct fscd_bench_common *c, const char *prog, const char *tool,
+		      const struct fscd_bench_opt *opts, int argc, char **argv)
 {
+	static struct fscd_bench_opt common[10];
+	int n = 0;
+	if (c->dirs > 0) {
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "dirs", .arg = "D", .kind = FSCD_BENCH_INT, .dst = &c->dirs};
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "files", .arg = "F", .kind = FSCD_BENCH_INT, .dst = &c->files};
+	}
+	if (c->rounds > 0)
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "rounds", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &c->rounds};
+	if (c->nmonitors > 0)
+		common[n++] = (struct fscd_bench_opt){.name = "monitors",
+						      .arg = "1,4,16",
+						      .kind = FSCD_BENCH_INTS,
+						      .dst = c->monitors,
+						      .max = FSCD_BENCH_K_MAX,
+						      .count = &c->nmonitors};
+	if (c->capacity > 0)
+		common[n++] = (struct fscd_bench_opt){
+		    .name = "capacity", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &c->capacity};
+	common[n++] = (struct fscd_bench_opt){
+	    .name = "fscd", .arg = "PATH", .kind = FSCD_BENCH_STR, .dst = &c->fscd};
+	common[n++] = (struct fscd_bench_opt){
+	    .name = "dir", .arg = "PARENT", .kind = FSCD_BENCH_STR, .dst = &c->dir};
+	common[n++] = (struct fscd_bench_opt){
+	    .name = "name", .arg = "TABLE", .kind = FSCD_BENCH_STR, .dst = &c->name};
+	common[n] = (struct fscd_bench_opt){.name = NULL};
+	static const struct fscd_bench_opt *tables[3];
+	tables[0] = opts;
+	tables[1] = common;
 	fscd_bench_tool = tool;
 	snprintf(c->name_buf, sizeof(c->name_buf), "fscb-%s-%d", tool, (int)getpid());
-	c->fscd = FSCD_PATH;
+	c->fscd = fsc_harness_fscd_path;
 	c->dir = "/tmp";
 	c->name = c->name_buf;
+	fscd_bench_opts_parse(prog, tables, argc, argv);
 }
 
-bool fscd_bench_common_opt(struct fscd_bench_common *c, int opt, const char *arg)
-{
-	switch (opt) {
-	case 'f':
-		c->fscd = arg;
-		return true;
-	case 'd':
-		c->dir = arg;
-		return true;
-	case 'n':
-		c->name = arg;
-		return true;
-	default:
-		return false;
-	}
-}
-
-static void fscd_bench_exec_child(const char *fscd, const char *const *argv, const char *log)
-{
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd >= 0) {
-		dup2(fd, STDERR_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		close(fd);
-	}
-	execv(fscd, (char *const *)argv);
-	_exit(127);
-}
-
-int fscd_bench_daemon_start(struct fscd_bench_daemon *d, const char *fscd, const char *name,
+int fscd_bench_daemon_start(struct fsc_harness_fscd *d, const char *fscd, const char *name,
 			    const char *root, uint64_t capacity, const char *log)
 {
 	char cap[32];
 	snprintf(cap, sizeof(cap), "%llu", (unsigned long long)capacity);
 	const char *argv[] = {"fscd",	    "--name", name,	     "--watch", root,
 			      "--capacity", cap,      "--log-level", "warn",	NULL};
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->log, sizeof(d->log), "%s", log ? log : "/dev/null");
-	pid_t parent = getpid();
-	d->pid = fork();
-	if (d->pid < 0)
-		return -1;
-	if (d->pid == 0) {
-		if (getppid() != parent) /* died before PDEATHSIG was set */
-			_exit(1);
-		fscd_bench_exec_child(fscd, argv, log);
-	}
-	return 0;
+	return fsc_harness_fscd_start(d, fscd, name, argv, log, log,
+				      FSC_HARNESS_PDEATHSIG | FSC_HARNESS_LOG_APPEND);
 }
 
-/* The table and its change journal: what a SIGKILLed fscd leaves behind. */
-static void fscd_bench_unlink_table(const char *name)
+fsc_t *fscd_bench_wait_live(const struct fsc_harness_fscd *d, uint64_t timeout_ns)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX + 16];
-	if (fsc_shm_object_name(oname, sizeof(oname), name) == 0)
-		shm_unlink(oname);
-	if (fsc_shm_journal_name(oname, sizeof(oname), name) == 0)
-		shm_unlink(oname);
+	struct fsc_harness_live w = {
+	    .name = d->name, .pid = d->pid, .timeout_ns = timeout_ns, .poll_ns = 200000};
+	return fsc_harness_open_live(&w);
 }
 
-int fscd_bench_daemon_stop(struct fscd_bench_daemon *d)
+fsc_t *fscd_bench_daemon_up(struct fsc_harness_fscd *d, const struct fscd_bench_common *c,
+			    const char *root, uint64_t capacity, const char *log,
+			    uint64_t timeout_ns)
 {
-	int status = -1;
+	if (fscd_bench_daemon_start(d, c->fscd, c->name, root, capacity, log) < 0)
+		fscd_bench_die("cannot start %s", c->fscd);
+	fsc_t *r = fscd_bench_wait_live(d, timeout_ns);
+	if (!r)
+		fscd_bench_die("fscd did not publish table %s; see %s", c->name, d->log);
+	return r;
+}
+
+int fscd_bench_daemon_stop(struct fsc_harness_fscd *d)
+{
 	if (d->pid <= 0)
-		return status;
-	kill(d->pid, SIGCONT); /* in case a driver left it stopped */
-	kill(d->pid, SIGTERM);
-	uint64_t end = fscd_bench_now_ns() + 10 * FSCD_BENCH_NS_PER_S;
-	while (waitpid(d->pid, &status, WNOHANG) == 0) {
-		if (fscd_bench_now_ns() > end) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, &status, 0);
-			break;
-		}
-		fscd_bench_sleep_ns(FSCD_BENCH_NS_PER_MS);
-	}
-	d->pid = 0;
-	fscd_bench_unlink_table(d->name); /* a clean exit unlinks it already */
+		return -1;
+	int status = fsc_harness_fscd_stop(d, 10 * FSCD_BENCH_NS_PER_S);
+	fsc_harness_remove_leftovers(d->name); /* a clean exit unlinks them already */
 	return status;
 }
 
-fsc_t *fscd_bench_wait_live(const struct fscd_bench_daemon *d, uint64_t timeout_ns)
+int fscd_bench_daemon_down(struct fsc_harness_fscd *d, bool fatal)
 {
-	uint64_t end = fscd_bench_now_ns() + timeout_ns;
-	do {
-		fsc_t *c = fsc_open(d->name);
-		if (c)
-			return c;
-		int status;
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
-			return NULL;
-		fscd_bench_sleep_ns(200000);
-	} while (fscd_bench_now_ns() < end);
-	return NULL;
+	int status = fscd_bench_daemon_stop(d);
+	if (status == 0)
+		unlink(d->log);
+	else if (fatal)
+		fscd_bench_die("fscd exited with status %d; see %s", status, d->log);
+	else
+		fprintf(stderr, "fscd exited with status %d; its log: %s\n", status, d->log);
+	return status;
 }
 
-int fscd_bench_counters(const char *name, uint64_t out[FSC_CTR_COUNT])
+int fscd_bench_wait_entries(const char *name, uint64_t expected, uint64_t timeout_ns)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	if (fsc_shm_object_name(oname, sizeof(oname), name) != 0)
-		return -1;
-	int fd = shm_open(oname, O_RDONLY, 0);
-	if (fd < 0)
-		return -1;
-	const struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (h == MAP_FAILED)
-		return -1;
-	for (int i = 0; i < FSC_CTR_COUNT; i++)
-		out[i] = atomic_load_explicit(&h->counters[i], memory_order_relaxed);
-	munmap((void *)h, sizeof(*h));
-	return 0;
+	return fsc_harness_wait_counter(name, FSC_CTR_ENTRIES, expected, timeout_ns, 200000);
+}
+
+void fscd_bench_snapshot(const struct fsc_harness_fscd *d, uint64_t ctr[FSC_CTR_COUNT],
+			 struct fscd_bench_cpu *cpu)
+{
+	if (fsc_harness_counters(d->name, ctr) < 0 || fscd_bench_cpu_read(d->pid, cpu) < 0)
+		fscd_bench_die("fscd (table %s) is gone; see %s", d->name, d->log);
 }
 
 static int fscd_bench_read_small(const char *path, char *buf, size_t size)
@@ -232,47 +184,6 @@ int fscd_bench_cpu_read(pid_t pid, struct fscd_bench_cpu *out)
 	return 0;
 }
 
-static int fscd_bench_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static uint64_t fscd_bench_rank(const uint64_t *sorted, size_t n, double p)
-{
-	size_t k = (size_t)(p * (double)n + 0.999999); /* nearest rank, 1-based */
-	if (k < 1)
-		k = 1;
-	return sorted[(k > n ? n : k) - 1];
-}
-
-void fscd_bench_percentiles(uint64_t *v, size_t n, struct fscd_bench_pct *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->n = n;
-	if (n == 0)
-		return;
-	qsort(v, n, sizeof(*v), fscd_bench_cmp_u64);
-	double sum = 0;
-	for (size_t i = 0; i < n; i++)
-		sum += (double)v[i];
-	out->mean = sum / (double)n;
-	out->min = v[0];
-	out->p50 = fscd_bench_rank(v, n, 0.50);
-	out->p90 = fscd_bench_rank(v, n, 0.90);
-	out->p99 = fscd_bench_rank(v, n, 0.99);
-	out->max = v[n - 1];
-}
-
-void fscd_bench_json_pct_us(FILE *f, const char *key, const struct fscd_bench_pct *p)
-{
-	fprintf(f,
-		"\"%s\":{\"n\":%zu,\"min_us\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
-		"\"p99_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f}",
-		key, p->n, (double)p->min / 1e3, (double)p->p50 / 1e3, (double)p->p90 / 1e3,
-		(double)p->p99 / 1e3, (double)p->max / 1e3, p->mean / 1e3);
-}
-
 char *fscd_bench_mkdtemp(const char *parent, const char *tag)
 {
 	char *path;
@@ -286,6 +197,21 @@ char *fscd_bench_mkdtemp(const char *parent, const char *tag)
 void fscd_bench_file_path(char *buf, size_t size, const char *root, int dir, int file)
 {
 	snprintf(buf, size, "%s/d-%03d/f-%04d", root, dir, file);
+}
+
+char **fscd_bench_tree_paths(const char *root, int dirs, int files)
+{
+	int n = dirs * files;
+	char **paths = calloc((size_t)n, sizeof(*paths));
+	char path[4096];
+	if (!paths)
+		fscd_bench_die("out of memory");
+	for (int i = 0; i < n; i++) {
+		fscd_bench_file_path(path, sizeof(path), root, i / files, i % files);
+		if (!(paths[i] = strdup(path)))
+			fscd_bench_die("out of memory");
+	}
+	return paths;
 }
 
 int fscd_bench_make_tree(const char *root, int dirs, int files)
@@ -330,10 +256,10 @@ static void *fscd_bench_storm_run(void *arg)
 {
 	struct fscd_bench_storm *s = arg;
 	const uint64_t backlog_max = (uint64_t)(s->rate / 100.0) + 1; /* 10 ms of writes */
-	uint64_t start = fscd_bench_now_ns(), sched = 0;
+	uint64_t start = fsc_harness_now_ns(), sched = 0;
 	unsigned next = 0;
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		uint64_t due = (uint64_t)((double)(fscd_bench_now_ns() - start) * s->rate / 1e9);
+		uint64_t due = (uint64_t)((double)(fsc_harness_now_ns() - start) * s->rate / 1e9);
 		if (due > sched + backlog_max)
 			sched = due - backlog_max;
 		for (; sched < due; sched++) {
@@ -343,7 +269,7 @@ static void *fscd_bench_storm_run(void *arg)
 				atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
 			next = next + 1 < (unsigned)s->nfds ? next + 1 : 0;
 		}
-		fscd_bench_sleep_ns(100000);
+		fsc_harness_sleep_ns(100000);
 	}
 	return NULL;
 }
@@ -397,44 +323,4 @@ void fscd_bench_storm_stop(struct fscd_bench_storm *s)
 	free(s->fds);
 	s->fds = NULL;
 	s->nfds = 0;
-}
-
-void fscd_bench_json_machine(FILE *f)
-{
-	double load[3] = {0, 0, 0};
-	struct utsname u;
-	if (uname(&u) < 0)
-		snprintf(u.release, sizeof(u.release), "?");
-	getloadavg(load, 3);
-	fprintf(f, "\"machine\":{\"nproc\":%ld,\"loadavg_1m\":%.2f,\"kernel\":\"%s\"}",
-		sysconf(_SC_NPROCESSORS_ONLN), load[0], u.release);
-}
-
-int fscd_bench_wait_entries(const char *name, uint64_t expected, uint64_t timeout_ns)
-{
-	uint64_t ctr[FSC_CTR_COUNT];
-	uint64_t end = fscd_bench_now_ns() + timeout_ns;
-	for (;;) {
-		if (fscd_bench_counters(name, ctr) < 0)
-			return -1;
-		if (ctr[FSC_CTR_ENTRIES] >= expected)
-			return 0;
-		if (fscd_bench_now_ns() > end)
-			return -1;
-		fscd_bench_sleep_ns(200000);
-	}
-}
-
-int fscd_bench_parse_int_list(const char *s, int *out, int max)
-{
-	int n = 0;
-	while (*s) {
-		char *end;
-		long v = strtol(s, &end, 10);
-		if (end == s || v < 1 || v > 1000000 || n == max || (*end && *end != ','))
-			return -1;
-		out[n++] = (int)v;
-		s = *end ? end + 1 : end;
-	}
-	return n;
 }

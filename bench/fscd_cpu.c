@@ -13,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,7 @@
 struct fscd_cpu_opts {
 	struct fscd_bench_common common;
 	double rates[FSCD_CPU_RATES_MAX];
-	int nrates, dirs, files, reps;
+	int nrates, reps;
 	uint64_t window_ns;
 };
 
@@ -41,97 +40,60 @@ struct fscd_cpu_sample {
 struct fscd_cpu_run {
 	const struct fscd_cpu_opts *o;
 	const char *root;
-	struct fscd_bench_daemon d;
+	struct fsc_harness_fscd d;
 	struct fscd_cpu_sample s[FSCD_CPU_RATES_MAX][FSCD_CPU_REPS_MAX];
 };
 
-static void fscd_cpu_usage(void)
+static bool fscd_cpu_parse_rates(void *dst, const char *list)
 {
-	fprintf(stderr, "usage: fscd_cpu [--rates R1,R2,...] [--dirs D] [--files F] "
-			"[--window-ms MS] [--reps N]\n"
-			"       [--fscd PATH] [--dir PARENT] [--name TABLE]\n");
-	exit(2);
-}
-
-static int fscd_cpu_parse_rates(struct fscd_cpu_opts *o, const char *list)
-{
+	struct fscd_cpu_opts *o = dst;
 	char *copy = strdup(list), *save = NULL;
 	o->nrates = 0;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (o->nrates == FSCD_CPU_RATES_MAX || atof(t) < 0) {
 			free(copy);
-			return -1;
+			return false;
 		}
 		o->rates[o->nrates++] = atof(t);
 	}
 	free(copy);
-	return o->nrates > 0 ? 0 : -1;
+	return o->nrates > 0;
 }
 
 static void fscd_cpu_parse(struct fscd_cpu_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"rates", required_argument, NULL, 'r'},
-						 {"dirs", required_argument, NULL, 'D'},
-						 {"files", required_argument, NULL, 'F'},
-						 {"window-ms", required_argument, NULL, 'w'},
-						 {"reps", required_argument, NULL, 'R'},
-						 {"fscd", required_argument, NULL, 'f'},
-						 {"dir", required_argument, NULL, 'd'},
-						 {"name", required_argument, NULL, 'n'},
-						 {NULL, 0, NULL, 0}};
-	*o = (struct fscd_cpu_opts){.dirs = 10, .files = 100, .reps = 3};
+	*o = (struct fscd_cpu_opts){.common = {.dirs = 10, .files = 100}, .reps = 3};
 	o->window_ns = 5 * FSCD_BENCH_NS_PER_S;
-	fscd_bench_common_init(&o->common, "cpu");
 	fscd_cpu_parse_rates(o, "0,1000,10000,50000,100000");
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			if (fscd_cpu_parse_rates(o, optarg) < 0)
-				fscd_cpu_usage();
-			break;
-		case 'D':
-			o->dirs = atoi(optarg);
-			break;
-		case 'F':
-			o->files = atoi(optarg);
-			break;
-		case 'w':
-			o->window_ns = strtoull(optarg, NULL, 10) * FSCD_BENCH_NS_PER_MS;
-			break;
-		case 'R':
-			o->reps = atoi(optarg);
-			break;
-		default:
-			if (!fscd_bench_common_opt(&o->common, ch, optarg))
-				fscd_cpu_usage();
-		}
-	}
-	if (o->dirs < 1 || o->files < 1 || o->reps < 1 || o->reps > FSCD_CPU_REPS_MAX ||
-	    o->window_ns < 100 * FSCD_BENCH_NS_PER_MS || optind != argc)
-		fscd_cpu_usage();
-}
-
-static void fscd_cpu_snapshot(struct fscd_cpu_run *r, uint64_t ctr[FSC_CTR_COUNT],
-			      struct fscd_bench_cpu *cpu)
-{
-	if (fscd_bench_counters(r->d.name, ctr) < 0 || fscd_bench_cpu_read(r->d.pid, cpu) < 0)
-		fscd_bench_die("fscd (table %s) is gone; see %s", r->d.name, r->d.log);
+	const struct fscd_bench_opt opts[] = {
+	    {.name = "rates",
+	     .arg = "R1,R2,...",
+	     .kind = FSCD_BENCH_FN,
+	     .dst = o,
+	     .fn = fscd_cpu_parse_rates},
+	    {.name = "window-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->window_ns},
+	    {.name = "reps", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->reps},
+	    {.name = NULL}};
+	fscd_bench_parse(&o->common, "fscd_cpu", "cpu", opts, argc, argv);
+	if (o->common.dirs < 1 || o->common.files < 1 || o->reps < 1 ||
+	    o->reps > FSCD_CPU_REPS_MAX || o->window_ns < 100 * FSCD_BENCH_NS_PER_MS)
+		fscd_bench_usage();
 }
 
 static void fscd_cpu_window(struct fscd_cpu_run *r, double rate, struct fscd_cpu_sample *out)
 {
 	struct fscd_bench_storm storm;
-	if (fscd_bench_storm_start(&storm, r->root, r->o->dirs, r->o->files, rate) < 0)
+	if (fscd_bench_storm_start(&storm, r->root, r->o->common.dirs, r->o->common.files, rate) <
+	    0)
 		fscd_bench_die("cannot open the files under %s", r->root);
-	fscd_bench_sleep_ns(FSCD_CPU_WARMUP_NS);
+	fsc_harness_sleep_ns(FSCD_CPU_WARMUP_NS);
 	uint64_t c0[FSC_CTR_COUNT], c1[FSC_CTR_COUNT];
 	struct fscd_bench_cpu cpu0, cpu1;
-	fscd_cpu_snapshot(r, c0, &cpu0);
-	uint64_t w0 = fscd_bench_storm_writes(&storm), t0 = fscd_bench_now_ns();
-	fscd_bench_sleep_ns(r->o->window_ns);
-	uint64_t t1 = fscd_bench_now_ns(), w1 = fscd_bench_storm_writes(&storm);
-	fscd_cpu_snapshot(r, c1, &cpu1);
+	fscd_bench_snapshot(&r->d, c0, &cpu0);
+	uint64_t w0 = fscd_bench_storm_writes(&storm), t0 = fsc_harness_now_ns();
+	fsc_harness_sleep_ns(r->o->window_ns);
+	uint64_t t1 = fsc_harness_now_ns(), w1 = fscd_bench_storm_writes(&storm);
+	fscd_bench_snapshot(&r->d, c1, &cpu1);
 	out->write_errors = atomic_load(&storm.errors);
 	fscd_bench_storm_stop(&storm);
 	double s = (double)(t1 - t0) / 1e9;
@@ -142,7 +104,7 @@ static void fscd_cpu_window(struct fscd_cpu_run *r, double rate, struct fscd_cpu
 	out->cpu_ms_s_sched = (double)(cpu1.sched_ns - cpu0.sched_ns) / 1e6 / s;
 	out->cpu_ms_s_stat = (double)(cpu1.stat_ns - cpu0.stat_ns) / 1e6 / s;
 	/* let the queue drain before the next rate */
-	fscd_bench_sleep_ns(100 * FSCD_BENCH_NS_PER_MS);
+	fsc_harness_sleep_ns(100 * FSCD_BENCH_NS_PER_MS);
 }
 
 static int fscd_cpu_cmp_double(const void *a, const void *b)
@@ -173,8 +135,10 @@ static double fscd_cpu_idle(const struct fscd_cpu_run *r)
 	return -1;
 }
 
-static void fscd_cpu_json_rate(const struct fscd_cpu_run *r, int i, double idle)
+static void fscd_cpu_json_rate(const void *ctx, int i)
 {
+	const struct fscd_cpu_run *r = ctx;
+	double idle = fscd_cpu_idle(r);
 	double ev = FSCD_CPU_MEDIAN(r, i, events_s), cpu = FSCD_CPU_MEDIAN(r, i, cpu_ms_s_sched);
 	uint64_t overflows = 0, errors = 0;
 	for (int k = 0; k < r->o->reps; k++) {
@@ -202,21 +166,19 @@ static void fscd_cpu_report(const struct fscd_cpu_run *r)
 {
 	const struct fscd_cpu_opts *o = r->o;
 	double idle = fscd_cpu_idle(r);
-	printf("{\"benchmark\":\"fscd_cpu\",\"what\":\"fscd CPU time (schedstat run time, ms per "
-	       "second of wall time) over a fixed window while a thread appends 1 byte per write, "
-	       "round robin over the tree's files, at a paced rate; medians over reps; net = "
-	       "minus the rate-0 (idle) figure\",");
+	fscd_bench_json_begin(
+	    "fscd_cpu", "fscd CPU time (schedstat run time, ms per second of wall time) over a "
+			"fixed window while a thread appends 1 byte per write, round robin over "
+			"the tree's files, at a paced rate; medians over reps; net = minus the "
+			"rate-0 (idle) figure");
 	printf("\"files\":%d,\"dirs\":%d,\"window_s\":%.1f,\"reps\":%d,\"idle_cpu_ms_per_s\":%.2f,"
 	       "\"fscd\":\"%s\",",
-	       o->dirs * o->files, o->dirs, (double)o->window_ns / 1e9, o->reps, idle,
-	       o->common.fscd);
+	       o->common.dirs * o->common.files, o->common.dirs, (double)o->window_ns / 1e9,
+	       o->reps, idle, o->common.fscd);
 	fscd_bench_json_machine(stdout);
-	printf(",\"rates\":[");
-	for (int i = 0; i < o->nrates; i++) {
-		printf(i ? "," : "");
-		fscd_cpu_json_rate(r, i, idle);
-	}
-	printf("]}\n");
+	printf(",");
+	fscd_bench_json_array("rates", o->nrates, fscd_cpu_json_rate, r);
+	printf("}\n");
 	for (int i = 0; i < o->nrates; i++) {
 		double ev = FSCD_CPU_MEDIAN(r, i, events_s);
 		double cpu = FSCD_CPU_MEDIAN(r, i, cpu_ms_s_sched);
@@ -237,17 +199,14 @@ static void fscd_cpu_start(struct fscd_cpu_run *r)
 	const struct fscd_cpu_opts *o = r->o;
 	char log[4096];
 	snprintf(log, sizeof(log), "%s.fscd.log", r->root);
-	if (fscd_bench_make_tree(r->root, o->dirs, o->files) < 0)
+	if (fscd_bench_make_tree(r->root, o->common.dirs, o->common.files) < 0)
 		fscd_bench_die("cannot make the tree under %s: %s", r->root, strerror(errno));
-	uint64_t files = (uint64_t)o->dirs * (uint64_t)o->files;
+	uint64_t files = (uint64_t)o->common.dirs * (uint64_t)o->common.files;
 	uint64_t cap = files * 2 < 16384 ? 16384 : files * 2;
-	if (fscd_bench_daemon_start(&r->d, o->common.fscd, o->common.name, r->root, cap, log) < 0)
-		fscd_bench_die("cannot start %s", o->common.fscd);
-	fsc_t *c = fscd_bench_wait_live(&r->d, 60 * FSCD_BENCH_NS_PER_S);
-	if (!c)
-		fscd_bench_die("fscd did not publish table %s; see %s", o->common.name, log);
+	fsc_t *c =
+	    fscd_bench_daemon_up(&r->d, &o->common, r->root, cap, log, 60 * FSCD_BENCH_NS_PER_S);
 	fsc_close(c); /* the table is published once the whole tree is in it */
-	fscd_bench_sleep_ns(FSCD_CPU_WARMUP_NS);
+	fsc_harness_sleep_ns(FSCD_CPU_WARMUP_NS);
 }
 
 int main(int argc, char **argv)
@@ -260,7 +219,7 @@ int main(int argc, char **argv)
 	r.root = root;
 	fscd_cpu_start(&r);
 	int order[FSCD_CPU_RATES_MAX];
-	uint64_t rng = fscd_bench_now_ns() | 1;
+	uint64_t rng = fsc_harness_now_ns() | 1;
 	for (int k = 0; k < o.reps; k++) {
 		for (int i = 0; i < o.nrates; i++)
 			order[i] = i;
@@ -274,12 +233,8 @@ int main(int argc, char **argv)
 			fscd_cpu_window(&r, o.rates[order[i]], &r.s[order[i]][k]);
 	}
 	fscd_cpu_report(&r);
-	int status = fscd_bench_daemon_stop(&r.d);
+	fscd_bench_daemon_down(&r.d, false);
 	fscd_bench_rmtree(root);
-	if (status == 0)
-		unlink(r.d.log);
-	else
-		fprintf(stderr, "fscd exited with status %d; its log: %s\n", status, r.d.log);
 	free(root);
 	return 0;
 }

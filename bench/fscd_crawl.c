@@ -19,7 +19,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +28,14 @@
 
 #include "fscd_bench_util.h"
 
-#define FSCD_CRAWL_QUEUE_FILE "/proc/sys/fs/inotify/max_queued_events"
 #define FSCD_CRAWL_TIMEOUT_NS (120 * FSCD_BENCH_NS_PER_S)
 #define FSCD_CRAWL_POLL_NS    200000ull
 #define FSCD_CRAWL_ROUNDS_MAX 50
 
 struct fscd_crawl_opts {
 	struct fscd_bench_common common;
-	int dirs, files, rounds, overflow_files;
-	long queue_limit;
-	uint64_t capacity;
+	int overflow_files;
+	int queue_limit;
 	const char *tree; /* NULL: a temporary tree, removed at the end */
 };
 
@@ -67,98 +64,37 @@ struct fscd_crawl_run {
 	double make_tree_s;
 };
 
-static void fscd_crawl_usage(void)
-{
-	fprintf(stderr, "usage: fscd_crawl [--dirs D] [--files F] [--rounds N] [--capacity N]\n"
-			"       [--overflow-files N] [--queue-limit N] [--tree PATH]\n"
-			"       [--fscd PATH] [--dir PARENT] [--name TABLE]\n");
-	exit(2);
-}
-
 static void fscd_crawl_parse(struct fscd_crawl_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"dirs", required_argument, NULL, 'D'},
-						 {"files", required_argument, NULL, 'F'},
-						 {"rounds", required_argument, NULL, 'r'},
-						 {"capacity", required_argument, NULL, 'c'},
-						 {"overflow-files", required_argument, NULL, 'O'},
-						 {"queue-limit", required_argument, NULL, 'q'},
-						 {"tree", required_argument, NULL, 't'},
-						 {"fscd", required_argument, NULL, 'f'},
-						 {"dir", required_argument, NULL, 'd'},
-						 {"name", required_argument, NULL, 'n'},
-						 {NULL, 0, NULL, 0}};
-	*o = (struct fscd_crawl_opts){.dirs = 100,
-				      .files = 1000,
-				      .rounds = 5,
-				      .overflow_files = 10000,
-				      .queue_limit = 1024,
-				      .capacity = 250000};
-	fscd_bench_common_init(&o->common, "crawl");
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'D':
-			o->dirs = atoi(optarg);
-			break;
-		case 'F':
-			o->files = atoi(optarg);
-			break;
-		case 'r':
-			o->rounds = atoi(optarg);
-			break;
-		case 'c':
-			o->capacity = strtoull(optarg, NULL, 10);
-			break;
-		case 'O':
-			o->overflow_files = atoi(optarg);
-			break;
-		case 'q':
-			o->queue_limit = atol(optarg);
-			break;
-		case 't':
-			o->tree = optarg;
-			break;
-		default:
-			if (!fscd_bench_common_opt(&o->common, ch, optarg))
-				fscd_crawl_usage();
-		}
-	}
-	if (o->dirs < 1 || o->files < 1 || o->rounds < 1 || o->rounds > FSCD_CRAWL_ROUNDS_MAX ||
-	    o->overflow_files < 0 || o->queue_limit < 16 || optind != argc)
-		fscd_crawl_usage();
-	if (o->overflow_files > o->dirs * o->files)
-		o->overflow_files = o->dirs * o->files;
-}
-
-static long fscd_crawl_queue_read(void)
-{
-	FILE *f = fopen(FSCD_CRAWL_QUEUE_FILE, "r");
-	long v = -1;
-	if (f && fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static bool fscd_crawl_queue_write(long v)
-{
-	FILE *f = fopen(FSCD_CRAWL_QUEUE_FILE, "w");
-	bool ok = f && fprintf(f, "%ld\n", v) > 0;
-	if (f)
-		ok = fclose(f) == 0 && ok;
-	return ok;
+	*o = (struct fscd_crawl_opts){
+	    .common = {.dirs = 100, .files = 1000, .rounds = 5, .capacity = 250000},
+	    .overflow_files = 10000,
+	    .queue_limit = 1024};
+	const struct fscd_bench_opt opts[] = {
+	    {.name = "overflow-files",
+	     .arg = "N",
+	     .kind = FSCD_BENCH_INT,
+	     .dst = &o->overflow_files},
+	    {.name = "queue-limit", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->queue_limit},
+	    {.name = "tree", .arg = "PATH", .kind = FSCD_BENCH_STR, .dst = &o->tree},
+	    {.name = NULL}};
+	fscd_bench_parse(&o->common, "fscd_crawl", "crawl", opts, argc, argv);
+	if (o->common.dirs < 1 || o->common.files < 1 || o->common.rounds < 1 ||
+	    o->common.rounds > FSCD_CRAWL_ROUNDS_MAX || o->overflow_files < 0 ||
+	    o->queue_limit < 16)
+		fscd_bench_usage();
+	if (o->overflow_files > o->common.dirs * o->common.files)
+		o->overflow_files = o->common.dirs * o->common.files;
 }
 
 /* The limit to restore: what is set, unless someone else (tests/test_overflow lowers it to
  * 64 for a moment) has it lowered right now; then wait a little for it to come back. */
 static long fscd_crawl_queue_saved(long low)
 {
-	uint64_t end = fscd_bench_now_ns() + 5 * FSCD_BENCH_NS_PER_S;
+	uint64_t end = fsc_harness_now_ns() + 5 * FSCD_BENCH_NS_PER_S;
 	long v;
-	while ((v = fscd_crawl_queue_read()) > 0 && v <= low && fscd_bench_now_ns() < end)
-		fscd_bench_sleep_ns(50 * FSCD_BENCH_NS_PER_MS);
+	while ((v = fsc_harness_inotify_queue_read()) > 0 && v <= low && fsc_harness_now_ns() < end)
+		fsc_harness_sleep_ns(50 * FSCD_BENCH_NS_PER_MS);
 	return v > low ? v : -1;
 }
 
@@ -189,13 +125,14 @@ static void fscd_crawl_expect_free(struct fscd_crawl_expect *e)
 static void fscd_crawl_sample(const struct fscd_crawl_run *r, struct fscd_crawl_expect *e)
 {
 	const struct fscd_crawl_opts *o = r->o;
-	int total = o->dirs * o->files;
-	fscd_crawl_expect_alloc(e, total / 97 + 1 + o->dirs);
+	int total = o->common.dirs * o->common.files;
+	fscd_crawl_expect_alloc(e, total / 97 + 1 + o->common.dirs);
 	char path[256];
 	for (int i = 0; i < total; i++) {
-		if (i % 97 && (i + 1) % o->files)
+		if (i % 97 && (i + 1) % o->common.files)
 			continue;
-		fscd_bench_file_path(path, sizeof(path), r->root, i / o->files, i % o->files);
+		fscd_bench_file_path(path, sizeof(path), r->root, i / o->common.files,
+				     i % o->common.files);
 		fscd_crawl_expect_add(e, path);
 	}
 }
@@ -217,37 +154,37 @@ static bool fscd_crawl_agrees(fsc_t *c, const char *path, const struct stat *wan
 static uint64_t fscd_crawl_wait_expect(fsc_t *c, const struct fscd_crawl_expect *e,
 				       uint64_t *unavail)
 {
-	uint64_t end = fscd_bench_now_ns() + FSCD_CRAWL_TIMEOUT_NS;
+	uint64_t end = fsc_harness_now_ns() + FSCD_CRAWL_TIMEOUT_NS;
 	int next = 0;
 	while (next < e->n) {
 		if (fscd_crawl_agrees(c, e->path[next], &e->st[next], unavail)) {
 			next++;
 			continue;
 		}
-		if (fscd_bench_now_ns() > end)
+		if (fsc_harness_now_ns() > end)
 			fscd_bench_die("%s: the table does not show its size and mtime after 120 s",
 				       e->path[next]);
-		fscd_bench_sleep_ns(FSCD_CRAWL_POLL_NS);
+		fsc_harness_sleep_ns(FSCD_CRAWL_POLL_NS);
 	}
-	return fscd_bench_now_ns();
+	return fsc_harness_now_ns();
 }
 
 /* Starts fscd (with the inotify queue limit lowered to low, if low > 0) and returns the
  * reader once the table is published; round->publish_ns is set. */
-static fsc_t *fscd_crawl_start(struct fscd_crawl_run *r, struct fscd_bench_daemon *d, long low,
+static fsc_t *fscd_crawl_start(struct fscd_crawl_run *r, struct fsc_harness_fscd *d, long low,
 			       long saved, uint64_t *t0, struct fscd_crawl_round *round)
 {
 	char log[4096];
 	snprintf(log, sizeof(log), "%s.fscd.log", r->root);
-	if (low > 0 && !fscd_crawl_queue_write(low))
-		fscd_bench_die("cannot write %s: %s", FSCD_CRAWL_QUEUE_FILE, strerror(errno));
-	*t0 = fscd_bench_now_ns();
+	if (low > 0 && !fsc_harness_inotify_queue_write(low))
+		fscd_bench_die("cannot lower fs.inotify.max_queued_events: %s", strerror(errno));
+	*t0 = fsc_harness_now_ns();
 	int rc = fscd_bench_daemon_start(d, r->o->common.fscd, r->o->common.name, r->root,
-					 r->o->capacity, log);
+					 r->o->common.capacity, log);
 	fsc_t *c = rc == 0 ? fscd_bench_wait_live(d, FSCD_CRAWL_TIMEOUT_NS) : NULL;
-	round->publish_ns = fscd_bench_now_ns() - *t0;
+	round->publish_ns = fsc_harness_now_ns() - *t0;
 	if (low > 0)
-		fscd_crawl_queue_write(saved); /* fscd's instance keeps the low limit */
+		fsc_harness_inotify_queue_write(saved); /* fscd's instance keeps the low limit */
 	if (!c)
 		fscd_bench_die("fscd did not publish table %s; see %s", d->name, log);
 	return c;
@@ -260,8 +197,8 @@ static void fscd_crawl_wait_entries(struct fscd_crawl_run *r, fsc_t *c, uint64_t
 	uint64_t ctr[FSC_CTR_COUNT] = {0};
 	struct stat st;
 	for (;;) {
-		uint64_t now = fscd_bench_now_ns();
-		if (fscd_bench_counters(r->o->common.name, ctr) < 0)
+		uint64_t now = fsc_harness_now_ns();
+		if (fsc_harness_counters(r->o->common.name, ctr) < 0)
 			fscd_bench_die("table %s vanished during the crawl", r->o->common.name);
 		int got = fsc_lookup(c, r->probe, &st, NULL);
 		if (got == FSC_UNAVAILABLE)
@@ -274,9 +211,9 @@ static void fscd_crawl_wait_entries(struct fscd_crawl_run *r, fsc_t *c, uint64_t
 			fscd_bench_die("entries %llu of %llu after 120 s",
 				       (unsigned long long)ctr[FSC_CTR_ENTRIES],
 				       (unsigned long long)r->expected_entries);
-		fscd_bench_sleep_ns(FSCD_CRAWL_POLL_NS);
+		fsc_harness_sleep_ns(FSCD_CRAWL_POLL_NS);
 	}
-	round->entries_ns = fscd_bench_now_ns() - t0;
+	round->entries_ns = fsc_harness_now_ns() - t0;
 	round->entries = ctr[FSC_CTR_ENTRIES];
 }
 
@@ -285,12 +222,13 @@ static void fscd_crawl_wait_entries(struct fscd_crawl_run *r, fsc_t *c, uint64_t
 static void fscd_crawl_touch(const struct fscd_crawl_run *r, int n, struct fscd_crawl_expect *e)
 {
 	const struct fscd_crawl_opts *o = r->o;
-	int total = o->dirs * o->files;
+	int total = o->common.dirs * o->common.files;
 	fscd_crawl_expect_alloc(e, n);
 	char path[256];
 	for (int k = 0; k < n; k++) {
 		int i = (int)((long long)k * total / n); /* increasing: path order */
-		fscd_bench_file_path(path, sizeof(path), r->root, i / o->files, i % o->files);
+		fscd_bench_file_path(path, sizeof(path), r->root, i / o->common.files,
+				     i % o->common.files);
 		int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 		if (fd < 0 || write(fd, "x", 1) != 1)
 			fscd_bench_die("append to %s: %s", path, strerror(errno));
@@ -299,32 +237,32 @@ static void fscd_crawl_touch(const struct fscd_crawl_run *r, int n, struct fscd_
 	}
 }
 
-static void fscd_crawl_overflow(struct fscd_crawl_run *r, struct fscd_bench_daemon *d, fsc_t *c,
+static void fscd_crawl_overflow(struct fscd_crawl_run *r, struct fsc_harness_fscd *d, fsc_t *c,
 				struct fscd_crawl_round *round)
 {
 	uint64_t c0[FSC_CTR_COUNT], c1[FSC_CTR_COUNT];
 	struct fscd_bench_cpu cpu0, cpu1;
 	struct fscd_crawl_expect touched;
-	fscd_bench_sleep_ns(200 * FSCD_BENCH_NS_PER_MS); /* let fscd settle into its loop */
-	if (fscd_bench_counters(d->name, c0) < 0)
+	fsc_harness_sleep_ns(200 * FSCD_BENCH_NS_PER_MS); /* let fscd settle into its loop */
+	if (fsc_harness_counters(d->name, c0) < 0)
 		fscd_bench_die("table %s vanished", d->name);
 	kill(d->pid, SIGSTOP);
 	fscd_crawl_touch(r, r->o->overflow_files, &touched);
 	fscd_bench_cpu_read(d->pid, &cpu0);
-	uint64_t t0 = fscd_bench_now_ns();
+	uint64_t t0 = fsc_harness_now_ns();
 	kill(d->pid, SIGCONT);
-	while (fscd_bench_counters(d->name, c1) == 0 &&
+	while (fsc_harness_counters(d->name, c1) == 0 &&
 	       c1[FSC_CTR_OVERFLOWS] == c0[FSC_CTR_OVERFLOWS]) {
-		if (fscd_bench_now_ns() - t0 > FSCD_CRAWL_TIMEOUT_NS)
+		if (fsc_harness_now_ns() - t0 > FSCD_CRAWL_TIMEOUT_NS)
 			fscd_bench_die("no overflow reported: is the queue limit low enough?");
-		fscd_bench_sleep_ns(FSCD_CRAWL_POLL_NS);
+		fsc_harness_sleep_ns(FSCD_CRAWL_POLL_NS);
 	}
-	round->of_seen_ns = fscd_bench_now_ns() - t0;
+	round->of_seen_ns = fsc_harness_now_ns() - t0;
 	round->of_visible_ns = fscd_crawl_wait_expect(c, &touched, &round->of_unavailable) - t0;
 	fscd_bench_cpu_read(d->pid, &cpu1);
 	round->of_cpu_ns =
 	    cpu1.sched_ns ? cpu1.sched_ns - cpu0.sched_ns : cpu1.stat_ns - cpu0.stat_ns;
-	if (fscd_bench_counters(d->name, c1) < 0)
+	if (fsc_harness_counters(d->name, c1) < 0)
 		fscd_bench_die("table %s vanished", d->name);
 	round->overflows = c1[FSC_CTR_OVERFLOWS] - c0[FSC_CTR_OVERFLOWS];
 	round->rescans = c1[FSC_CTR_RESCANS] - c0[FSC_CTR_RESCANS];
@@ -342,7 +280,7 @@ static void fscd_crawl_round(struct fscd_crawl_run *r, struct fscd_crawl_round *
 	}
 	struct fscd_crawl_expect sample;
 	fscd_crawl_sample(r, &sample);
-	struct fscd_bench_daemon d;
+	struct fsc_harness_fscd d;
 	uint64_t t0;
 	memset(round, 0, sizeof(*round));
 	fsc_t *c = fscd_crawl_start(r, &d, overflow ? r->o->queue_limit : 0, saved, &t0, round);
@@ -355,10 +293,7 @@ static void fscd_crawl_round(struct fscd_crawl_run *r, struct fscd_crawl_round *
 	if (overflow)
 		fscd_crawl_overflow(r, &d, c, round);
 	fsc_close(c);
-	int status = fscd_bench_daemon_stop(&d);
-	if (status != 0)
-		fscd_bench_die("fscd exited with status %d; see %s", status, d.log);
-	unlink(d.log);
+	fscd_bench_daemon_down(&d, true);
 }
 
 /* Median, min and max over the rounds of one field (ns), and each round in order, as JSON in
@@ -368,7 +303,7 @@ static void fscd_crawl_json_field(const struct fscd_crawl_run *r, const char *ke
 {
 	uint64_t v[FSCD_CRAWL_ROUNDS_MAX], sorted[FSCD_CRAWL_ROUNDS_MAX];
 	size_t n = 0;
-	for (int i = 0; i < r->o->rounds; i++) {
+	for (int i = 0; i < r->o->common.rounds; i++) {
 		const struct fscd_crawl_round *x = &r->rounds[i];
 		if (!overflow || x->overflow_done)
 			v[n++] = *(const uint64_t *)((const char *)x + offset);
@@ -383,8 +318,38 @@ static void fscd_crawl_json_field(const struct fscd_crawl_run *r, const char *ke
 	printf("]}");
 }
 
-#define FSCD_CRAWL_FIELD(r, key, field, of)                                                        \
-	fscd_crawl_json_field(r, key, offsetof(struct fscd_crawl_round, field), of)
+/* The fields of a round reported as {"median":..,"min":..,"max":..,"rounds":[..]}. */
+struct fscd_crawl_field {
+	const char *key;
+	size_t offset;
+};
+#define FSCD_CRAWL_FIELD(key, field)                                                               \
+	{                                                                                          \
+		key, offsetof(struct fscd_crawl_round, field)                                      \
+	}
+
+static const struct fscd_crawl_field fscd_crawl_cold_fields[] = {
+    FSCD_CRAWL_FIELD("published_ms", publish_ns),
+    FSCD_CRAWL_FIELD("all_entries_ms", entries_ns),
+    FSCD_CRAWL_FIELD("sample_served_ms", served_ns),
+    FSCD_CRAWL_FIELD("probe_first_hit_ms", probe_hit_ns),
+    FSCD_CRAWL_FIELD("fscd_cpu_ms", cpu_ns),
+    {NULL, 0}};
+static const struct fscd_crawl_field fscd_crawl_overflow_fields[] = {
+    FSCD_CRAWL_FIELD("overflow_seen_ms", of_seen_ns),
+    FSCD_CRAWL_FIELD("all_visible_ms", of_visible_ns),
+    FSCD_CRAWL_FIELD("fscd_cpu_ms", of_cpu_ns),
+    {NULL, 0}};
+
+/* Each field of the list, separated by commas. */
+static void fscd_crawl_json_fields(const struct fscd_crawl_run *r, const struct fscd_crawl_field *f,
+				   bool overflow)
+{
+	for (int i = 0; f[i].key; i++) {
+		printf(i ? "," : "");
+		fscd_crawl_json_field(r, f[i].key, f[i].offset, overflow);
+	}
+}
 
 static void fscd_crawl_json_overflow(const struct fscd_crawl_run *r)
 {
@@ -396,41 +361,31 @@ static void fscd_crawl_json_overflow(const struct fscd_crawl_run *r)
 	}
 	printf("\"overflow\":{\"what\":\"ms from SIGCONT of a SIGSTOPped fscd (after %d files "
 	       "were appended to) until every one shows its new size and mtime\","
-	       "\"touched_files\":%d,\"queue_limit\":%ld,\"overflows_counted\":%llu,"
+	       "\"touched_files\":%d,\"queue_limit\":%d,\"overflows_counted\":%llu,"
 	       "\"rescans_counted\":%llu,\"unavailable_answers\":%llu,",
 	       r->o->overflow_files, r->o->overflow_files, r->o->queue_limit,
 	       (unsigned long long)x->overflows, (unsigned long long)x->rescans,
 	       (unsigned long long)x->of_unavailable);
-	FSCD_CRAWL_FIELD(r, "overflow_seen_ms", of_seen_ns, true);
-	printf(",");
-	FSCD_CRAWL_FIELD(r, "all_visible_ms", of_visible_ns, true);
-	printf(",");
-	FSCD_CRAWL_FIELD(r, "fscd_cpu_ms", of_cpu_ns, true);
+	fscd_crawl_json_fields(r, fscd_crawl_overflow_fields, true);
 	printf("}");
 }
 
 static void fscd_crawl_report_json(const struct fscd_crawl_run *r)
 {
 	const struct fscd_crawl_opts *o = r->o;
-	printf("{\"benchmark\":\"fscd_crawl\",\"what\":\"ms from fork+exec of fscd on a tree "
-	       "until: the table is published (fsc_open works), the entries counter reaches "
-	       "files+dirs+1, a sample of every 97th file is a hit with lstat's size and mtime; "
-	       "tree reused across rounds, kernel caches warm\",");
+	fscd_bench_json_begin(
+	    "fscd_crawl", "ms from fork+exec of fscd on a tree until: the table is published "
+			  "(fsc_open works), the entries counter reaches files+dirs+1, a sample "
+			  "of every 97th file is a hit with lstat's size and mtime; tree reused "
+			  "across rounds, kernel caches warm");
 	printf("\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d,\"expected_entries\":%llu,"
 	       "\"capacity\":%llu,\"rounds\":%d,\"make_tree_s\":%.2f,\"fscd\":\"%s\",",
-	       o->dirs, o->files, o->dirs * o->files, (unsigned long long)r->expected_entries,
-	       (unsigned long long)o->capacity, o->rounds, r->make_tree_s, o->common.fscd);
+	       o->common.dirs, o->common.files, o->common.dirs * o->common.files,
+	       (unsigned long long)r->expected_entries, (unsigned long long)o->common.capacity,
+	       o->common.rounds, r->make_tree_s, o->common.fscd);
 	fscd_bench_json_machine(stdout);
 	printf(",\"cold\":{");
-	FSCD_CRAWL_FIELD(r, "published_ms", publish_ns, false);
-	printf(",");
-	FSCD_CRAWL_FIELD(r, "all_entries_ms", entries_ns, false);
-	printf(",");
-	FSCD_CRAWL_FIELD(r, "sample_served_ms", served_ns, false);
-	printf(",");
-	FSCD_CRAWL_FIELD(r, "probe_first_hit_ms", probe_hit_ns, false);
-	printf(",");
-	FSCD_CRAWL_FIELD(r, "fscd_cpu_ms", cpu_ns, false);
+	fscd_crawl_json_fields(r, fscd_crawl_cold_fields, false);
 	printf(",\"unavailable_answers_round1\":%llu},",
 	       (unsigned long long)r->rounds[0].unavailable);
 	fscd_crawl_json_overflow(r);
@@ -439,7 +394,7 @@ static void fscd_crawl_report_json(const struct fscd_crawl_run *r)
 
 static void fscd_crawl_report_text(const struct fscd_crawl_run *r)
 {
-	for (int i = 0; i < r->o->rounds; i++) {
+	for (int i = 0; i < r->o->common.rounds; i++) {
 		const struct fscd_crawl_round *x = &r->rounds[i];
 		fprintf(stderr,
 			"round %d: published %.0f ms, %llu entries at %.0f ms, sample served at "
@@ -473,10 +428,11 @@ static char *fscd_crawl_tree(struct fscd_crawl_run *r)
 	} else {
 		root = fscd_bench_mkdtemp(o->common.dir, "crawl");
 	}
-	uint64_t t0 = fscd_bench_now_ns();
-	if (fscd_bench_make_tree(root, o->dirs, o->files) < 0) /* keeps what is there */
+	uint64_t t0 = fsc_harness_now_ns();
+	if (fscd_bench_make_tree(root, o->common.dirs, o->common.files) <
+	    0) /* keeps what is there */
 		fscd_bench_die("cannot make the tree under %s: %s", root, strerror(errno));
-	r->make_tree_s = (double)(fscd_bench_now_ns() - t0) / 1e9;
+	r->make_tree_s = (double)(fsc_harness_now_ns() - t0) / 1e9;
 	return root;
 }
 
@@ -488,15 +444,16 @@ int main(int argc, char **argv)
 	r.o = &o;
 	if (geteuid() != 0)
 		r.overflow_skipped = "not root: cannot lower fs.inotify.max_queued_events";
-	else if (fscd_crawl_queue_read() < 0)
-		r.overflow_skipped = "no " FSCD_CRAWL_QUEUE_FILE;
+	else if (fsc_harness_inotify_queue_read() < 0)
+		r.overflow_skipped = "no /proc/sys/fs/inotify/max_queued_events";
 	char *root = fscd_crawl_tree(&r);
 	r.root = root;
-	r.expected_entries = (uint64_t)o.dirs * (uint64_t)o.files + (uint64_t)o.dirs + 1;
-	fscd_bench_file_path(r.probe, sizeof(r.probe), root, o.dirs - 1, o.files - 1);
-	fprintf(stderr, "tree %s: %d dirs x %d files (made/checked in %.1f s)\n", root, o.dirs,
-		o.files, r.make_tree_s);
-	for (int i = 0; i < o.rounds; i++)
+	r.expected_entries =
+	    (uint64_t)o.common.dirs * (uint64_t)o.common.files + (uint64_t)o.common.dirs + 1;
+	fscd_bench_file_path(r.probe, sizeof(r.probe), root, o.common.dirs - 1, o.common.files - 1);
+	fprintf(stderr, "tree %s: %d dirs x %d files (made/checked in %.1f s)\n", root,
+		o.common.dirs, o.common.files, r.make_tree_s);
+	for (int i = 0; i < o.common.rounds; i++)
 		fscd_crawl_round(&r, &r.rounds[i]);
 	fscd_crawl_report_json(&r);
 	fscd_crawl_report_text(&r);

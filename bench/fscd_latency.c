@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,7 @@ struct fscd_lat_opts {
 	int samples;
 	double storm_rate;
 	int storm_dirs, storm_files;
-	uint64_t gap_min_ns, gap_max_ns;
+	uint64_t gap_ns[2]; /* MIN, MAX */
 	bool busy_spin;
 	const char *only; /* NULL: both conditions */
 };
@@ -51,7 +50,7 @@ struct fscd_lat_result {
 
 struct fscd_lat_run {
 	const struct fscd_lat_opts *o;
-	struct fscd_bench_daemon d;
+	struct fsc_harness_fscd d;
 	fsc_t *c;
 	char target[4096];
 	int target_fd;
@@ -60,70 +59,38 @@ struct fscd_lat_run {
 	uint64_t *lat;
 };
 
-static void fscd_lat_usage(void)
+static bool fscd_lat_spin(void *dst, const char *arg)
 {
-	fprintf(stderr, "usage: fscd_latency [--samples N] [--storm-rate PER_S] [--storm-dirs D] "
-			"[--storm-files F]\n"
-			"       [--gap-us MIN,MAX] [--spin yield|busy] [--only rest|storm]\n"
-			"       [--fscd PATH] [--dir PARENT] [--name TABLE]\n");
-	exit(2);
+	*(bool *)dst = strcmp(arg, "busy") == 0;
+	return true;
 }
 
 static void fscd_lat_parse(struct fscd_lat_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"samples", required_argument, NULL, 's'},
-						 {"storm-rate", required_argument, NULL, 'r'},
-						 {"storm-dirs", required_argument, NULL, 'D'},
-						 {"storm-files", required_argument, NULL, 'F'},
-						 {"gap-us", required_argument, NULL, 'g'},
-						 {"spin", required_argument, NULL, 'p'},
-						 {"only", required_argument, NULL, 'o'},
-						 {"fscd", required_argument, NULL, 'f'},
-						 {"dir", required_argument, NULL, 'd'},
-						 {"name", required_argument, NULL, 'n'},
-						 {NULL, 0, NULL, 0}};
 	*o = (struct fscd_lat_opts){.samples = 2000,
 				    .storm_rate = 100000,
 				    .storm_dirs = 10,
 				    .storm_files = 100,
-				    .gap_min_ns = 2 * FSCD_BENCH_NS_PER_MS,
-				    .gap_max_ns = 5 * FSCD_BENCH_NS_PER_MS};
-	fscd_bench_common_init(&o->common, "latency");
-	unsigned long gmin, gmax;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			o->samples = atoi(optarg);
-			break;
-		case 'r':
-			o->storm_rate = atof(optarg);
-			break;
-		case 'D':
-			o->storm_dirs = atoi(optarg);
-			break;
-		case 'F':
-			o->storm_files = atoi(optarg);
-			break;
-		case 'g':
-			if (sscanf(optarg, "%lu,%lu", &gmin, &gmax) != 2 || gmin > gmax)
-				fscd_lat_usage();
-			o->gap_min_ns = gmin * 1000;
-			o->gap_max_ns = gmax * 1000;
-			break;
-		case 'p':
-			o->busy_spin = strcmp(optarg, "busy") == 0;
-			break;
-		case 'o':
-			o->only = optarg;
-			break;
-		default:
-			if (!fscd_bench_common_opt(&o->common, ch, optarg))
-				fscd_lat_usage();
-		}
-	}
-	if (o->samples < 1 || o->storm_dirs < 1 || o->storm_files < 1 || optind != argc)
-		fscd_lat_usage();
+				    .gap_ns = {2 * FSCD_BENCH_NS_PER_MS, 5 * FSCD_BENCH_NS_PER_MS}};
+	const struct fscd_bench_opt opts[] = {
+	    {.name = "samples", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->samples},
+	    {.name = "storm-rate",
+	     .arg = "PER_S",
+	     .kind = FSCD_BENCH_DOUBLE,
+	     .dst = &o->storm_rate},
+	    {.name = "storm-dirs", .arg = "D", .kind = FSCD_BENCH_INT, .dst = &o->storm_dirs},
+	    {.name = "storm-files", .arg = "F", .kind = FSCD_BENCH_INT, .dst = &o->storm_files},
+	    {.name = "gap-us", .arg = "MIN,MAX", .kind = FSCD_BENCH_GAP_US, .dst = o->gap_ns},
+	    {.name = "spin",
+	     .arg = "yield|busy",
+	     .kind = FSCD_BENCH_FN,
+	     .dst = &o->busy_spin,
+	     .fn = fscd_lat_spin},
+	    {.name = "only", .arg = "rest|storm", .kind = FSCD_BENCH_STR, .dst = &o->only},
+	    {.name = NULL}};
+	fscd_bench_parse(&o->common, "fscd_latency", "latency", opts, argc, argv);
+	if (o->samples < 1 || o->storm_dirs < 1 || o->storm_files < 1)
+		fscd_bench_usage();
 }
 
 static uint64_t fscd_lat_random(uint64_t *state)
@@ -141,7 +108,7 @@ static uint64_t fscd_lat_wait_size(struct fscd_lat_run *r, uint64_t t0, struct f
 	struct stat st;
 	for (;;) {
 		int got = fsc_lookup(r->c, r->target, &st, NULL);
-		uint64_t now = fscd_bench_now_ns();
+		uint64_t now = fsc_harness_now_ns();
 		res->lookups++;
 		if (got == FSC_HIT && st.st_size == r->size)
 			return now;
@@ -158,22 +125,15 @@ static uint64_t fscd_lat_wait_size(struct fscd_lat_run *r, uint64_t t0, struct f
 static void fscd_lat_sample_all(struct fscd_lat_run *r, struct fscd_lat_result *res)
 {
 	const struct fscd_lat_opts *o = r->o;
-	uint64_t span = o->gap_max_ns - o->gap_min_ns + 1;
+	uint64_t span = o->gap_ns[1] - o->gap_ns[0] + 1;
 	for (int i = 0; i < o->samples; i++) {
-		fscd_bench_sleep_ns(o->gap_min_ns + fscd_lat_random(&r->rng) % span);
-		uint64_t t0 = fscd_bench_now_ns();
+		fsc_harness_sleep_ns(o->gap_ns[0] + fscd_lat_random(&r->rng) % span);
+		uint64_t t0 = fsc_harness_now_ns();
 		if (write(r->target_fd, "x", 1) != 1)
 			fscd_bench_die("write %s: %s", r->target, strerror(errno));
 		r->size++;
 		r->lat[i] = fscd_lat_wait_size(r, t0, res) - t0;
 	}
-}
-
-static void fscd_lat_snapshot(struct fscd_lat_run *r, uint64_t ctr[FSC_CTR_COUNT],
-			      struct fscd_bench_cpu *cpu)
-{
-	if (fscd_bench_counters(r->d.name, ctr) < 0 || fscd_bench_cpu_read(r->d.pid, cpu) < 0)
-		fscd_bench_die("fscd (table %s) is gone; see %s", r->d.name, r->d.log);
 }
 
 static void fscd_lat_condition(struct fscd_lat_run *r, const char *root, double rate,
@@ -186,14 +146,14 @@ static void fscd_lat_condition(struct fscd_lat_run *r, const char *root, double 
 	res->target_rate = rate;
 	if (fscd_bench_storm_start(&storm, root, o->storm_dirs, o->storm_files, rate) < 0)
 		fscd_bench_die("cannot open the storm files under %s", root);
-	fscd_bench_sleep_ns(FSCD_LAT_WARMUP_NS);
+	fsc_harness_sleep_ns(FSCD_LAT_WARMUP_NS);
 	uint64_t c0[FSC_CTR_COUNT], c1[FSC_CTR_COUNT];
 	struct fscd_bench_cpu cpu0, cpu1;
-	fscd_lat_snapshot(r, c0, &cpu0);
-	uint64_t w0 = fscd_bench_storm_writes(&storm), t0 = fscd_bench_now_ns();
+	fscd_bench_snapshot(&r->d, c0, &cpu0);
+	uint64_t w0 = fscd_bench_storm_writes(&storm), t0 = fsc_harness_now_ns();
 	fscd_lat_sample_all(r, res);
-	uint64_t t1 = fscd_bench_now_ns(), w1 = fscd_bench_storm_writes(&storm);
-	fscd_lat_snapshot(r, c1, &cpu1);
+	uint64_t t1 = fsc_harness_now_ns(), w1 = fscd_bench_storm_writes(&storm);
+	fscd_bench_snapshot(&r->d, c1, &cpu1);
 	res->write_errors = atomic_load(&storm.errors);
 	fscd_bench_storm_stop(&storm);
 	res->window_s = (double)(t1 - t0) / 1e9;
@@ -205,8 +165,9 @@ static void fscd_lat_condition(struct fscd_lat_run *r, const char *root, double 
 	fscd_bench_percentiles(r->lat, (size_t)o->samples, &res->pct);
 }
 
-static void fscd_lat_json_result(const struct fscd_lat_result *res)
+static void fscd_lat_json_result(const void *results, int i)
 {
+	const struct fscd_lat_result *res = (const struct fscd_lat_result *)results + i;
 	double w = res->window_s;
 	printf("{\"condition\":\"%s\",", res->condition);
 	fscd_bench_json_pct_us(stdout, "latency", &res->pct);
@@ -227,23 +188,21 @@ static void fscd_lat_json_result(const struct fscd_lat_result *res)
 static void fscd_lat_report(const struct fscd_lat_run *r, const struct fscd_lat_result *res, int n)
 {
 	const struct fscd_lat_opts *o = r->o;
-	printf("{\"benchmark\":\"fscd_latency\",\"what\":\"CLOCK_MONOTONIC from before a 1-byte "
-	       "write(2) append to a watched file until the first fsc_lookup that shows the new "
-	       "size; storm = paced 1-byte appends round robin over other files of the same "
-	       "tree\",");
+	fscd_bench_json_begin(
+	    "fscd_latency",
+	    "CLOCK_MONOTONIC from before a 1-byte write(2) append to a watched file "
+	    "until the first fsc_lookup that shows the new size; storm = paced "
+	    "1-byte appends round robin over other files of the same tree");
 	printf("\"samples\":%d,\"gap_us\":[%llu,%llu],\"spin\":\"%s\",\"storm_files\":%d,"
 	       "\"fscd\":\"%s\",",
-	       o->samples, (unsigned long long)(o->gap_min_ns / 1000),
-	       (unsigned long long)(o->gap_max_ns / 1000),
+	       o->samples, (unsigned long long)(o->gap_ns[0] / 1000),
+	       (unsigned long long)(o->gap_ns[1] / 1000),
 	       o->busy_spin ? "busy" : "sched_yield between lookups",
 	       o->storm_dirs * o->storm_files, o->common.fscd);
 	fscd_bench_json_machine(stdout);
-	printf(",\"conditions\":[");
-	for (int i = 0; i < n; i++) {
-		printf(i ? "," : "");
-		fscd_lat_json_result(&res[i]);
-	}
-	printf("]}\n");
+	printf(",");
+	fscd_bench_json_array("conditions", n, fscd_lat_json_result, res);
+	printf("}\n");
 	for (int i = 0; i < n; i++) {
 		const struct fscd_lat_result *x = &res[i];
 		fprintf(stderr,
@@ -272,15 +231,11 @@ static void fscd_lat_setup(struct fscd_lat_run *r, const char *root)
 	snprintf(log, sizeof(log), "%s.fscd.log", root);
 	uint64_t files = (uint64_t)o->storm_dirs * (uint64_t)o->storm_files;
 	uint64_t cap = files * 2 < 16384 ? 16384 : files * 2;
-	if (fscd_bench_daemon_start(&r->d, o->common.fscd, o->common.name, root, cap, log) < 0)
-		fscd_bench_die("cannot start %s", o->common.fscd);
-	r->c = fscd_bench_wait_live(&r->d, 30 * FSCD_BENCH_NS_PER_S);
-	if (!r->c)
-		fscd_bench_die("fscd did not publish table %s; see %s", o->common.name, log);
+	r->c = fscd_bench_daemon_up(&r->d, &o->common, root, cap, log, 30 * FSCD_BENCH_NS_PER_S);
 	struct fscd_lat_result ignored = {0};
 	r->size = 0;
-	fscd_lat_wait_size(r, fscd_bench_now_ns(), &ignored); /* the initial crawl is done */
-	r->rng = 0x9e3779b97f4a7c15ull ^ fscd_bench_now_ns();
+	fscd_lat_wait_size(r, fsc_harness_now_ns(), &ignored); /* the initial crawl is done */
+	r->rng = 0x9e3779b97f4a7c15ull ^ fsc_harness_now_ns();
 	r->lat = calloc((size_t)o->samples, sizeof(*r->lat));
 	if (!r->lat)
 		fscd_bench_die("out of memory");
@@ -301,13 +256,9 @@ int main(int argc, char **argv)
 		fscd_lat_condition(&r, root, o.storm_rate, &res[n++]);
 	fscd_lat_report(&r, res, n);
 	fsc_close(r.c);
-	int status = fscd_bench_daemon_stop(&r.d);
+	fscd_bench_daemon_down(&r.d, false);
 	close(r.target_fd);
 	fscd_bench_rmtree(root);
-	if (status == 0)
-		unlink(r.d.log);
-	else
-		fprintf(stderr, "fscd exited with status %d; its log: %s\n", status, r.d.log);
 	free(r.lat);
 	free(root);
 	return 0;

@@ -23,22 +23,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsc_shm_table.h"
+#include "fsc_shm_map.h"
 #include "inotify_direct.h"
 
 struct idir_opts {
 	struct fscd_bench_common common;
-	int dirs, files, rounds;
-	int monitors[IDIR_K_MAX], nmonitors;
-	uint64_t capacity;
 };
 
 struct idir_config {
@@ -62,53 +57,23 @@ struct idir_run {
 	long long mark_object, connector_object, inode_object;
 };
 
-static void idir_usage(void)
-{
-	fprintf(stderr, "usage: inotify_direct [--dirs D] [--files F] [--monitors 1,4,16] "
-			"[--rounds N]\n"
-			"       [--capacity N] [--fscd PATH] [--dir PARENT] [--name TABLE]\n");
-	exit(2);
-}
-
 static void idir_parse(struct idir_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"dirs", required_argument, NULL, 'D'},
-						 {"files", required_argument, NULL, 'F'},
-						 {"monitors", required_argument, NULL, 'k'},
-						 {"rounds", required_argument, NULL, 'r'},
-						 {"capacity", required_argument, NULL, 'c'},
-						 {"fscd", required_argument, NULL, 'f'},
-						 {"dir", required_argument, NULL, 'd'},
-						 {"name", required_argument, NULL, 'n'},
-						 {NULL, 0, NULL, 0}};
-	*o = (struct idir_opts){.dirs = 100,
-				.files = 100,
-				.rounds = 3,
-				.monitors = {1, 4, 16},
-				.nmonitors = 3,
-				.capacity = 16384};
-	fscd_bench_common_init(&o->common, "inotify_direct");
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch == 'D')
-			o->dirs = atoi(optarg);
-		else if (ch == 'F')
-			o->files = atoi(optarg);
-		else if (ch == 'k')
-			o->nmonitors = fscd_bench_parse_int_list(optarg, o->monitors, IDIR_K_MAX);
-		else if (ch == 'r')
-			o->rounds = atoi(optarg);
-		else if (ch == 'c')
-			o->capacity = strtoull(optarg, NULL, 10);
-		else if (!fscd_bench_common_opt(&o->common, ch, optarg))
-			idir_usage();
-	}
-	bool k_ok = o->nmonitors >= 1;
-	for (int i = 0; k_ok && i < o->nmonitors; i++)
-		k_ok = o->monitors[i] <= IDIR_MONITORS_MAX;
-	if (o->dirs < 1 || o->dirs > 1000 || o->files < 1 || o->files > 10000 || o->rounds < 1 ||
-	    o->rounds > IDIR_ROUNDS_MAX || !k_ok || optind != argc)
-		idir_usage();
+	*o = (struct idir_opts){.common = {.dirs = 100,
+					   .files = 100,
+					   .rounds = 3,
+					   .monitors = {1, 4, 16},
+					   .nmonitors = 3,
+					   .capacity = 16384}};
+	const struct fscd_bench_opt opts[] = {{.name = NULL}};
+	fscd_bench_parse(&o->common, "inotify_direct", "inotify_direct", opts, argc, argv);
+	bool k_ok = o->common.nmonitors >= 1;
+	for (int i = 0; k_ok && i < o->common.nmonitors; i++)
+		k_ok = o->common.monitors[i] <= IDIR_MONITORS_MAX;
+	if (o->common.dirs < 1 || o->common.dirs > 1000 || o->common.files < 1 ||
+	    o->common.files > 10000 || o->common.rounds < 1 || o->common.rounds > IDIR_ROUNDS_MAX ||
+	    !k_ok)
+		fscd_bench_usage();
 }
 
 /* What a monitor reading fsc pays to start: attach, find the files (the same walk, without
@@ -118,14 +83,14 @@ static void idir_fsc_reader(const struct idir_run *r, struct idir_fscd_round *x)
 	struct idir_report rep = {0};
 	struct idir_walk w = {.fd = -1, .rep = &rep};
 	struct stat st;
-	uint64_t cpu0 = idir_cpu_now_ns(CLOCK_THREAD_CPUTIME_ID), t0 = fscd_bench_now_ns();
+	uint64_t cpu0 = idir_cpu_now_ns(CLOCK_THREAD_CPUTIME_ID), t0 = fsc_harness_now_ns();
 	fsc_t *c = fsc_open(r->o->common.name);
 	if (!c)
 		fscd_bench_die("fsc_open %s: %s", r->o->common.name, strerror(errno));
 	idir_walk_dir(&w, r->root);
 	for (size_t i = 0; i < w.n; i++)
 		fsc_stat(c, w.paths[i], &st);
-	x->reader_ns = fscd_bench_now_ns() - t0;
+	x->reader_ns = fsc_harness_now_ns() - t0;
 	x->reader_cpu_ns = idir_cpu_now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	for (size_t i = 0; i < w.n; i++) {
 		x->reader_hits += fsc_lookup(c, w.paths[i], &st, NULL) == FSC_HIT;
@@ -135,54 +100,49 @@ static void idir_fsc_reader(const struct idir_run *r, struct idir_fscd_round *x)
 	fsc_close(c);
 }
 
+/* The size of the table published as name (0 if there is none). */
 static uint64_t idir_table_bytes(const char *name)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	struct stat st;
-	if (fsc_shm_object_name(oname, sizeof(oname), name) != 0)
+	struct fsc_shm_mapping m;
+	struct fsc_shm_layout layout;
+	const char *why;
+	if (fsc_shm_map_table(name, &m, &layout, &why) < 0)
 		return 0;
-	int fd = shm_open(oname, O_RDONLY, 0);
-	if (fd < 0)
-		return 0;
-	int rc = fstat(fd, &st);
-	close(fd);
-	return rc == 0 ? (uint64_t)st.st_size : 0;
+	uint64_t size = m.size;
+	fsc_shm_unmap(&m);
+	return size;
 }
 
 /* fscd on the same tree: from fork+exec until it serves every file, then a reader's start. */
 static void idir_fscd_round(struct idir_run *r, struct idir_fscd_round *x)
 {
 	const struct idir_opts *o = r->o;
-	struct fscd_bench_daemon d;
+	struct fsc_harness_fscd d;
 	char log[4096];
 	snprintf(log, sizeof(log), "%s.fscd.log", r->root);
-	fscd_bench_sleep_ns(IDIR_SETTLE_NS);
+	fsc_harness_sleep_ns(IDIR_SETTLE_NS);
 	long long mark0 = idir_slab_bytes(IDIR_MARK_CACHE);
-	uint64_t t0 = fscd_bench_now_ns();
-	if (fscd_bench_daemon_start(&d, o->common.fscd, o->common.name, r->root, o->capacity, log) <
-	    0)
-		fscd_bench_die("cannot start %s", o->common.fscd);
-	fsc_t *c = fscd_bench_wait_live(&d, IDIR_TIMEOUT_NS);
-	x->published_ns = fscd_bench_now_ns() - t0;
-	uint64_t expected = (uint64_t)o->dirs * (uint64_t)o->files + (uint64_t)o->dirs + 1;
-	if (!c || fscd_bench_wait_entries(d.name, expected, IDIR_TIMEOUT_NS) < 0)
+	uint64_t t0 = fsc_harness_now_ns();
+	fsc_t *c =
+	    fscd_bench_daemon_up(&d, &o->common, r->root, o->common.capacity, log, IDIR_TIMEOUT_NS);
+	x->published_ns = fsc_harness_now_ns() - t0;
+	uint64_t expected =
+	    (uint64_t)o->common.dirs * (uint64_t)o->common.files + (uint64_t)o->common.dirs + 1;
+	if (fscd_bench_wait_entries(d.name, expected, IDIR_TIMEOUT_NS) < 0)
 		fscd_bench_die("fscd did not serve the tree in table %s; see %s", d.name, log);
-	x->all_entries_ns = fscd_bench_now_ns() - t0;
+	x->all_entries_ns = fsc_harness_now_ns() - t0;
 	fsc_close(c);
 	struct fscd_bench_cpu cpu;
 	if (fscd_bench_cpu_read(d.pid, &cpu) == 0)
 		x->cpu_ns = cpu.sched_ns ? cpu.sched_ns : cpu.stat_ns;
 	x->mark_bytes = idir_growth(mark0, idir_slab_bytes(IDIR_MARK_CACHE));
 	uint64_t ctr[FSC_CTR_COUNT];
-	if (fscd_bench_counters(d.name, ctr) == 0)
+	if (fsc_harness_counters(d.name, ctr) == 0)
 		x->watches = ctr[FSC_CTR_WATCHES];
 	x->watches_fdinfo = idir_count_watches(d.pid);
 	r->table_bytes = idir_table_bytes(d.name);
 	idir_fsc_reader(r, x);
-	int status = fscd_bench_daemon_stop(&d);
-	if (status != 0)
-		fscd_bench_die("fscd exited with status %d; see %s", status, log);
-	unlink(log);
+	fscd_bench_daemon_down(&d, true);
 }
 
 /* Median over n records of stride bytes of the uint64_t field at offset. */
@@ -195,10 +155,10 @@ static uint64_t idir_median_of(const void *base, size_t stride, int n, size_t of
 }
 
 #define IDIR_CFG(r, c, field)                                                                      \
-	idir_median_of((c)->rounds, sizeof(struct idir_round), (r)->o->rounds,                     \
+	idir_median_of((c)->rounds, sizeof(struct idir_round), (r)->o->common.rounds,              \
 		       offsetof(struct idir_round, field))
 #define IDIR_FSCD(r, field)                                                                        \
-	idir_median_of((r)->fscd, sizeof(struct idir_fscd_round), (r)->o->rounds,                  \
+	idir_median_of((r)->fscd, sizeof(struct idir_fscd_round), (r)->o->common.rounds,           \
 		       offsetof(struct idir_fscd_round, field))
 
 static double idir_ms(uint64_t ns)
@@ -232,8 +192,10 @@ static void idir_json_kernel(const struct idir_run *r)
 	       limit > 0 ? (double)pages * (double)page / 100.0 / (double)limit : 0.0);
 }
 
-static void idir_json_config(const struct idir_run *r, const struct idir_config *c)
+static void idir_json_config(const void *ctx, int i)
 {
+	const struct idir_run *r = ctx;
+	const struct idir_config *c = &r->configs[i];
 	long long limit = idir_read_number("/proc/sys/fs/inotify/max_user_watches");
 	uint64_t watches = IDIR_CFG(r, c, watches), fdinfo = IDIR_CFG(r, c, watches_fdinfo);
 	const struct idir_round *first = &c->rounds[0];
@@ -272,7 +234,7 @@ static void idir_json_fscd(const struct idir_run *r)
 	       (unsigned long long)IDIR_FSCD(r, watches_fdinfo),
 	       (unsigned long long)IDIR_FSCD(r, mark_bytes),
 	       (unsigned long long)(IDIR_FSCD(r, watches) * (uint64_t)idir_watch_cost(r)),
-	       (unsigned long long)r->table_bytes, (unsigned long long)r->o->capacity,
+	       (unsigned long long)r->table_bytes, (unsigned long long)r->o->common.capacity,
 	       idir_ms(IDIR_FSCD(r, reader_ns)), idir_ms(IDIR_FSCD(r, reader_cpu_ns)),
 	       (unsigned long long)IDIR_FSCD(r, reader_hits));
 }
@@ -280,22 +242,22 @@ static void idir_json_fscd(const struct idir_run *r)
 static void idir_report_json(const struct idir_run *r)
 {
 	const struct idir_opts *o = r->o;
-	printf("{\"benchmark\":\"inotify_direct\",\"what\":\"K monitor processes, started "
-	       "together, each run inotify_init1, walk the tree adding a watch per directory "
-	       "(dir) or per file (file), and stat every file; against one fscd serving the same "
-	       "tree; medians over rounds; kernel caches warm\",");
+	fscd_bench_json_begin(
+	    "inotify_direct",
+	    "K monitor processes, started together, each run inotify_init1, walk "
+	    "the tree adding a watch per directory (dir) or per file (file), and "
+	    "stat every file; against one fscd serving the same tree; medians over "
+	    "rounds; kernel caches warm");
 	printf("\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d,\"rounds\":%d,\"fscd\":\"%s\",",
-	       o->dirs, o->files, o->dirs * o->files, o->rounds, o->common.fscd);
+	       o->common.dirs, o->common.files, o->common.dirs * o->common.files, o->common.rounds,
+	       o->common.fscd);
 	fscd_bench_json_machine(stdout);
 	printf(",");
 	idir_json_kernel(r);
 	idir_json_fscd(r);
-	printf(",\"configs\":[");
-	for (int i = 0; i < r->nconfigs; i++) {
-		printf(i ? "," : "");
-		idir_json_config(r, &r->configs[i]);
-	}
-	printf("]}\n");
+	printf(",");
+	fscd_bench_json_array("configs", r->nconfigs, idir_json_config, r);
+	printf("}\n");
 }
 
 static void idir_report_text(const struct idir_run *r)
@@ -304,7 +266,7 @@ static void idir_report_text(const struct idir_run *r)
 		"fscd: table published %.1f ms, all %d files %.1f ms after exec, setup CPU "
 		"%.1f ms, %llu watches, table %.1f MiB; a reader's start (fsc_open, walk, "
 		"fsc_stat all) %.1f ms, CPU %.1f ms\n",
-		idir_ms(IDIR_FSCD(r, published_ns)), r->o->dirs * r->o->files,
+		idir_ms(IDIR_FSCD(r, published_ns)), r->o->common.dirs * r->o->common.files,
 		idir_ms(IDIR_FSCD(r, all_entries_ns)), idir_ms(IDIR_FSCD(r, cpu_ns)),
 		(unsigned long long)IDIR_FSCD(r, watches), (double)r->table_bytes / 1048576.0,
 		idir_ms(IDIR_FSCD(r, reader_ns)), idir_ms(IDIR_FSCD(r, reader_cpu_ns)));
@@ -335,16 +297,16 @@ int main(int argc, char **argv)
 	r.connector_object = idir_slab(IDIR_CONNECTOR_CACHE, "object_size");
 	r.inode_object = idir_slab("inode_cache", "object_size");
 	r.root = fscd_bench_mkdtemp(o.common.dir, "inotify_direct");
-	if (fscd_bench_make_tree(r.root, o.dirs, o.files) < 0)
+	if (fscd_bench_make_tree(r.root, o.common.dirs, o.common.files) < 0)
 		fscd_bench_die("cannot make the tree under %s: %s", r.root, strerror(errno));
-	for (int i = 0; i < o.rounds; i++)
+	for (int i = 0; i < o.common.rounds; i++)
 		idir_fscd_round(&r, &r.fscd[i]);
 	for (int v = 0; v < 2; v++) {
-		for (int i = 0; i < o.nmonitors; i++) {
+		for (int i = 0; i < o.common.nmonitors; i++) {
 			struct idir_config *c = &r.configs[r.nconfigs++];
 			c->file_watches = v == 1;
-			c->k = o.monitors[i];
-			for (int j = 0; j < o.rounds; j++)
+			c->k = o.common.monitors[i];
+			for (int j = 0; j < o.common.rounds; j++)
 				idir_round(r.root, c->file_watches, c->k, &c->rounds[j]);
 		}
 	}

@@ -12,7 +12,7 @@
 
 #include "fscd_bench_util.h"
 
-#define IDIR_K_MAX	     8
+#define IDIR_K_MAX	     FSCD_BENCH_K_MAX
 #define IDIR_MONITORS_MAX    64
 #define IDIR_ROUNDS_MAX	     15
 #define IDIR_TIMEOUT_NS	     (120 * FSCD_BENCH_NS_PER_S)

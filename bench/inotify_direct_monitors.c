@@ -137,28 +137,28 @@ static void idir_monitor_run(const char *root, bool file_watches, struct idir_sh
 {
 	struct idir_report *rep = &sh->rep[idx];
 	while (!atomic_load(&sh->go))
-		fscd_bench_sleep_ns(50000);
-	uint64_t cpu0 = idir_cpu_now_ns(CLOCK_PROCESS_CPUTIME_ID), t0 = fscd_bench_now_ns();
+		fsc_harness_sleep_ns(50000);
+	uint64_t cpu0 = idir_cpu_now_ns(CLOCK_PROCESS_CPUTIME_ID), t0 = fsc_harness_now_ns();
 	struct idir_walk w = {.file_watches = file_watches, .rep = rep};
 	w.fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (w.fd < 0)
 		_exit(3);
 	idir_walk_dir(&w, root);
-	uint64_t t1 = fscd_bench_now_ns();
+	uint64_t t1 = fsc_harness_now_ns();
 	off_t *size = calloc(w.n ? w.n : 1, sizeof(*size));
 	for (size_t i = 0; i < w.n; i++) {
 		struct stat st;
 		if (size && stat(w.paths[i], &st) == 0)
 			size[i] = st.st_size;
 	}
-	uint64_t t2 = fscd_bench_now_ns();
+	uint64_t t2 = fsc_harness_now_ns();
 	rep->walk_ns = t1 - t0;
 	rep->stat_ns = t2 - t1;
 	rep->cpu_ns = idir_cpu_now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	rep->files = w.n;
 	atomic_fetch_add(&sh->ready, 1);
 	while (!atomic_load(&sh->release))
-		fscd_bench_sleep_ns(FSCD_BENCH_NS_PER_MS);
+		fsc_harness_sleep_ns(FSCD_BENCH_NS_PER_MS);
 	_exit(0);
 }
 
@@ -222,7 +222,7 @@ static void idir_summarise(const struct idir_shared *sh, int k, struct idir_roun
 void idir_round(const char *root, bool file_watches, int k, struct idir_round *x)
 {
 	memset(x, 0, sizeof(*x));
-	fscd_bench_sleep_ns(IDIR_SETTLE_NS);
+	fsc_harness_sleep_ns(IDIR_SETTLE_NS);
 	long long mark0 = idir_slab_bytes(IDIR_MARK_CACHE);
 	long long conn0 = idir_slab_bytes(IDIR_CONNECTOR_CACHE);
 	struct idir_shared *sh =
@@ -233,14 +233,14 @@ void idir_round(const char *root, bool file_watches, int k, struct idir_round *x
 	for (int i = 0; i < k; i++)
 		if ((pids[i] = idir_spawn(root, file_watches, sh, i)) < 0)
 			fscd_bench_die("fork: %s", strerror(errno));
-	uint64_t t0 = fscd_bench_now_ns();
+	uint64_t t0 = fsc_harness_now_ns();
 	atomic_store(&sh->go, true);
 	while (atomic_load(&sh->ready) < k) {
-		if (fscd_bench_now_ns() - t0 > IDIR_TIMEOUT_NS)
+		if (fsc_harness_now_ns() - t0 > IDIR_TIMEOUT_NS)
 			fscd_bench_die("monitors not set up after 120 s");
-		fscd_bench_sleep_ns(100000);
+		fsc_harness_sleep_ns(100000);
 	}
-	x->all_ready_ns = fscd_bench_now_ns() - t0;
+	x->all_ready_ns = fsc_harness_now_ns() - t0;
 	x->mark_bytes = idir_growth(mark0, idir_slab_bytes(IDIR_MARK_CACHE));
 	x->connector_bytes = idir_growth(conn0, idir_slab_bytes(IDIR_CONNECTOR_CACHE));
 	for (int i = 0; i < k; i++)

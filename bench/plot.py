@@ -37,6 +37,12 @@ def gnuplot(outdir, png, script, blocks):
         print(f"plot: {png} failed: {e}", file=sys.stderr)
 
 
+def lines(*titles):
+    """The plot command for columns 2, 3... of $d against column 1, one titled line each."""
+    return "plot " + ", \\\n     ".join(f'$d using 1:{i + 2} with linespoints title "{t}"'
+                                         for i, t in enumerate(titles))
+
+
 def plot_eviction(outdir):
     d = load(outdir, "eviction.json")
     if not d:
@@ -54,10 +60,7 @@ def plot_eviction(outdir):
 set title "Hit ratio, {trace} ({d['keys']} keys): fsc vs LRU vs SIEVE"
 set xlabel "cache capacity (entries)"; set ylabel "hit ratio (%)"
 set logscale x; set key bottom right
-plot $d using 1:2 with linespoints title "fsc CLOCK+hints", \\
-     $d using 1:3 with linespoints title "fsc + admission", \\
-     $d using 1:4 with linespoints title "LRU", \\
-     $d using 1:5 with linespoints title "SIEVE"
+{lines("fsc CLOCK+hints", "fsc + admission", "LRU", "SIEVE")}
 """, {"d": rows})
 
 
@@ -135,13 +138,11 @@ def plot_scenario(outdir):
              ("journal", "each reads the change journal, fsc_stat of what changed (+ fscd)")]
     modes = [(m, t) for m, t in modes if any(mode == m for _, mode in total)]
     rows = [[k] + [total.get((k, m), "NaN") for m, _ in modes] for k in ks]
-    series = ", \\\n     ".join(f'$d using 1:{i + 2} with linespoints title "{t}"'
-                                  for i, (_, t) in enumerate(modes))
     gnuplot(outdir, "scenario_monitors.png", f"""
 set title "{d['files']} logs polled at 10 Hz by K monitors: total CPU (monitors + fscd)"
 set xlabel "K monitor processes"; set ylabel "CPU ms per second (log)"
 set logscale xy; set xrange [0.8:20]; set xtics ({', '.join(str(k) for k in ks)}); set key top left
-plot {series}
+{lines(*(t for _, t in modes))}
 """, {"d": rows})
 
 
@@ -156,14 +157,16 @@ def plot_inotify_direct(outdir):
     data = [[k, v.get("dir", "NaN"), v.get("file", "NaN"),
              fscd["setup_cpu_ms"] + k * fscd["reader_setup_cpu_ms"]]
             for k, v in sorted(rows.items())]
-    gnuplot(outdir, "inotify_direct.png", """
+    gnuplot(outdir, "inotify_direct.png", f"""
 set title "Setup CPU of K monitors: each its own inotify, or one fscd shared by all"
 set xlabel "K monitor processes"; set ylabel "CPU ms, all monitors (log)"
 set logscale xy; set key top left
-plot $d using 1:2 with linespoints title "own inotify, a watch per directory", \\
-     $d using 1:3 with linespoints title "own inotify, a watch per file", \\
-     $d using 1:4 with linespoints title "one fscd + K fsc readers"
+{lines("own inotify, a watch per directory", "own inotify, a watch per file",
+        "one fscd + K fsc readers")}
 """, {"d": data})
+
+
+SWEEP_TITLES = ("fsc_lookup hit", "fsc_stat hit", "private in-process table (floor)")
 
 
 def plot_sweep(outdir):
@@ -172,25 +175,18 @@ def plot_sweep(outdir):
         return
     cols = ["fsc_lookup_hit", "fsc_stat_hit", "private_hit", "stat", "fsc_lookup_miss"]
     by_size = sorted((r for r in d["rows"] if r["path_len"] == 50), key=lambda r: r["entries"])
-    gnuplot(outdir, "sweep_table_size.png", """
+    gnuplot(outdir, "sweep_table_size.png", f"""
 set title "Lookup cost against table size (50-byte paths)"
 set xlabel "entries in the table"; set ylabel "ns per call (log)"; set logscale xy
 set key top left
-plot $d using 1:2 with linespoints title "fsc_lookup hit", \\
-     $d using 1:3 with linespoints title "fsc_stat hit", \\
-     $d using 1:4 with linespoints title "private in-process table (floor)", \\
-     $d using 1:5 with linespoints title "stat() (10k real files)", \\
-     $d using 1:6 with linespoints title "fsc_lookup miss"
+{lines(*SWEEP_TITLES, "stat() (10k real files)", "fsc_lookup miss")}
 """, {"d": [[r["entries"]] + [r.get(c, "NaN") for c in cols] for r in by_size]})
     by_len = sorted((r for r in d["rows"] if r["entries"] == 10000), key=lambda r: r["path_len"])
-    gnuplot(outdir, "sweep_path_length.png", """
+    gnuplot(outdir, "sweep_path_length.png", f"""
 set title "Lookup cost against path length (10,000 entries)"
 set xlabel "path length (bytes)"; set ylabel "ns per call (log)"; set logscale y
 set key top left
-plot $d using 1:2 with linespoints title "fsc_lookup hit", \\
-     $d using 1:3 with linespoints title "fsc_stat hit", \\
-     $d using 1:4 with linespoints title "private in-process table (floor)", \\
-     $d using 1:5 with linespoints title "stat()"
+{lines(*SWEEP_TITLES, "stat()")}
 """, {"d": [[r["path_len"]] + [r.get(c, "NaN") for c in cols[:4]] for r in by_len]})
 
 
@@ -205,8 +201,7 @@ def plot_scaling(outdir):
 set title "fsc_lookup hits from N reader processes, writer at 10k updates/s ({d['online_cpus']} CPUs)"
 set xlabel "reader processes"; set ylabel "million lookups per second"
 set xtics (1, 2, 4); set yrange [0:*]; set key bottom right
-plot $d using 1:2 with linespoints title "aggregate", \\
-     $d using 1:3 with linespoints title "per CPU-second of a reader"
+{lines("aggregate", "per CPU-second of a reader")}
 """, {"d": rows})
 
 

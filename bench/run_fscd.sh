@@ -16,9 +16,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-BUILD=${BUILD:-$top/build-rel}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+# shellcheck source=bench/bench_lib.sh
+. "$here/bench_lib.sh" # top, BUILD, bench_build, bench_run, bench_header
 OUTDIR=${1:-$here/results}
 SAMPLES=${SAMPLES:-2000}
 STORM_RATE=${STORM_RATE:-100000}
@@ -28,10 +27,7 @@ CPU_WINDOW_MS=${CPU_WINDOW_MS:-5000}
 QUEUE_LIMIT=1024 # fscd_crawl lowers fs.inotify.max_queued_events to this for fscd's start
 QUEUE_FILE=/proc/sys/fs/inotify/max_queued_events
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-	cmake -S "$top" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target fscd fscd_latency fscd_crawl fscd_cpu >/dev/null
+bench_build fscd_latency fscd_crawl fscd_cpu
 
 mkdir -p "$OUTDIR"
 work=$(mktemp -d /tmp/fscd_bench.XXXXXX)
@@ -48,8 +44,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=bench/bench_lib.sh
-. "$here/bench_lib.sh"
 bench_header
 start=$(date +%s)
 bench_run fscd_latency --name "fscb-lat-$$" --samples "$SAMPLES" --storm-rate "$STORM_RATE"

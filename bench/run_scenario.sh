@@ -22,9 +22,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-BUILD=${BUILD:-$top/build-rel}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+# shellcheck source=bench/bench_lib.sh
+. "$here/bench_lib.sh" # top, BUILD, bench_build, bench_run, bench_header
 OUTDIR=${1:-$here/results}
 MONITORS=${MONITORS:-1,4,16}
 MODES=${MODES:-stat,fsc,journal}
@@ -34,10 +33,7 @@ WINDOW_MS=${WINDOW_MS:-8000}
 WARMUP_MS=${WARMUP_MS:-2000}
 ROUNDS=${ROUNDS:-3}
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-	cmake -S "$top" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target fscd scenario_monitors inotify_direct >/dev/null
+bench_build scenario_monitors inotify_direct
 
 mkdir -p "$OUTDIR"
 work=$(mktemp -d /tmp/fscd_scenario.XXXXXX)
@@ -48,8 +44,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=bench/bench_lib.sh
-. "$here/bench_lib.sh"
 bench_header
 start=$(date +%s)
 dedup=

@@ -19,9 +19,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-BUILD=${BUILD:-$top/build-rel}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+# shellcheck source=bench/bench_lib.sh
+. "$here/bench_lib.sh" # top, BUILD, bench_build, bench_run, bench_header
 OUTDIR=${1:-$here/results}
 WATCHMAN=${WATCHMAN:-watchman}
 DIRS=${DIRS:-100}
@@ -38,10 +37,7 @@ if ! command -v "$WATCHMAN" >/dev/null 2>&1; then
 	exit 0
 fi
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-	cmake -S "$top" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target fscd watchman_h2h >/dev/null
+bench_build watchman_h2h
 
 work=$(mktemp -d /tmp/fscd_wm.XXXXXX)
 cleanup() {
@@ -54,30 +50,11 @@ trap 'exit 130' INT TERM
 run() { # output name, then the driver's arguments
 	name=$1
 	shift
-	echo "== $name: $BUILD/bench/watchman_h2h $*"
-	"$BUILD/bench/watchman_h2h" --dir "$work" --watchman "$WATCHMAN" --dirs "$DIRS" \
-		--files "$FILES" "$@" >"$OUTDIR/$name.json" 2>"$work/$name.txt" ||
-		{
-			cat "$work/$name.txt" >&2
-			echo "$name failed" >&2
-			exit 1
-		}
-	if command -v python3 >/dev/null; then
-		python3 -m json.tool "$OUTDIR/$name.json" >/dev/null ||
-			{
-				echo "$name: $OUTDIR/$name.json is not valid JSON" >&2
-				exit 1
-			}
-	fi
-	cat "$work/$name.txt"
-	cp "$work/$name.txt" "$OUTDIR/$name.txt"
+	bench_run_as watchman_h2h "$name" --watchman "$WATCHMAN" --dirs "$DIRS" --files "$FILES" "$@"
 }
 
-echo "host: $(uname -n)  cpus: $(nproc)  load: $(cut -d' ' -f1-3 /proc/loadavg)" \
-	" kernel: $(uname -r)"
+bench_header
 echo "watchman: $(command -v "$WATCHMAN") $("$WATCHMAN" --version 2>/dev/null || echo '?')"
-echo "source: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" \
-	"(fscd built from the working tree as it is now)"
 start=$(date +%s)
 run watchman_h2h --name "fscb-wmh2h-$$" --queries "$QUERIES" --samples "$SAMPLES"
 run watchman_h2h_settle0 --name "fscb-wmh2h0-$$" --only latency --settle-ms 0 \

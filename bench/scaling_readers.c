@@ -263,33 +263,20 @@ static size_t plan(const struct options *o, struct experiment *ex)
 	size_t n = 0;
 	unsigned rate = o->update_rate;
 	const unsigned *counts = o->reader_counts;
-	for (unsigned i = 0; i < o->nreader_counts; i++)
-		plan_add(ex, &n,
-			 (struct experiment){.name = "libfsc",
-					     .loop = LOOP_LIBFSC,
-					     .readers = counts[i],
-					     .update_rate = rate});
-	for (unsigned i = 0; i < o->nreader_counts; i++)
-		plan_add(ex, &n,
-			 (struct experiment){.name = "counted",
-					     .loop = LOOP_COUNTED,
-					     .readers = counts[i],
-					     .update_rate = rate,
-					     .hint = HINT_IF_CLEAR});
-	for (unsigned i = 0; i < o->nreader_counts; i++)
-		plan_add(ex, &n,
-			 (struct experiment){.name = "counted_store_always",
-					     .loop = LOOP_COUNTED,
-					     .readers = counts[i],
-					     .update_rate = rate,
-					     .hint = HINT_ALWAYS});
-	for (unsigned i = 0; i < o->nreader_counts; i++)
-		plan_add(ex, &n,
-			 (struct experiment){.name = "libfsc_hints_cleared",
-					     .loop = LOOP_LIBFSC,
-					     .readers = counts[i],
-					     .update_rate = rate,
-					     .clear_hints = true});
+	/* each at every reader count, in this order */
+	static const struct experiment per_count[] = {
+	    {.name = "libfsc", .loop = LOOP_LIBFSC},
+	    {.name = "counted", .loop = LOOP_COUNTED, .hint = HINT_IF_CLEAR},
+	    {.name = "counted_store_always", .loop = LOOP_COUNTED, .hint = HINT_ALWAYS},
+	    {.name = "libfsc_hints_cleared", .loop = LOOP_LIBFSC, .clear_hints = true}};
+	for (size_t t = 0; t < sizeof(per_count) / sizeof(per_count[0]); t++) {
+		for (unsigned i = 0; i < o->nreader_counts; i++) {
+			struct experiment e = per_count[t];
+			e.readers = counts[i];
+			e.update_rate = rate;
+			plan_add(ex, &n, e);
+		}
+	}
 	plan_add(
 	    ex, &n,
 	    (struct experiment){

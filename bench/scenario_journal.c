@@ -87,7 +87,7 @@ static int scen_journal_start(struct scen_monitor *m)
 		m->j->started = false;
 		if (errno != EAGAIN || i + 1 >= SCEN_JOURNAL_START_TRIES)
 			return -1;
-		fscd_bench_sleep_ns(FSCD_BENCH_NS_PER_MS);
+		fsc_harness_sleep_ns(FSCD_BENCH_NS_PER_MS);
 	}
 }
 
@@ -118,7 +118,7 @@ static void scen_journal_look(struct scen_monitor *m, int i)
 		return;
 	}
 	if (st.st_size != m->last[i])
-		scen_update(m, i, st.st_size, true, fscd_bench_now_ns());
+		scen_update(m, i, st.st_size, true, fsc_harness_now_ns());
 }
 
 /* No valid cursor (lost, or fscd could not give one): take one and rescan every file. With

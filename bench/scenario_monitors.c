@@ -31,7 +31,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +52,10 @@ struct scen_snapshot {
 	uint64_t ctr[FSC_CTR_COUNT];
 };
 
-static void scen_usage(void)
-{
-	fprintf(stderr, "usage: scenario_monitors [--dirs D] [--files F] [--hot N] [--rate PER_S]\n"
-			"       [--monitors 1,4,16] [--period-ms MS] [--warmup-ms MS] "
-			"[--window-ms MS]\n"
-			"       [--modes stat,fsc,journal | --only MODE] [--journal-dedup]\n"
-			"       [--capacity N] [--fscd PATH] [--dir PARENT] [--name TABLE]\n");
-	exit(2);
-}
-
 /* A comma-separated list of mode names into o->modes; false if a name is unknown. */
-static bool scen_parse_modes(struct scen_opts *o, const char *list)
+static bool scen_parse_modes(void *dst, const char *list)
 {
+	struct scen_opts *o = dst;
 	memset(o->modes, 0, sizeof(o->modes));
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", list);
@@ -82,120 +72,76 @@ static bool scen_parse_modes(struct scen_opts *o, const char *list)
 	return any;
 }
 
-static void scen_parse_option(struct scen_opts *o, int ch)
+/* --only MODE: one name of --modes. */
+static bool scen_parse_only(void *dst, const char *mode)
 {
-	switch (ch) {
-	case 'D':
-		o->dirs = atoi(optarg);
-		break;
-	case 'F':
-		o->files = atoi(optarg);
-		break;
-	case 'H':
-		o->hot = atoi(optarg);
-		break;
-	case 'r':
-		o->rate = atof(optarg);
-		break;
-	case 'k':
-		o->nmonitors = fscd_bench_parse_int_list(optarg, o->monitors, SCEN_K_MAX);
-		break;
-	case 'p':
-		o->period_ns = strtoull(optarg, NULL, 10) * FSCD_BENCH_NS_PER_MS;
-		break;
-	case 'u':
-		o->warmup_ns = strtoull(optarg, NULL, 10) * FSCD_BENCH_NS_PER_MS;
-		break;
-	case 'w':
-		o->window_ns = strtoull(optarg, NULL, 10) * FSCD_BENCH_NS_PER_MS;
-		break;
-	case 'o': /* --only MODE, --modes LIST */
-	case 'm':
-		if (!scen_parse_modes(o, optarg) || (ch == 'o' && strchr(optarg, ',')))
-			scen_usage();
-		break;
-	case 'j':
-		o->journal_dedup = true;
-		break;
-	case 'c':
-		o->capacity = strtoull(optarg, NULL, 10);
-		break;
-	default:
-		if (!fscd_bench_common_opt(&o->common, ch, optarg))
-			scen_usage();
-	}
+	return !strchr(mode, ',') && scen_parse_modes(dst, mode);
 }
 
 static void scen_parse(struct scen_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"dirs", required_argument, NULL, 'D'},
-						 {"files", required_argument, NULL, 'F'},
-						 {"hot", required_argument, NULL, 'H'},
-						 {"rate", required_argument, NULL, 'r'},
-						 {"monitors", required_argument, NULL, 'k'},
-						 {"period-ms", required_argument, NULL, 'p'},
-						 {"warmup-ms", required_argument, NULL, 'u'},
-						 {"window-ms", required_argument, NULL, 'w'},
-						 {"only", required_argument, NULL, 'o'},
-						 {"modes", required_argument, NULL, 'm'},
-						 {"journal-dedup", no_argument, NULL, 'j'},
-						 {"capacity", required_argument, NULL, 'c'},
-						 {"fscd", required_argument, NULL, 'f'},
-						 {"dir", required_argument, NULL, 'd'},
-						 {"name", required_argument, NULL, 'n'},
-						 {NULL, 0, NULL, 0}};
-	*o = (struct scen_opts){.dirs = 100,
-				.files = 100,
+	*o = (struct scen_opts){.common = {.dirs = 100,
+					   .files = 100,
+					   .monitors = {1, 4, 16},
+					   .nmonitors = 3,
+					   .capacity = 16384},
 				.hot = 100,
 				.rate = 100,
-				.monitors = {1, 4, 16},
-				.nmonitors = 3,
 				.period_ns = 100 * FSCD_BENCH_NS_PER_MS,
 				.warmup_ns = 2000 * FSCD_BENCH_NS_PER_MS,
 				.window_ns = 8000 * FSCD_BENCH_NS_PER_MS,
-				.capacity = 16384,
 				.modes = {true, true, true}};
-	fscd_bench_common_init(&o->common, "scenario");
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
-		scen_parse_option(o, ch);
-	for (int i = 0; i < o->nmonitors; i++)
-		if (o->monitors[i] > SCEN_MONITORS_MAX)
-			scen_usage();
-	if (o->dirs < 1 || o->dirs > 1000 || o->files < 1 || o->files > 10000 || o->hot < 1 ||
-	    o->hot > o->dirs * o->files || o->rate <= 0 || o->nmonitors < 1 || !o->period_ns ||
-	    !o->window_ns || optind != argc)
-		scen_usage();
-	uint64_t need = (uint64_t)o->dirs * (uint64_t)o->files + (uint64_t)o->dirs + 1;
-	if (o->capacity < need)
+	const struct fscd_bench_opt opts[] = {
+	    {.name = "hot", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->hot},
+	    {.name = "rate", .arg = "PER_S", .kind = FSCD_BENCH_DOUBLE, .dst = &o->rate},
+	    {.name = "period-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->period_ns},
+	    {.name = "warmup-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->warmup_ns},
+	    {.name = "window-ms", .arg = "MS", .kind = FSCD_BENCH_MS, .dst = &o->window_ns},
+	    {.name = "modes",
+	     .arg = "stat,fsc,journal",
+	     .kind = FSCD_BENCH_FN,
+	     .dst = o,
+	     .fn = scen_parse_modes},
+	    {.name = "only", .arg = "MODE", .kind = FSCD_BENCH_FN, .dst = o, .fn = scen_parse_only},
+	    {.name = "journal-dedup",
+	     .arg = NULL,
+	     .kind = FSCD_BENCH_SET,
+	     .dst = &o->journal_dedup},
+	    {.name = NULL}};
+	fscd_bench_parse(&o->common, "scenario_monitors", "scenario", opts, argc, argv);
+	for (int i = 0; i < o->common.nmonitors; i++)
+		if (o->common.monitors[i] > SCEN_MONITORS_MAX)
+			fscd_bench_usage();
+	if (o->common.dirs < 1 || o->common.dirs > 1000 || o->common.files < 1 ||
+	    o->common.files > 10000 || o->hot < 1 || o->hot > o->common.dirs * o->common.files ||
+	    o->rate <= 0 || o->common.nmonitors < 1 || !o->period_ns || !o->window_ns)
+		fscd_bench_usage();
+	uint64_t need =
+	    (uint64_t)o->common.dirs * (uint64_t)o->common.files + (uint64_t)o->common.dirs + 1;
+	if (o->common.capacity < need)
 		fscd_bench_die("--capacity %llu is below the %llu entries of the tree",
-			       (unsigned long long)o->capacity, (unsigned long long)need);
+			       (unsigned long long)o->common.capacity, (unsigned long long)need);
 }
 
 static void scen_make_files(struct scen_run *r)
 {
 	const struct scen_opts *o = r->o;
 	struct scen_files *f = &r->files;
-	f->n = o->dirs * o->files;
+	f->n = o->common.dirs * o->common.files;
 	f->nhot = o->hot;
-	f->paths = calloc((size_t)f->n, sizeof(*f->paths));
+	f->paths = fscd_bench_tree_paths(r->root, o->common.dirs, o->common.files);
 	f->hot_of = malloc((size_t)f->n * sizeof(*f->hot_of));
 	f->hot_paths = calloc((size_t)f->nhot, sizeof(*f->hot_paths));
-	if (!f->paths || !f->hot_of || !f->hot_paths)
+	if (!f->hot_of || !f->hot_paths)
 		fscd_bench_die("out of memory");
-	char path[4096];
-	for (int i = 0; i < f->n; i++) {
-		fscd_bench_file_path(path, sizeof(path), r->root, i / o->files, i % o->files);
-		if (!(f->paths[i] = strdup(path)))
-			fscd_bench_die("out of memory");
+	for (int i = 0; i < f->n; i++)
 		f->hot_of[i] = -1;
-	}
 	for (int h = 0; h < f->nhot; h++) {
-		int i = (h % o->dirs) * o->files + h / o->dirs;
+		int i = (h % o->common.dirs) * o->common.files + h / o->common.dirs;
 		f->hot_of[i] = h;
 		f->hot_paths[h] = f->paths[i];
 	}
-	if (fscd_bench_make_tree(r->root, o->dirs, o->files) < 0)
+	if (fscd_bench_make_tree(r->root, o->common.dirs, o->common.files) < 0)
 		fscd_bench_die("cannot make the tree under %s: %s", r->root, strerror(errno));
 }
 
@@ -217,19 +163,19 @@ static void scen_cpu_add(struct fscd_bench_cpu *sum, pid_t pid, const char *who)
 }
 
 static void scen_snapshot(const struct scen_run *r, const pid_t *pids, int k,
-			  const struct fscd_bench_daemon *d, struct scen_snapshot *s)
+			  const struct fsc_harness_fscd *d, struct scen_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < k; i++)
 		scen_cpu_add(&s->monitors, pids[i], "a monitor");
 	if (d->pid > 0) {
 		scen_cpu_add(&s->fscd, d->pid, "fscd");
-		if (fscd_bench_counters(d->name, s->ctr) < 0)
+		if (fsc_harness_counters(d->name, s->ctr) < 0)
 			fscd_bench_die("fscd's table %s is gone; see %s", d->name, d->log);
 	}
 	scen_cpu_add(&s->appender, r->appender, "the appender");
 	s->appends = atomic_load(&r->app->appends);
-	s->t_ns = fscd_bench_now_ns();
+	s->t_ns = fsc_harness_now_ns();
 }
 
 static void scen_cpu_delta(struct fscd_bench_cpu *out, const struct fscd_bench_cpu *a,
@@ -253,22 +199,20 @@ static void scen_window_deltas(const struct scen_snapshot *a, const struct scen_
 }
 
 /* Starts fscd on the tree and waits until every file is in its table. */
-static void scen_fscd_up(const struct scen_run *r, struct fscd_bench_daemon *d,
+static void scen_fscd_up(const struct scen_run *r, struct fsc_harness_fscd *d,
 			 struct scen_result *res)
 {
 	const struct scen_opts *o = r->o;
 	char log[4096];
 	snprintf(log, sizeof(log), "%s.fscd.log", r->root);
-	uint64_t t0 = fscd_bench_now_ns();
-	if (fscd_bench_daemon_start(d, o->common.fscd, o->common.name, r->root, o->capacity, log) <
-	    0)
-		fscd_bench_die("cannot start %s", o->common.fscd);
-	fsc_t *c = fscd_bench_wait_live(d, SCEN_FSCD_TIMEOUT_NS);
-	res->fscd_published_ns = fscd_bench_now_ns() - t0;
-	uint64_t expected = (uint64_t)r->files.n + (uint64_t)o->dirs + 1;
-	if (!c || fscd_bench_wait_entries(d->name, expected, SCEN_FSCD_TIMEOUT_NS) < 0)
+	uint64_t t0 = fsc_harness_now_ns();
+	fsc_t *c = fscd_bench_daemon_up(d, &o->common, r->root, o->common.capacity, log,
+					SCEN_FSCD_TIMEOUT_NS);
+	res->fscd_published_ns = fsc_harness_now_ns() - t0;
+	uint64_t expected = (uint64_t)r->files.n + (uint64_t)o->common.dirs + 1;
+	if (fscd_bench_wait_entries(d->name, expected, SCEN_FSCD_TIMEOUT_NS) < 0)
 		fscd_bench_die("fscd did not serve the tree in table %s; see %s", d->name, log);
-	res->fscd_all_entries_ns = fscd_bench_now_ns() - t0;
+	res->fscd_all_entries_ns = fsc_harness_now_ns() - t0;
 	struct fscd_bench_cpu cpu;
 	if (fscd_bench_cpu_read(d->pid, &cpu) == 0)
 		res->fscd_setup_cpu_ns = scen_cpu_ns(&cpu);
@@ -278,7 +222,7 @@ static void scen_fscd_up(const struct scen_run *r, struct fscd_bench_daemon *d,
 static void scen_fork_monitors(const struct scen_run *r, int k, enum scen_mode mode, char *mem,
 			       size_t stride, pid_t *pids)
 {
-	uint64_t now = fscd_bench_now_ns();
+	uint64_t now = fsc_harness_now_ns();
 	for (int i = 0; i < k; i++) {
 		struct scen_monitor_args a = {
 		    .files = &r->files,
@@ -302,13 +246,13 @@ static void scen_fork_monitors(const struct scen_run *r, int k, enum scen_mode m
 static void scen_finish_monitors(char *mem, size_t stride, const pid_t *pids, int k)
 {
 	struct scen_phase_shared *ph = (struct scen_phase_shared *)mem;
-	uint64_t end = fscd_bench_now_ns() + SCEN_DRAIN_TIMEOUT_NS;
+	uint64_t end = fsc_harness_now_ns() + SCEN_DRAIN_TIMEOUT_NS;
 	for (int i = 0; i < k; i++) {
 		struct scen_monitor_report *rep =
 		    (struct scen_monitor_report *)(mem + SCEN_PHASE_HEADER + stride * i);
 		while (atomic_load(&rep->last_scan_begin_ns) < ph->window_end_ns &&
-		       fscd_bench_now_ns() < end)
-			fscd_bench_sleep_ns(FSCD_BENCH_NS_PER_MS);
+		       fsc_harness_now_ns() < end)
+			fsc_harness_sleep_ns(FSCD_BENCH_NS_PER_MS);
 	}
 	atomic_store(&ph->stop, true);
 	for (int i = 0; i < k; i++) {
@@ -378,7 +322,7 @@ static void scen_collect(const struct scen_run *r, char *mem, size_t stride, int
 static void scen_phase(struct scen_run *r, int k, enum scen_mode mode, struct scen_result *res)
 {
 	const struct scen_opts *o = r->o;
-	struct fscd_bench_daemon d = {0};
+	struct fsc_harness_fscd d = {0};
 	bool fsc = mode != SCEN_MODE_STAT; /* runs an fscd */
 	memset(res, 0, sizeof(*res));
 	res->k = k;
@@ -389,7 +333,7 @@ static void scen_phase(struct scen_run *r, int k, enum scen_mode mode, struct sc
 	size_t bytes = SCEN_PHASE_HEADER + stride * (size_t)k;
 	char *mem = scen_map_shared(bytes);
 	struct scen_phase_shared *ph = (struct scen_phase_shared *)mem;
-	ph->window_begin_ns = fscd_bench_now_ns() + o->warmup_ns;
+	ph->window_begin_ns = fsc_harness_now_ns() + o->warmup_ns;
 	ph->window_end_ns = ph->window_begin_ns + o->window_ns;
 	pid_t pids[SCEN_MONITORS_MAX];
 	scen_fork_monitors(r, k, mode, mem, stride, pids);
@@ -402,12 +346,8 @@ static void scen_phase(struct scen_run *r, int k, enum scen_mode mode, struct sc
 	scen_finish_monitors(mem, stride, pids, k);
 	scen_collect(r, mem, stride, k, res);
 	munmap(mem, bytes);
-	if (fsc) {
-		int status = fscd_bench_daemon_stop(&d);
-		if (status != 0)
-			fscd_bench_die("fscd exited with status %d; see %s", status, d.log);
-		unlink(d.log);
-	}
+	if (fsc)
+		fscd_bench_daemon_down(&d, true);
 }
 
 static void scen_setup(struct scen_run *r)
@@ -450,10 +390,11 @@ int main(int argc, char **argv)
 	scen_parse(&o, argc, argv);
 	r.o = &o;
 	scen_setup(&r);
-	for (int i = 0; i < o.nmonitors; i++)
+	for (int i = 0; i < o.common.nmonitors; i++)
 		for (int m = 0; m < SCEN_NMODES; m++)
 			if (o.modes[m])
-				scen_phase(&r, o.monitors[i], (enum scen_mode)m, &r.res[r.nres++]);
+				scen_phase(&r, o.common.monitors[i], (enum scen_mode)m,
+					   &r.res[r.nres++]);
 	scen_teardown(&r);
 	scen_report_json(&r);
 	scen_report_text(&r);

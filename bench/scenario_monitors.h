@@ -124,17 +124,16 @@ void scen_sleep_until(uint64_t when_ns);
 size_t scen_report_stride(uint64_t sample_cap);
 
 /* The parent's side. */
-#define SCEN_K_MAX	  8   /* values of --monitors */
+#define SCEN_K_MAX	  FSCD_BENCH_K_MAX
 #define SCEN_MONITORS_MAX 256 /* largest K */
 #define SCEN_TARGET_K	  4
 #define SCEN_TARGET_RATIO 20.0
 
 struct scen_opts {
 	struct fscd_bench_common common;
-	int dirs, files, hot;
+	int hot;
 	double rate; /* appends per second per hot file */
-	int monitors[SCEN_K_MAX], nmonitors;
-	uint64_t period_ns, warmup_ns, window_ns, capacity;
+	uint64_t period_ns, warmup_ns, window_ns;
 	bool modes[SCEN_NMODES]; /* which modes run, each K in the order of enum scen_mode */
 	bool journal_dedup;
 };

@@ -48,7 +48,7 @@ static void scen_append_one(struct scen_appender_shared *app, int h, int fd, uin
 {
 	uint64_t next = *size + 1;
 	size_t slot = (size_t)h * SCEN_STAMP_RING + next % SCEN_STAMP_RING;
-	atomic_store_explicit(&app->stamp[slot], fscd_bench_now_ns(), memory_order_release);
+	atomic_store_explicit(&app->stamp[slot], fsc_harness_now_ns(), memory_order_release);
 	if (write(fd, "x", 1) == 1) {
 		*size = next;
 		atomic_fetch_add_explicit(&app->appends, 1, memory_order_relaxed);
@@ -72,10 +72,11 @@ static void scen_appender_run(const struct scen_files *f, struct scen_appender_s
 		size[h] = (uint64_t)st.st_size;
 	}
 	const uint64_t backlog_max = (uint64_t)(rate_per_s / 100.0) + 1; /* 10 ms of appends */
-	uint64_t start = fscd_bench_now_ns(), done = 0;
+	uint64_t start = fsc_harness_now_ns(), done = 0;
 	int next = 0;
 	while (!atomic_load_explicit(&app->stop, memory_order_relaxed)) {
-		uint64_t due = (uint64_t)((double)(fscd_bench_now_ns() - start) * rate_per_s / 1e9);
+		uint64_t due =
+		    (uint64_t)((double)(fsc_harness_now_ns() - start) * rate_per_s / 1e9);
 		if (due > done + backlog_max) {
 			atomic_fetch_add_explicit(&app->dropped, due - backlog_max - done,
 						  memory_order_relaxed);
@@ -85,7 +86,7 @@ static void scen_appender_run(const struct scen_files *f, struct scen_appender_s
 			scen_append_one(app, next, fds[next], &size[next]);
 			next = next + 1 < f->nhot ? next + 1 : 0;
 		}
-		fscd_bench_sleep_ns(SCEN_APPENDER_TICK_NS);
+		fsc_harness_sleep_ns(SCEN_APPENDER_TICK_NS);
 	}
 	_exit(0);
 }
@@ -156,7 +157,7 @@ void scen_scan(struct scen_monitor *m, bool record)
 		}
 		if (st.st_size == m->last[i])
 			continue;
-		scen_update(m, i, st.st_size, record, fscd_bench_now_ns());
+		scen_update(m, i, st.st_size, record, fsc_harness_now_ns());
 	}
 }
 
@@ -169,14 +170,14 @@ static void scen_monitor_loop(struct scen_monitor *m)
 	uint64_t tick = a->first_tick_ns;
 	while (!atomic_load_explicit(&a->phase->stop, memory_order_relaxed)) {
 		scen_sleep_until(tick);
-		uint64_t begin = fscd_bench_now_ns();
+		uint64_t begin = fsc_harness_now_ns();
 		bool in_window =
 		    begin >= a->phase->window_begin_ns && begin < a->phase->window_end_ns;
 		if (m->j)
 			scen_journal_tick(m, in_window);
 		else
 			scen_scan(m, true);
-		uint64_t end = fscd_bench_now_ns();
+		uint64_t end = fsc_harness_now_ns();
 		tick += a->period_ns;
 		if (in_window) {
 			r->scans++;
@@ -213,9 +214,9 @@ static void scen_monitor_run(const struct scen_monitor_args *a)
 		scen_scan(&m, false); /* learn the sizes */
 	}
 	for (int i = 0; i < 3; i++) { /* the fastest of three scans in a row: warm caches */
-		uint64_t t0 = fscd_bench_now_ns();
+		uint64_t t0 = fsc_harness_now_ns();
 		scen_scan(&m, false);
-		uint64_t took = fscd_bench_now_ns() - t0;
+		uint64_t took = fsc_harness_now_ns() - t0;
 		if (!i || took < a->report->back_to_back_scan_ns)
 			a->report->back_to_back_scan_ns = took;
 	}

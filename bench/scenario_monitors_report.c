@@ -61,8 +61,10 @@ static void scen_json_journal(const struct scen_run *r, const struct scen_result
 	       (unsigned long long)x->journal_start_errors);
 }
 
-static void scen_json_phase(const struct scen_run *r, const struct scen_result *x)
+static void scen_json_phase(const void *ctx, int i)
 {
+	const struct scen_run *r = ctx;
+	const struct scen_result *x = &r->res[i];
 	double w = x->window_s;
 	printf("{\"k\":%d,\"mode\":\"%s\",\"window_s\":%.3f,", x->k, scen_mode_name(x->mode), w);
 	printf("\"cpu_ms_per_s\":{\"total\":%.2f,\"monitors\":%.2f,\"per_monitor\":%.2f,"
@@ -107,6 +109,17 @@ static const struct scen_result *scen_find(const struct scen_run *r, int k, enum
 	return NULL;
 }
 
+/* The phases of K in stat (*b), fsc (*f) and journal (*j) mode, NULL where one did not run;
+ * true if there is a baseline and something to compare it with. */
+static bool scen_compared(const struct scen_run *r, int k, const struct scen_result **b,
+			  const struct scen_result **f, const struct scen_result **j)
+{
+	*b = scen_find(r, k, SCEN_MODE_STAT);
+	*f = scen_find(r, k, SCEN_MODE_FSC);
+	*j = scen_find(r, k, SCEN_MODE_JOURNAL);
+	return *b && (*f || *j);
+}
+
 /* The fields comparing baseline b with x (mode fsc or journal) in a comparison entry. */
 static void scen_json_versus(const struct scen_result *b, const struct scen_result *x)
 {
@@ -133,12 +146,10 @@ static void scen_json_versus(const struct scen_result *b, const struct scen_resu
 static void scen_json_comparison(const struct scen_run *r, double target[SCEN_NMODES])
 {
 	printf("\"comparison\":[");
-	for (int i = 0, n = 0; i < r->o->nmonitors; i++) {
-		int k = r->o->monitors[i];
-		const struct scen_result *b = scen_find(r, k, SCEN_MODE_STAT);
-		const struct scen_result *f = scen_find(r, k, SCEN_MODE_FSC);
-		const struct scen_result *j = scen_find(r, k, SCEN_MODE_JOURNAL);
-		if (!b || (!f && !j))
+	for (int i = 0, n = 0; i < r->o->common.nmonitors; i++) {
+		int k = r->o->common.monitors[i];
+		const struct scen_result *b, *f, *j;
+		if (!scen_compared(r, k, &b, &f, &j))
 			continue;
 		printf("%s{\"k\":%d,\"stat_total_cpu_ms_per_s\":%.2f", n++ ? "," : "", k,
 		       scen_total_ms(b));
@@ -169,30 +180,28 @@ static const char *scen_met(double ratio)
 void scen_report_json(const struct scen_run *r)
 {
 	const struct scen_opts *o = r->o;
-	printf("{\"benchmark\":\"scenario_monitors\",\"what\":\"K monitor processes each get "
-	       "the size of every file once per period, stat(2) of every file (mode stat), "
-	       "fsc_stat of every file on the table of an fscd watching the tree (mode fsc), or "
-	       "fsc_stat of the files named by fsc's change journal since the last period, after "
-	       "a baseline and after any lost cursor (mode journal), while an appender process "
-	       "grows the hot files; CPU is schedstat run time over the window; total = monitors "
-	       "+ fscd; ratio = stat total / fsc total, ratio_journal = stat total / journal "
-	       "total; notice delay = from just before an append to the monitor's first look "
-	       "showing it, bounded by the polling period in every mode\",");
+	fscd_bench_json_begin(
+	    "scenario_monitors",
+	    "K monitor processes each get the size of every file once per period, stat(2) of every "
+	    "file (mode stat), fsc_stat of every file on the table of an fscd watching the tree "
+	    "(mode fsc), or fsc_stat of the files named by fsc's change journal since the last "
+	    "period, after a baseline and after any lost cursor (mode journal), while an appender "
+	    "process grows the hot files; CPU is schedstat run time over the window; total = "
+	    "monitors + fscd; ratio = stat total / fsc total, ratio_journal = stat total / journal "
+	    "total; notice delay = from just before an append to the monitor's first look showing "
+	    "it, bounded by the polling period in every mode");
 	printf("\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d,\"hot_files\":%d,"
 	       "\"appends_per_s_per_hot_file\":%.1f,\"target_appends_per_s\":%.0f,"
 	       "\"period_ms\":%.1f,\"warmup_ms\":%.0f,\"window_ms\":%.0f,\"capacity\":%llu,"
 	       "\"fscd\":\"%s\",\"journal_lookups_per_tick\":\"%s\",",
-	       o->dirs, o->files, r->files.n, o->hot, o->rate, o->rate * o->hot,
+	       o->common.dirs, o->common.files, r->files.n, o->hot, o->rate, o->rate * o->hot,
 	       (double)o->period_ns / 1e6, (double)o->warmup_ns / 1e6, (double)o->window_ns / 1e6,
-	       (unsigned long long)o->capacity, o->common.fscd,
+	       (unsigned long long)o->common.capacity, o->common.fscd,
 	       o->journal_dedup ? "one_per_changed_file" : "one_per_entry");
 	fscd_bench_json_machine(stdout);
-	printf(",\"phases\":[");
-	for (int i = 0; i < r->nres; i++) {
-		printf(i ? "," : "");
-		scen_json_phase(r, &r->res[i]);
-	}
-	printf("],");
+	printf(",");
+	fscd_bench_json_array("phases", r->nres, scen_json_phase, r);
+	printf(",");
 	double target[SCEN_NMODES] = {0};
 	scen_json_comparison(r, target);
 	printf(",\"target\":{\"k\":%d,\"min_ratio\":%.0f,\"ratio\":%.2f,\"met\":%s,"
@@ -240,16 +249,14 @@ void scen_report_text(const struct scen_run *r)
 	fprintf(stderr,
 		"%d files (%d x %d), %d hot at %.0f appends/s each, period %.0f ms, "
 		"window %.1f s\n",
-		r->files.n, r->o->dirs, r->o->files, r->o->hot, r->o->rate,
+		r->files.n, r->o->common.dirs, r->o->common.files, r->o->hot, r->o->rate,
 		(double)r->o->period_ns / 1e6, (double)r->o->window_ns / 1e9);
 	for (int i = 0; i < r->nres; i++)
 		scen_text_phase(r, &r->res[i]);
-	for (int i = 0; i < r->o->nmonitors; i++) {
-		int k = r->o->monitors[i];
-		const struct scen_result *b = scen_find(r, k, SCEN_MODE_STAT);
-		const struct scen_result *f = scen_find(r, k, SCEN_MODE_FSC);
-		const struct scen_result *j = scen_find(r, k, SCEN_MODE_JOURNAL);
-		if (!b || (!f && !j))
+	for (int i = 0; i < r->o->common.nmonitors; i++) {
+		int k = r->o->common.monitors[i];
+		const struct scen_result *b, *f, *j;
+		if (!scen_compared(r, k, &b, &f, &j))
 			continue;
 		fprintf(stderr, "K=%-2d", k);
 		if (f)

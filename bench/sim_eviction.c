@@ -20,7 +20,6 @@
  * JSON on stdout, a table on stderr. bench/run_eviction.sh runs it and keeps the JSON. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include <time.h>
 
 #include "fscd_admit.h"
+#include "fscd_bench_opts.h"
 #include "sim_fsc.h"
 #include "sim_policies.h"
 
@@ -222,6 +222,18 @@ static struct result *result_new(const struct trace *t, enum policy p, uint32_t 
 	return r;
 }
 
+/* Request i of key id was a hit or not: counted after the warm-up. True if the key is to be
+ * inserted: a miss that the admission filter a (NULL: none) lets in. */
+static bool sim_request(const struct study *s, struct result *r, uint64_t i, bool hit,
+			struct fscd_admit *a, uint32_t id)
+{
+	if (i >= s->warmup) {
+		r->measured++;
+		r->hits += hit;
+	}
+	return !hit && (!a || fscd_admit_request(a, admit_key_hash(id, s), i * NS_PER_REQUEST));
+}
+
 static void run_sim(const struct trace *t, const struct study *s, enum policy p, uint32_t capacity,
 		    struct result *r)
 {
@@ -238,13 +250,7 @@ static void run_sim(const struct trace *t, const struct study *s, enum policy p,
 		admit_open(&a, capacity, s);
 	for (uint64_t i = 0; i < s->requests; i++) {
 		uint32_t id = t->ids[i];
-		bool hit = sim_cache_lookup(c, id);
-		if (i >= s->warmup) {
-			r->measured++;
-			r->hits += hit;
-		}
-		if (hit ||
-		    (admit && !fscd_admit_request(&a, admit_key_hash(id, s), i * NS_PER_REQUEST)))
+		if (!sim_request(s, r, i, sim_cache_lookup(c, id), admit ? &a : NULL, id))
 			continue;
 		sim_cache_insert(c, id);
 		r->inserts++;
@@ -283,13 +289,8 @@ static void run_fsc(const struct trace *t, const struct study *s, enum policy p,
 			sample_miss_probe(&f, r);
 		uint32_t id = t->ids[i];
 		size_t len = key_path(path, id, s->keys);
-		bool hit = fsc_sim_lookup(&f, path, len, hints);
-		if (i >= s->warmup) {
-			r->measured++;
-			r->hits += hit;
-		}
-		if (hit ||
-		    (admit && !fscd_admit_request(&a, admit_key_hash(id, s), i * NS_PER_REQUEST)))
+		if (!sim_request(s, r, i, fsc_sim_lookup(&f, path, len, hints), admit ? &a : NULL,
+				 id))
 			continue;
 		fsc_sim_put(&f, path, len, id);
 		r->inserts++;
@@ -408,75 +409,41 @@ static void print_fsc_table(void)
 	}
 }
 
-static void usage(void)
-{
-	fprintf(stderr,
-		"usage: sim_eviction [--keys N] [--requests N] [--warmup N] [--seed N]\n"
-		"                    [--window REQUESTS] [--doorkeeper ENTRIES_PER_CACHE_ENTRY]\n"
-		"                    [--scan-share FRACTION]\n");
-	exit(2);
-}
-
-static uint64_t parse_u64(const char *arg)
+/* --keys: the uint32_t key count. */
+static bool parse_keys(void *dst, const char *arg)
 {
 	char *end;
-	errno = 0;
 	unsigned long long v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end)
-		usage();
-	return v;
-}
-
-static double parse_double(const char *arg)
-{
-	char *end;
-	double v = strtod(arg, &end);
-	if (end == arg || *end || !(v >= 0))
-		usage();
-	return v;
+	*(uint32_t *)dst = (uint32_t)v;
+	return end != arg && !*end && v <= UINT32_MAX;
 }
 
 static void parse_args(int argc, char **argv, struct study *s)
 {
-	static const struct option opts[] = {{"keys", required_argument, NULL, 'k'},
-					     {"requests", required_argument, NULL, 'r'},
-					     {"warmup", required_argument, NULL, 'w'},
-					     {"seed", required_argument, NULL, 's'},
-					     {"window", required_argument, NULL, 'W'},
-					     {"doorkeeper", required_argument, NULL, 'd'},
-					     {"scan-share", required_argument, NULL, 'S'},
-					     {NULL, 0, NULL, 0}};
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'k':
-			s->keys = (uint32_t)parse_u64(optarg);
-			break;
-		case 'r':
-			s->requests = parse_u64(optarg);
-			break;
-		case 'w':
-			s->warmup = parse_u64(optarg);
-			break;
-		case 's':
-			s->seed = parse_u64(optarg);
-			break;
-		case 'W':
-			s->window_requests = parse_u64(optarg);
-			break;
-		case 'd':
-			s->doorkeeper_factor = parse_double(optarg);
-			break;
-		case 'S':
-			s->scan_share = parse_double(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc || s->keys < 100 || s->warmup >= s->requests || s->scan_share >= 1 ||
+	const struct fscd_bench_opt opts[] = {
+	    {.name = "keys", .arg = "N", .kind = FSCD_BENCH_FN, .dst = &s->keys, .fn = parse_keys},
+	    {.name = "requests", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &s->requests},
+	    {.name = "warmup", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &s->warmup},
+	    {.name = "seed", .arg = "N", .kind = FSCD_BENCH_U64, .dst = &s->seed},
+	    {.name = "window",
+	     .arg = "REQUESTS",
+	     .kind = FSCD_BENCH_U64,
+	     .dst = &s->window_requests},
+	    {.name = "doorkeeper",
+	     .arg = "ENTRIES_PER_CACHE_ENTRY",
+	     .kind = FSCD_BENCH_DOUBLE,
+	     .dst = &s->doorkeeper_factor},
+	    {.name = "scan-share",
+	     .arg = "FRACTION",
+	     .kind = FSCD_BENCH_DOUBLE,
+	     .dst = &s->scan_share},
+	    {.name = NULL}};
+	const struct fscd_bench_opt *const tables[] = {opts, NULL};
+	fscd_bench_opts_parse("sim_eviction", tables, argc, argv);
+	if (s->keys < 100 || s->warmup >= s->requests || !(s->doorkeeper_factor >= 0) ||
+	    !(s->scan_share >= 0) || s->scan_share >= 1 ||
 	    s->keys + s->requests >= 10000000ull /* ID_DIGITS */)
-		usage();
+		fscd_bench_usage();
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fsc_shm_map.h"
+
 void sim_die(const char *fmt, ...)
 {
 	va_list ap;
@@ -104,14 +106,12 @@ void fsc_sim_check_hints_work(void)
 	if (!fsc_sim_lookup(&f, path, len, true))
 		sim_die("fsc self-check: put + lookup did not hit");
 	const struct fsc_shm_layout *l = fsc_writer_layout(f.w);
+	struct fsc_shm_mapping m;
+	const char *why;
 	fsc_shm_hints_name(hname, sizeof(hname), f.name, l->generation);
-	int fd = shm_open(hname, O_RDONLY, 0);
-	const uint8_t *h =
-	    fd < 0 ? MAP_FAILED : mmap(NULL, l->slot_count, PROT_READ, MAP_SHARED, fd, 0);
-	if (fd >= 0)
-		close(fd);
-	if (h == MAP_FAILED || !h[fsc_writer_slot_of(f.w, path, len)])
+	if (fsc_shm_map_object(hname, l->slot_count, &m, &why) < 0 ||
+	    !((const uint8_t *)m.base)[fsc_writer_slot_of(f.w, path, len)])
 		sim_die("fsc self-check: a reader's hit did not set the slot's hint");
-	munmap((void *)h, l->slot_count);
+	fsc_shm_unmap(&m);
 	fsc_sim_close(&f);
 }

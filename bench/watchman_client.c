@@ -82,12 +82,12 @@ int wm_server_start(struct wm_server *s, const char *watchman, const char *state
 
 static bool wm_reaped(pid_t pid, int *status, uint64_t wait_ns)
 {
-	uint64_t end = fscd_bench_now_ns() + wait_ns;
+	uint64_t end = fsc_harness_now_ns() + wait_ns;
 	do {
 		if (waitpid(pid, status, WNOHANG) == pid)
 			return true;
-		fscd_bench_sleep_ns(FSCD_BENCH_NS_PER_MS);
-	} while (fscd_bench_now_ns() < end);
+		fsc_harness_sleep_ns(FSCD_BENCH_NS_PER_MS);
+	} while (fsc_harness_now_ns() < end);
 	return false;
 }
 
@@ -120,7 +120,7 @@ int wm_conn_open(struct wm_conn *c, const char *sock, pid_t server, uint64_t tim
 	if (strlen(sock) >= sizeof(addr.sun_path))
 		return -1;
 	strcpy(addr.sun_path, sock);
-	uint64_t end = fscd_bench_now_ns() + timeout_ns;
+	uint64_t end = fsc_harness_now_ns() + timeout_ns;
 	for (;;) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
@@ -133,9 +133,9 @@ int wm_conn_open(struct wm_conn *c, const char *sock, pid_t server, uint64_t tim
 		}
 		close(fd);
 		int status;
-		if (fscd_bench_now_ns() > end || (server > 0 && waitpid(server, &status, WNOHANG)))
+		if (fsc_harness_now_ns() > end || (server > 0 && waitpid(server, &status, WNOHANG)))
 			return -1;
-		fscd_bench_sleep_ns(10 * FSCD_BENCH_NS_PER_MS);
+		fsc_harness_sleep_ns(10 * FSCD_BENCH_NS_PER_MS);
 	}
 	c->cap = WM_BUF_INITIAL;
 	c->buf = malloc(c->cap);
@@ -189,7 +189,7 @@ static int wm_conn_make_room(struct wm_conn *c)
 
 const char *wm_conn_read_line(struct wm_conn *c, int timeout_ms)
 {
-	uint64_t end = fscd_bench_now_ns() +
+	uint64_t end = fsc_harness_now_ns() +
 		       (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * FSCD_BENCH_NS_PER_MS;
 	size_t scanned = c->start;
 	for (;;) {
@@ -204,7 +204,7 @@ const char *wm_conn_read_line(struct wm_conn *c, int timeout_ms)
 		if (wm_conn_make_room(c) < 0)
 			return NULL;
 		if (timeout_ms >= 0) {
-			uint64_t now = fscd_bench_now_ns();
+			uint64_t now = fsc_harness_now_ns();
 			struct pollfd p = {.fd = c->fd, .events = POLLIN};
 			int wait_ms =
 			    now >= end ? 0 : (int)((end - now) / FSCD_BENCH_NS_PER_MS) + 1;

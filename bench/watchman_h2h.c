@@ -30,7 +30,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,108 +40,49 @@
 
 static struct h2h_run *h2h_cleanup_run; /* what the atexit handler tears down */
 
-static void h2h_usage(void)
+/* --only cost|latency */
+static bool h2h_parse_only(void *dst, const char *part)
 {
-	fprintf(stderr,
-		"usage: watchman_h2h [--dirs D] [--files F] [--queries N] [--scan-queries N] "
-		"[--rounds N]\n"
-		"       [--samples N] [--gap-us MIN,MAX] [--settle-ms MS] [--no-subscription]\n"
-		"       [--only cost|latency] [--watchman PATH] [--fscd PATH] [--dir PARENT]\n"
-		"       [--name TABLE]\n");
-	exit(2);
-}
-
-static void h2h_defaults(struct h2h_opts *o)
-{
-	*o = (struct h2h_opts){.watchman = "watchman",
-			       .dirs = 100,
-			       .files = 100,
-			       .queries = 2000,
-			       .scan_queries = 200,
-			       .rounds = 101,
-			       .samples = 300,
-			       .gap_min_ns = 2 * FSCD_BENCH_NS_PER_MS,
-			       .gap_max_ns = 5 * FSCD_BENCH_NS_PER_MS,
-			       .settle_ms = -1,
-			       .subscription = true,
-			       .run_cost = true,
-			       .run_latency = true};
-	fscd_bench_common_init(&o->common, "wmh2h");
-}
-
-static void h2h_parse_gap(struct h2h_opts *o, const char *arg)
-{
-	unsigned long gmin, gmax;
-	if (sscanf(arg, "%lu,%lu", &gmin, &gmax) != 2 || gmin > gmax)
-		h2h_usage();
-	o->gap_min_ns = gmin * 1000;
-	o->gap_max_ns = gmax * 1000;
+	struct h2h_opts *o = dst;
+	o->run_cost = strcmp(part, "cost") == 0;
+	o->run_latency = strcmp(part, "latency") == 0;
+	return true;
 }
 
 static void h2h_parse(struct h2h_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"dirs", required_argument, NULL, 'D'},
-						 {"files", required_argument, NULL, 'F'},
-						 {"queries", required_argument, NULL, 'q'},
-						 {"scan-queries", required_argument, NULL, 'S'},
-						 {"rounds", required_argument, NULL, 'R'},
-						 {"samples", required_argument, NULL, 's'},
-						 {"gap-us", required_argument, NULL, 'g'},
-						 {"settle-ms", required_argument, NULL, 't'},
-						 {"no-subscription", no_argument, NULL, 'N'},
-						 {"only", required_argument, NULL, 'o'},
-						 {"watchman", required_argument, NULL, 'w'},
-						 {"fscd", required_argument, NULL, 'f'},
-						 {"dir", required_argument, NULL, 'd'},
-						 {"name", required_argument, NULL, 'n'},
-						 {NULL, 0, NULL, 0}};
-	h2h_defaults(o);
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'D':
-			o->dirs = atoi(optarg);
-			break;
-		case 'F':
-			o->files = atoi(optarg);
-			break;
-		case 'q':
-			o->queries = atoi(optarg);
-			break;
-		case 'S':
-			o->scan_queries = atoi(optarg);
-			break;
-		case 'R':
-			o->rounds = atoi(optarg);
-			break;
-		case 's':
-			o->samples = atoi(optarg);
-			break;
-		case 'g':
-			h2h_parse_gap(o, optarg);
-			break;
-		case 't':
-			o->settle_ms = atoi(optarg);
-			break;
-		case 'N':
-			o->subscription = false;
-			break;
-		case 'o':
-			o->run_cost = strcmp(optarg, "cost") == 0;
-			o->run_latency = strcmp(optarg, "latency") == 0;
-			break;
-		case 'w':
-			o->watchman = optarg;
-			break;
-		default:
-			if (!fscd_bench_common_opt(&o->common, ch, optarg))
-				h2h_usage();
-		}
-	}
-	if (o->dirs < 1 || o->dirs > 1000 || o->files < 1 || o->files > 10000 || o->queries < 1 ||
-	    o->scan_queries < 0 || o->rounds < 1 || o->samples < 1 || optind != argc ||
-	    !(o->run_cost || o->run_latency))
-		h2h_usage();
+	*o = (struct h2h_opts){.watchman = "watchman",
+			       .common = {.dirs = 100, .files = 100, .rounds = 101},
+			       .queries = 2000,
+			       .scan_queries = 200,
+			       .samples = 300,
+			       .gap_ns = {2 * FSCD_BENCH_NS_PER_MS, 5 * FSCD_BENCH_NS_PER_MS},
+			       .settle_ms = -1,
+			       .subscription = true,
+			       .run_cost = true,
+			       .run_latency = true};
+	const struct fscd_bench_opt opts[] = {
+	    {.name = "queries", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->queries},
+	    {.name = "scan-queries", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->scan_queries},
+	    {.name = "samples", .arg = "N", .kind = FSCD_BENCH_INT, .dst = &o->samples},
+	    {.name = "gap-us", .arg = "MIN,MAX", .kind = FSCD_BENCH_GAP_US, .dst = o->gap_ns},
+	    {.name = "settle-ms", .arg = "MS", .kind = FSCD_BENCH_INT, .dst = &o->settle_ms},
+	    {.name = "no-subscription",
+	     .arg = NULL,
+	     .kind = FSCD_BENCH_CLEAR,
+	     .dst = &o->subscription},
+	    {.name = "only",
+	     .arg = "cost|latency",
+	     .kind = FSCD_BENCH_FN,
+	     .dst = o,
+	     .fn = h2h_parse_only},
+	    {.name = "watchman", .arg = "PATH", .kind = FSCD_BENCH_STR, .dst = &o->watchman},
+	    {.name = NULL}};
+	fscd_bench_parse(&o->common, "watchman_h2h", "wmh2h", opts, argc, argv);
+	if (o->common.dirs < 1 || o->common.dirs > 1000 || o->common.files < 1 ||
+	    o->common.files > 10000 || o->queries < 1 || o->scan_queries < 0 ||
+	    o->common.rounds < 1 || o->samples < 1 || !(o->run_cost || o->run_latency))
+		fscd_bench_usage();
 }
 
 /* ---- set-up and tear-down ---- */
@@ -191,19 +131,12 @@ static void h2h_cleanup(void)
 static void h2h_make_tree(struct h2h_run *r)
 {
 	const struct h2h_opts *o = r->o;
-	if (fscd_bench_make_tree(r->root, o->dirs, o->files) < 0)
+	if (fscd_bench_make_tree(r->root, o->common.dirs, o->common.files) < 0)
 		fscd_bench_die("cannot make the tree under %s: %s", r->root, strerror(errno));
-	r->nfiles = o->dirs * o->files;
+	r->nfiles = o->common.dirs * o->common.files;
 	r->rel_offset = strlen(r->root) + 1;
-	r->paths = calloc((size_t)r->nfiles, sizeof(*r->paths));
-	if (!r->paths)
-		fscd_bench_die("out of memory");
+	r->paths = fscd_bench_tree_paths(r->root, o->common.dirs, o->common.files);
 	char path[4096];
-	for (int i = 0; i < r->nfiles; i++) {
-		fscd_bench_file_path(path, sizeof(path), r->root, i / o->files, i % o->files);
-		if (!(r->paths[i] = strdup(path)))
-			fscd_bench_die("out of memory");
-	}
 	snprintf(r->target, sizeof(r->target), "%s/" H2H_TARGET, r->root);
 	r->target_fd = open(r->target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (r->target_fd < 0)
@@ -223,30 +156,26 @@ static void h2h_start_fscd(struct h2h_run *r)
 	char log[4096];
 	snprintf(log, sizeof(log), "%s/fscd.log", r->state_dir);
 	uint64_t cap = (uint64_t)r->nfiles * 2 < 16384 ? 16384 : (uint64_t)r->nfiles * 2;
-	uint64_t t0 = fscd_bench_now_ns();
-	if (fscd_bench_daemon_start(&r->fscd, r->o->common.fscd, r->o->common.name, r->root, cap,
-				    log) < 0)
-		fscd_bench_die("cannot start %s", r->o->common.fscd);
-	r->c = fscd_bench_wait_live(&r->fscd, 30 * FSCD_BENCH_NS_PER_S);
-	if (!r->c)
-		fscd_bench_die("fscd did not publish table %s", r->o->common.name);
+	uint64_t t0 = fsc_harness_now_ns();
+	r->c = fscd_bench_daemon_up(&r->fscd, &r->o->common, r->root, cap, log,
+				    30 * FSCD_BENCH_NS_PER_S);
 	struct stat st;
 	for (int i = -1; i < r->nfiles; i++) { /* until every file is a hit */
 		const char *path = i < 0 ? r->target : r->paths[i];
 		while (fsc_lookup(r->c, path, &st, NULL) != FSC_HIT) {
-			if (fscd_bench_now_ns() - t0 > H2H_READY_CAP_NS)
+			if (fsc_harness_now_ns() - t0 > H2H_READY_CAP_NS)
 				fscd_bench_die("fscd never cached %s", path);
-			fscd_bench_sleep_ns(FSCD_BENCH_NS_PER_MS);
+			fsc_harness_sleep_ns(FSCD_BENCH_NS_PER_MS);
 		}
 	}
-	r->fscd_ready_ns = fscd_bench_now_ns() - t0;
+	r->fscd_ready_ns = fsc_harness_now_ns() - t0;
 }
 
 /* Watches the root and waits until a synced query lists every file. */
 static void h2h_watch_root(struct h2h_run *r)
 {
 	char req[H2H_REQUEST_MAX], text[256];
-	uint64_t t0 = fscd_bench_now_ns();
+	uint64_t t0 = fsc_harness_now_ns();
 	snprintf(req, sizeof(req), "[\"watch\",\"%s\"]", r->root_json);
 	const char *reply = wm_conn_call(&r->q, req);
 	if (!reply || !wm_json_value(reply, "watch"))
@@ -260,12 +189,12 @@ static void h2h_watch_root(struct h2h_run *r)
 	while (have < want) {
 		reply = wm_conn_call(&r->q, req);
 		have = reply ? wm_reply_count_files(reply) : -1;
-		if (have < 0 || fscd_bench_now_ns() - t0 > H2H_READY_CAP_NS)
+		if (have < 0 || fsc_harness_now_ns() - t0 > H2H_READY_CAP_NS)
 			h2h_die(r, "watchman lists %ld of %ld files", have, want);
 		if (have < want)
-			fscd_bench_sleep_ns(10 * FSCD_BENCH_NS_PER_MS);
+			fsc_harness_sleep_ns(10 * FSCD_BENCH_NS_PER_MS);
 	}
-	r->wm_ready_ns = fscd_bench_now_ns() - t0;
+	r->wm_ready_ns = fsc_harness_now_ns() - t0;
 }
 
 static void h2h_start_watchman(struct h2h_run *r)
@@ -296,15 +225,6 @@ static long h2h_rss_kb(pid_t pid)
 	return kb;
 }
 
-static void h2h_json_cost(const struct h2h_cost *c)
-{
-	const struct fscd_bench_pct *p = &c->pct;
-	printf("\"%s\":{\"n\":%zu,\"min_ns\":%.1f,\"p50_ns\":%.1f,\"p90_ns\":%.1f,\"p99_ns\":%.1f,"
-	       "\"max_ns\":%.1f,\"mean_ns\":%.1f}",
-	       c->method, p->n, (double)p->min / 1e3, (double)p->p50 / 1e3, (double)p->p90 / 1e3,
-	       (double)p->p99 / 1e3, (double)p->max / 1e3, p->mean / 1e3);
-}
-
 static void h2h_json_requests(const struct h2h_run *r, char example[][3 * H2H_REQUEST_MAX])
 {
 	char req[H2H_REQUEST_MAX];
@@ -325,12 +245,13 @@ static void h2h_json_head(const struct h2h_run *r)
 	const struct h2h_opts *o = r->o;
 	h2h_json_requests(r, example);
 	wm_json_escape(argv_json, sizeof(argv_json), r->wm.argv_text);
-	printf("{\"benchmark\":\"watchman_h2h\",\"what\":\"fscd (libfsc, shared memory) and "
-	       "Watchman (JSON over its Unix socket, one persistent connection) watching the same "
-	       "tree: cost per answer to 'size and mtime of this file', and change-to-visible "
-	       "latency after a 1-byte append\",");
-	printf("\"tree\":{\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d},", o->dirs, o->files,
-	       r->nfiles);
+	fscd_bench_json_begin(
+	    "watchman_h2h", "fscd (libfsc, shared memory) and Watchman (JSON over its Unix socket, "
+			    "one persistent connection) watching the same tree: cost per answer to "
+			    "'size and mtime of this file', and change-to-visible latency after a "
+			    "1-byte append");
+	printf("\"tree\":{\"dirs\":%d,\"files_per_dir\":%d,\"files\":%d},", o->common.dirs,
+	       o->common.files, r->nfiles);
 	printf("\"watchman\":{\"version\":\"%s\",\"command\":\"%s\",\"settle_ms\":%d,"
 	       "\"settle_from\":\"%s\",\"query_path_nosync\":\"%s\",\"query_path_sync\":\"%s\","
 	       "\"query_scan_nosync\":\"%s\",",
@@ -351,7 +272,7 @@ static void h2h_json_costs(const struct h2h_cost *cost, int ncost)
 	printf("\"per_answer\":{\"note\":\"local calls: mean per call of one pass over all files "
 	       "in random order, percentiles over passes; watchman: one query per sample\",");
 	for (int i = 0; i < ncost; i++) {
-		h2h_json_cost(&cost[i]);
+		fscd_bench_json_pct(stdout, cost[i].method, &cost[i].pct, "ns");
 		printf(",");
 	}
 	printf("\"ratios_p50\":{\"watchman_nosync_over_fsc_lookup\":%.1f,"
@@ -365,8 +286,8 @@ static void h2h_json_costs(const struct h2h_cost *cost, int ncost)
 static void h2h_json_latency(const struct h2h_opts *o, const struct h2h_latency *lat, int nlat)
 {
 	printf("\"latency\":{\"samples\":%d,\"gap_us\":[%llu,%llu]", o->samples,
-	       (unsigned long long)(o->gap_min_ns / 1000),
-	       (unsigned long long)(o->gap_max_ns / 1000));
+	       (unsigned long long)(o->gap_ns[0] / 1000),
+	       (unsigned long long)(o->gap_ns[1] / 1000));
 	for (int i = 0; i < nlat; i++) {
 		printf(",");
 		fscd_bench_json_pct_us(stdout, lat[i].method, &lat[i].pct);
@@ -456,7 +377,7 @@ int main(int argc, char **argv)
 	h2h_parse(&o, argc, argv);
 	static struct h2h_run r;
 	r = (struct h2h_run){.o = &o, .target_fd = -1, .q = {.fd = -1}};
-	r.rng = 0x9e3779b97f4a7c15ull ^ fscd_bench_now_ns();
+	r.rng = 0x9e3779b97f4a7c15ull ^ fsc_harness_now_ns();
 	h2h_cleanup_run = &r;
 	atexit(h2h_cleanup);
 	r.root = fscd_bench_mkdtemp(o.common.dir, "wmh2h");

@@ -36,10 +36,9 @@ enum h2h_watcher {
 struct h2h_opts {
 	struct fscd_bench_common common;
 	const char *watchman;
-	int dirs, files;
-	int queries, scan_queries, rounds, samples;
-	uint64_t gap_min_ns, gap_max_ns;
-	int settle_ms; /* -1: watchman's default */
+	int queries, scan_queries, samples;
+	uint64_t gap_ns[2]; /* MIN, MAX */
+	int settle_ms;	    /* -1: watchman's default */
 	bool subscription;
 	bool run_cost, run_latency; /* --only */
 };
@@ -51,7 +50,7 @@ struct h2h_run {
 	int nfiles;
 	char **paths;	   /* absolute; the watchman name is paths[i] + rel_offset */
 	size_t rel_offset; /* strlen(root) + 1 */
-	struct fscd_bench_daemon fscd;
+	struct fsc_harness_fscd fscd;
 	fsc_t *c;
 	struct wm_server wm;
 	struct wm_conn q;

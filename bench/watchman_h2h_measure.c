@@ -47,9 +47,9 @@ void h2h_cost_watchman(struct h2h_run *r, enum h2h_query kind, int n, struct h2h
 		const char *path = r->paths[h2h_random(&r->rng) % (uint64_t)r->nfiles];
 		struct wm_file f;
 		h2h_wm_request(r, path + r->rel_offset, kind, req, sizeof(req));
-		uint64_t t0 = fscd_bench_now_ns();
+		uint64_t t0 = fsc_harness_now_ns();
 		h2h_wm_ask(r, req, &f);
-		uint64_t ps = (fscd_bench_now_ns() - t0) * 1000;
+		uint64_t ps = (fsc_harness_now_ns() - t0) * 1000;
 		if (i >= 0)
 			v[i] = ps;
 		if (!f.found || f.size != 0)
@@ -65,7 +65,7 @@ void h2h_cost_watchman(struct h2h_run *r, enum h2h_query kind, int n, struct h2h
 static uint64_t h2h_local_pass(struct h2h_run *r, const int *order, enum h2h_local kind)
 {
 	struct stat st;
-	uint64_t failures = 0, t0 = fscd_bench_now_ns();
+	uint64_t failures = 0, t0 = fsc_harness_now_ns();
 	switch (kind) {
 	case H2H_FSC_LOOKUP:
 		for (int i = 0; i < r->nfiles; i++)
@@ -80,7 +80,7 @@ static uint64_t h2h_local_pass(struct h2h_run *r, const int *order, enum h2h_loc
 			failures += stat(r->paths[order[i]], &st) != 0;
 		break;
 	}
-	uint64_t ns = fscd_bench_now_ns() - t0;
+	uint64_t ns = fsc_harness_now_ns() - t0;
 	if (failures)
 		fscd_bench_die("%llu of %d answers were not hits", (unsigned long long)failures,
 			       r->nfiles);
@@ -103,7 +103,7 @@ static void h2h_shuffle(int *order, int n, uint64_t *rng)
 void h2h_cost_local(struct h2h_run *r, struct h2h_cost out[3])
 {
 	static const char *const names[] = {"fsc_lookup", "fsc_stat", "stat"};
-	int rounds = r->o->rounds;
+	int rounds = r->o->common.rounds;
 	int *order = calloc((size_t)r->nfiles, sizeof(*order));
 	uint64_t *v = calloc((size_t)rounds, sizeof(*v));
 	if (!order || !v)
@@ -128,7 +128,7 @@ void h2h_cost_local(struct h2h_run *r, struct h2h_cost out[3])
 
 static void h2h_check_cap(struct h2h_run *r, uint64_t t0, const char *how)
 {
-	if (fscd_bench_now_ns() - t0 > H2H_SAMPLE_CAP_NS)
+	if (fsc_harness_now_ns() - t0 > H2H_SAMPLE_CAP_NS)
 		h2h_die(r, "size %lld of %s not visible through %s after 30 s", (long long)r->size,
 			r->target, how);
 }
@@ -138,7 +138,7 @@ static uint64_t h2h_see_fsc(struct h2h_run *r, uint64_t t0, uint64_t *requests)
 	struct stat st;
 	for (;;) {
 		int got = fsc_lookup(r->c, r->target, &st, NULL);
-		uint64_t now = fscd_bench_now_ns();
+		uint64_t now = fsc_harness_now_ns();
 		++*requests;
 		if (got == FSC_HIT && st.st_size == r->size)
 			return now;
@@ -155,7 +155,7 @@ static uint64_t h2h_see_query(struct h2h_run *r, enum h2h_query kind, uint64_t t
 	for (;;) {
 		struct wm_file f;
 		h2h_wm_ask(r, req, &f);
-		uint64_t now = fscd_bench_now_ns();
+		uint64_t now = fsc_harness_now_ns();
 		++*requests;
 		if (f.found && f.size == r->size)
 			return now;
@@ -168,7 +168,7 @@ static uint64_t h2h_see_notification(struct h2h_run *r, struct wm_conn *sub, uin
 {
 	for (;;) {
 		const char *pdu = wm_conn_read_line(sub, 1000);
-		uint64_t now = fscd_bench_now_ns();
+		uint64_t now = fsc_harness_now_ns();
 		struct wm_file f;
 		if (pdu) {
 			++*requests;
@@ -201,7 +201,7 @@ void h2h_latency(struct h2h_run *r, enum h2h_watcher how, struct h2h_latency *ou
 	const struct h2h_opts *o = r->o;
 	struct wm_conn sub = {.fd = -1};
 	uint64_t *v = calloc((size_t)o->samples, sizeof(*v)),
-		 span = o->gap_max_ns - o->gap_min_ns + 1;
+		 span = o->gap_ns[1] - o->gap_ns[0] + 1;
 	if (!v)
 		fscd_bench_die("out of memory");
 	memset(out, 0, sizeof(*out));
@@ -209,8 +209,8 @@ void h2h_latency(struct h2h_run *r, enum h2h_watcher how, struct h2h_latency *ou
 	if (how == H2H_SEE_WM_SUBSCRIPTION)
 		h2h_subscribe(r, &sub);
 	for (int i = 0; i < o->samples; i++) {
-		fscd_bench_sleep_ns(o->gap_min_ns + h2h_random(&r->rng) % span);
-		uint64_t t0 = fscd_bench_now_ns(), seen = 0;
+		fsc_harness_sleep_ns(o->gap_ns[0] + h2h_random(&r->rng) % span);
+		uint64_t t0 = fsc_harness_now_ns(), seen = 0;
 		if (write(r->target_fd, "x", 1) != 1)
 			fscd_bench_die("write %s: %s", r->target, strerror(errno));
 		r->size++;

@@ -11,78 +11,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "fsc_shm_table.h"
+#include "fsc_harness.h"
 #include "fsc_test_util.h"
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
+#define MS(ms) ((uint64_t)(ms)*FSC_HARNESS_NS_PER_MS)
 
 pid_t fsc_test_fscd_start(const char *const *argv, const char *errfile)
 {
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (errfile) {
-			int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (fd >= 0)
-				dup2(fd, STDERR_FILENO);
-		}
-		execv(FSCD_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	struct fsc_harness_fscd d;
+	assert_int_equal(fsc_harness_fscd_start(&d, NULL, NULL, argv, NULL, errfile, 0), 0);
+	return d.pid;
 }
 
 int fsc_test_fscd_wait(pid_t pid, int timeout_ms)
 {
-	uint64_t end = fsc_test_now_ms() + (uint64_t)timeout_ms;
-	int status;
-	do {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return status;
-		pause_ms(5);
-	} while (fsc_test_now_ms() < end);
-	return -1;
+	return fsc_harness_wait_exit(pid, MS(timeout_ms));
 }
 
 int fsc_test_fscd_stop(pid_t pid)
 {
-	kill(pid, SIGTERM);
-	int status = fsc_test_fscd_wait(pid, 10000);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	return status;
+	struct fsc_harness_fscd d = {.pid = pid};
+	return fsc_harness_fscd_stop(&d, MS(10000));
 }
 
 fsc_t *fsc_test_open_new_generation(const char *name, const char *probe, uint64_t not_gen,
 				    int timeout_ms)
 {
-	uint64_t end = fsc_test_now_ms() + (uint64_t)timeout_ms;
-	do {
-		fsc_t *c = fsc_open(name);
-		struct fsc_info info;
-		if (c && (!probe || (fsc_lookup(c, probe, NULL, &info) == FSC_HIT &&
-				     info.generation != not_gen)))
-			return c;
-		fsc_close(c);
-		pause_ms(10);
-	} while (fsc_test_now_ms() < end);
-	fail_msg("no live table '%s' serving %s (generation other than %llx) within %d ms", name,
-		 probe ? probe : "-", (unsigned long long)not_gen, timeout_ms);
-	return NULL;
+	struct fsc_harness_live w = {.name = name,
+				     .probe = probe,
+				     .not_generation = not_gen,
+				     .timeout_ns = MS(timeout_ms),
+				     .poll_ns = MS(10)};
+	fsc_t *c = fsc_harness_open_live(&w);
+	if (!c)
+		fail_msg("no live table '%s' serving %s (generation other than %llx) within %d ms",
+			 name, probe ? probe : "-", (unsigned long long)not_gen, timeout_ms);
+	return c;
 }
 
 fsc_t *fsc_test_open_when_live(const char *name, int timeout_ms)
@@ -133,7 +103,7 @@ void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expec
 			return;
 		if (fsc_test_now_ms() > end)
 			fail_msg("table did not converge within %d ms: %s", timeout_ms, why);
-		pause_ms(2);
+		fsc_harness_sleep_ns(MS(2));
 	}
 }
 
@@ -161,16 +131,10 @@ const char *fsc_test_read_file(const char *path)
 
 uint64_t fsc_test_counter(const char *name, int counter)
 {
-	char oname[FSC_SHM_OBJECT_NAME_MAX];
-	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), name), 0);
-	int fd = shm_open(oname, O_RDONLY, 0);
-	assert_true(fd >= 0);
-	const struct fsc_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(h != MAP_FAILED);
-	uint64_t v = atomic_load_explicit(&h->counters[counter], memory_order_relaxed);
-	munmap((void *)h, sizeof(*h));
-	return v;
+	uint64_t ctr[FSC_CTR_COUNT];
+	assert_true(counter >= 0 && counter < FSC_CTR_COUNT);
+	assert_int_equal(fsc_harness_counters(name, ctr), 0);
+	return ctr[counter];
 }
 
 int fsc_test_fscd_run(const char *const *argv, const char **out, const char **err)
@@ -178,17 +142,9 @@ int fsc_test_fscd_run(const char *const *argv, const char **out, const char **er
 	static char outf[64], errf[64];
 	snprintf(outf, sizeof(outf), "/tmp/fsc_run_%d.out", (int)getpid());
 	snprintf(errf, sizeof(errf), "/tmp/fsc_run_%d.err", (int)getpid());
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(o, STDOUT_FILENO);
-		dup2(e, STDERR_FILENO);
-		execv(FSCD_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	int status = fsc_test_fscd_wait(pid, 20000);
+	struct fsc_harness_fscd d;
+	assert_int_equal(fsc_harness_fscd_start(&d, NULL, NULL, argv, outf, errf, 0), 0);
+	int status = fsc_harness_wait_exit(d.pid, MS(20000));
 	assert_true(status != -1 && WIFEXITED(status));
 	static char outbuf[65536], errbuf[65536];
 	snprintf(outbuf, sizeof(outbuf), "%s", fsc_test_read_file(outf));

@@ -1,4 +1,5 @@
-/* Running the real fscd binary in tests, and waiting for the table to agree with stat(). */
+/* Running the real fscd binary in tests (tests/harness/fsc_harness.h, with a failure of the
+ * harness failing the test), and waiting for the table to agree with stat(). */
 #ifndef FSC_TEST_FSCD_H
 #define FSC_TEST_FSCD_H
 

@@ -17,12 +17,12 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_harness.h"
 #include "fsc_shm_format.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 
-#define QUEUE_LIMIT_FILE "/proc/sys/fs/inotify/max_queued_events"
-#define WAIT_MS		 30000
+#define WAIT_MS 30000
 
 struct fixture {
 	struct fsc_test_daemon d;
@@ -30,39 +30,19 @@ struct fixture {
 	int storm_files; /* more events than the queue holds */
 };
 
-static long read_limit(void)
-{
-	FILE *f = fopen(QUEUE_LIMIT_FILE, "r");
-	long v = -1;
-	if (f && fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static bool write_limit(long v)
-{
-	FILE *f = fopen(QUEUE_LIMIT_FILE, "w");
-	bool ok = f && fprintf(f, "%ld\n", v) > 0;
-	if (f)
-		ok = (fclose(f) == 0) && ok;
-	return ok;
-}
-
 static int setup(void **state)
 {
 	static struct fixture f;
 	fsc_test_daemon_prepare(&f.d, "overflow");
 	/* The queue limit is read when an inotify instance is made: lower it for fscd's only.
 	 * Without root, outgrow the default queue instead. */
-	f.saved_limit = read_limit();
+	f.saved_limit = fsc_harness_inotify_queue_read();
 	f.storm_files = 20000;
-	if (f.saved_limit > 0 && write_limit(64))
+	if (f.saved_limit > 0 && fsc_harness_inotify_queue_write(64))
 		f.storm_files = 400;
 	fsc_test_daemon_start(&f.d, f.d.root, WAIT_MS);
 	if (f.storm_files == 400)
-		write_limit(f.saved_limit);
+		fsc_harness_inotify_queue_write(f.saved_limit);
 	*state = &f;
 	return 0;
 }
@@ -70,8 +50,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	if (f->saved_limit > 0 && read_limit() != f->saved_limit)
-		write_limit(f->saved_limit); /* setup failed before restoring it */
+	if (f->saved_limit > 0 && fsc_harness_inotify_queue_read() != f->saved_limit)
+		fsc_harness_inotify_queue_write(
+		    f->saved_limit); /* setup failed before restoring it */
 	fsc_test_daemon_stop(&f->d);
 	return 0;
 }
