@@ -21,6 +21,7 @@
 #include "fscd_filter.h"
 #include "fscd_log.h"
 #include "fscd_requests.h"
+#include "fscd_reserve.h"
 #include "fscd_tree.h"
 
 #define FSCD_TICKS_PER_UPKEEP 10   /* heartbeat ticks (100 ms) between upkeep passes */
@@ -155,8 +156,9 @@ static bool fscd_reload_preflight(const struct fscd_config *cfg, char *why, size
 }
 
 /* Re-reads the configuration from the same argv and --config file. Returns true if it is
- * valid (and *renamed if it names another table); logs why not otherwise. */
-static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed)
+ * valid and /dev/shm has room for its table (*renamed if it names another table, *reserved
+ * the room, see fscd_reserve.h); logs why not otherwise. */
+static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed, int *reserved)
 {
 	const struct fscd_config *cur = d->cfg;
 	fscd_log(FSCD_LOG_INFO, "SIGHUP: re-reading the configuration from %s%s",
@@ -170,6 +172,12 @@ static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed)
 	if (st != FSCD_CONFIG_RUN)
 		snprintf(why, sizeof(why), "%s", err.msg);
 	*renamed = ok && strcmp(next.name, cur->name) != 0;
+	/* the new table is made while this one serves: both must fit (the journal too, if
+	 * this one has one: a reload must not silently lose it) */
+	bool journal = cur->journal_kib && !fsc_writer_journal_error(d->w);
+	*reserved =
+	    ok ? fscd_reserve_take(fscd_reserve_size(&next, journal), why, sizeof(why)) : -1;
+	ok = ok && *reserved != -1;
 	fscd_config_free(&next);
 	if (!ok)
 		fscd_log(FSCD_LOG_ERROR,
@@ -191,7 +199,8 @@ static void fscd_fds_set_cloexec(void)
 
 /* Restarts fscd in place with the new configuration: same pid (systemd's MAINPID), a new
  * table that takes the name over. Returns only if the exec failed: true to keep running. */
-static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, enum fscd_loop_exit *why)
+static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, int reserved,
+			     enum fscd_loop_exit *why)
 {
 	if (renamed) {
 		fscd_log(FSCD_LOG_INFO, "the new configuration names another table: closing '%s'",
@@ -203,7 +212,9 @@ static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, enum fscd_loop
 		 (int)getpid());
 	fflush(NULL);
 	fscd_fds_set_cloexec();
+	fscd_reserve_pass(reserved);
 	execv("/proc/self/exe", d->argv);
+	fscd_reserve_handback(reserved);
 	fscd_log(FSCD_LOG_ERROR, "cannot restart in place: execv /proc/self/exe: %s; %s",
 		 strerror(errno),
 		 d->w ? "still serving with the previous configuration"
@@ -222,7 +233,9 @@ static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
 		return true;
 	if (si.ssi_signo == SIGHUP) {
 		bool renamed;
-		return !fscd_reload_check(d, &renamed) || fscd_reload_exec(d, renamed, why);
+		int reserved;
+		return !fscd_reload_check(d, &renamed, &reserved) ||
+		       fscd_reload_exec(d, renamed, reserved, why);
 	}
 	fscd_log(FSCD_LOG_INFO, "signal %u: stopping", si.ssi_signo);
 	*why = FSCD_LOOP_STOP;
@@ -322,6 +335,7 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	    .journal_bytes = (uint64_t)cfg->journal_kib * 1024,
 	};
 	const char *why = "";
+	fscd_reserve_release(); /* the room the image before a reload kept for this table */
 	int rc = fsc_writer_open(w, &o, &why);
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why,
@@ -434,6 +448,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 	sigset_t mask;
 	fscd_signals_block(&mask);
+	fscd_reserve_adopt();
 	switch (fscd_config_load(&cfg, argc, argv, false, &err)) {
 	case FSCD_CONFIG_RUN:
 		fscd_log_set_level(cfg.log_level);
