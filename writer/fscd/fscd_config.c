@@ -51,8 +51,9 @@ void fscd_config_usage(FILE *out)
 	      "table that programs read through libfsc (fsc_stat, fsc_lookup) with no syscall.\n"
 	      "Runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it cleanly.\n"
 	      "SIGHUP re-reads the configuration: if it is valid, fscd restarts in place (same\n"
-	      "pid) and publishes a new table that readers follow; if not, it logs why and keeps\n"
-	      "running as it was.\n"
+	      "pid) and publishes a new table that readers follow; if not (or if /dev/shm has no\n"
+	      "room for the new table next to the old one), it logs why and keeps running as it\n"
+	      "was.\n"
 	      "\n"
 	      "settings: a flag, or a 'key = value' line in the config file\n"
 	      "  flag                         config-file key\n",
