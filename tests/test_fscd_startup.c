@@ -79,6 +79,27 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* SIGTERM now: fscd must exit 0 within PROMPT_MS, having published nothing. */
+static void expect_prompt_stop(struct fixture *f)
+{
+	uint64_t t0 = fsc_test_now_ms();
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	int status = fsc_test_fscd_wait(f->pid, 3 * PROMPT_MS);
+	uint64_t took = fsc_test_now_ms() - t0;
+	if (status == -1)
+		fail_msg("fscd ignored SIGTERM while starting for %d ms: %s", 3 * PROMPT_MS,
+			 fsc_test_read_file(f->log)); /* teardown stops it */
+	f->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("fscd ended with status 0x%x: %s", status, fsc_test_read_file(f->log));
+	if (took > PROMPT_MS)
+		fail_msg("fscd took %llu ms to honour SIGTERM while starting: %s",
+			 (unsigned long long)took, fsc_test_read_file(f->log));
+	assert_non_null(strstr(fsc_test_read_file(f->log), "stopping before serving"));
+	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
+	assert_null(fsc_open(f->name));
+}
+
 /* SIGTERM while fscd waits for a polled directory whose listing hangs. */
 static void test_sigterm_while_polled_dirs_settle(void **state)
 {
@@ -99,26 +120,48 @@ static void test_sigterm_while_polled_dirs_settle(void **state)
 				 fsc_test_read_file(f->log));
 		pause_ms(2);
 	}
-	uint64_t t0 = fsc_test_now_ms();
-	assert_int_equal(kill(f->pid, SIGTERM), 0);
-	int status = fsc_test_fscd_wait(f->pid, WAIT_MS);
-	uint64_t took = fsc_test_now_ms() - t0;
-	f->pid = 0;
-	assert_true(status != -1);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("fscd ended with status 0x%x: %s", status, fsc_test_read_file(f->log));
-	if (took > PROMPT_MS)
-		fail_msg("fscd took %llu ms to honour SIGTERM while starting: %s",
-			 (unsigned long long)took, fsc_test_read_file(f->log));
-	assert_non_null(strstr(fsc_test_read_file(f->log), "stopping before serving"));
-	assert_int_equal(fsc_test_shm_leftovers(f->name, false), 0);
-	assert_null(fsc_open(f->name));
+	expect_prompt_stop(f);
+}
+
+/* What fscd's main thread is blocked in (/proc/PID/wchan), "" if running. */
+static const char *wchan_of(pid_t pid)
+{
+	static char buf[128];
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* SIGTERM while fscd checks a watch root whose stat hangs (a dead mount). */
+static void test_sigterm_while_a_root_hangs(void **state)
+{
+	struct fixture *f = *state;
+	if (!f->mounted)
+		skip();
+	fsc_test_fuse_hang(&f->m, true);
+	const char *argv[] = {"fscd", "--name", f->name, "--watch", f->mnt, NULL};
+	f->pid = fsc_test_fscd_start(argv, f->log);
+	/* blocked in a FUSE request: the stat of the root */
+	uint64_t end = fsc_test_now_ms() + WAIT_MS;
+	while (!strstr(wchan_of(f->pid), "fuse") && !strstr(wchan_of(f->pid), "request")) {
+		if (fsc_test_now_ms() > end || fsc_test_fscd_wait(f->pid, 0) != -1)
+			fail_msg("fscd never blocked on %s (wchan %s): %s", f->mnt,
+				 wchan_of(f->pid), fsc_test_read_file(f->log));
+		pause_ms(2);
+	}
+	expect_prompt_stop(f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_sigterm_while_polled_dirs_settle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sigterm_while_a_root_hangs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -362,10 +363,39 @@ static void fscd_loop_close(struct fscd_loop *l)
 
 /* SIGTERM and SIGINT stay blocked while fscd starts (the loop reads them from its signalfd),
  * so start-up asks whether one is pending: between its stages, every 64 paths the scan
- * considers (through the filter) and every 100 ms while polled directories settle. */
+ * considers (through the filter) and every 100 ms while polled directories settle. While it
+ * checks the roots, before any thread exists, they are caught instead: a stat hung on a
+ * dead mount (FUSE, an NFS mount with intr) then fails with EINTR rather than wait for ever.
+ * The signal taken, if any. */
+static volatile sig_atomic_t fscd_startup_signal;
+
+static void fscd_startup_on_signal(int sig)
+{
+	fscd_startup_signal = sig;
+}
+
+/* catch: true to catch SIGTERM and SIGINT in this thread (no SA_RESTART), false to block
+ * them again for the signalfd. */
+static void fscd_startup_catch(bool catch)
+{
+	struct sigaction sa = {.sa_handler = catch ? fscd_startup_on_signal : SIG_DFL};
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (!catch)
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (catch)
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static int fscd_stop_pending(void)
 {
 	sigset_t pending;
+	if (fscd_startup_signal)
+		return fscd_startup_signal;
 	if (sigpending(&pending) < 0)
 		return 0;
 	return sigismember(&pending, SIGTERM) == 1  ? SIGTERM
@@ -420,12 +450,13 @@ static enum fscd_start fscd_daemon_start(struct fscd_daemon *d)
 	if (fscd_tree_create(&d->tree, path_max) < 0)
 		return FSCD_START_FAILED;
 	fscd_tree_set_filter(d->tree, &d->filter);
-	for (size_t i = 0; i < cfg->watch.n; i++) {
-		if (fscd_stop_pending())
-			return FSCD_START_STOPPED;
-		if (fscd_tree_add_root(d->tree, cfg->watch.v[i]) < 0)
-			return fscd_stop_pending() ? FSCD_START_STOPPED : FSCD_START_FAILED;
-	}
+	fscd_startup_catch(true);
+	int rc = 0;
+	for (size_t i = 0; i < cfg->watch.n && rc == 0 && !fscd_stop_pending(); i++)
+		rc = fscd_tree_add_root(d->tree, cfg->watch.v[i]);
+	fscd_startup_catch(false);
+	if (rc < 0 && !fscd_stop_pending())
+		return FSCD_START_FAILED;
 	if (fscd_stop_pending())
 		return FSCD_START_STOPPED;
 	if (fscd_loop_open(&d->loop, fscd_tree_fd(d->tree)) < 0 ||
@@ -446,7 +477,7 @@ static enum fscd_start fscd_daemon_start(struct fscd_daemon *d)
 		return FSCD_START_STOPPED;
 	d->filter.stop = NULL; /* from now on the loop reads the signals */
 	const char *why_not = "";
-	int rc = fsc_writer_publish(d->w, &why_not);
+	rc = fsc_writer_publish(d->w, &why_not);
 	if (rc) {
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why_not,
 			 strerror(-rc));
