@@ -106,7 +106,7 @@ static uint64_t idir_table_bytes(const char *name)
 	struct fsc_shm_mapping m;
 	struct fsc_shm_layout layout;
 	const char *why;
-	if (fsc_shm_map_table(name, &m, &layout, &why) < 0)
+	if (fsc_shm_map_table(name, NULL, &m, &layout, &why) < 0)
 		return 0;
 	uint64_t size = m.size;
 	fsc_shm_unmap(&m);

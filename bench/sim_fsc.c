@@ -109,7 +109,7 @@ void fsc_sim_check_hints_work(void)
 	struct fsc_shm_mapping m;
 	const char *why;
 	fsc_shm_hints_name(hname, sizeof(hname), f.name, l->generation);
-	if (fsc_shm_map_object(hname, l->slot_count, &m, &why) < 0 ||
+	if (fsc_shm_map_object(hname, l->slot_count, NULL, &m, &why) < 0 ||
 	    !((const uint8_t *)m.base)[fsc_writer_slot_of(f.w, path, len)])
 		sim_die("fsc self-check: a reader's hit did not set the slot's hint");
 	fsc_shm_unmap(&m);

@@ -99,10 +99,52 @@ bool fsc_shm_trust_owner(const struct fsc_shm_trust *t, uid_t uid)
 {
 	if (uid == 0 || uid == geteuid())
 		return true;
+	struct fsc_shm_trust from_env;
+	if (!t) /* a broken variable trusts nobody more */
+		t = fsc_shm_trust_from_env(&from_env) == 0 ? &from_env : NULL;
 	for (unsigned i = 0; t && i < t->n; i++)
 		if (t->uids[i] == uid)
 			return true;
 	return false;
+}
+
+/* The checks of fsc_shm_open_object, saying too_small when the object is under min_size. */
+static int open_trusted(const char *object, uint64_t min_size, const char *too_small,
+			const struct fsc_shm_trust *trust, int *fd, struct stat *st,
+			const char **why)
+{
+	*why = NULL;
+	int rc = open_checked(object, MAP_READ_ONLY, fd, st);
+	if (rc)
+		return rc;
+	/* Whoever may write the object may forge its records or truncate it under a reader
+	 * (SIGBUS): only a trusted owner, and nobody else, may be able to write it. */
+	if (!fsc_shm_trust_owner(trust, st->st_uid)) {
+		*why = "owned by a user this reader does not trust (not root, not itself, not in "
+		       "FSC_TRUSTED_UIDS)";
+		rc = -EPERM;
+	} else if (!S_ISREG(st->st_mode))
+		*why = "not a regular file";
+	else if (st->st_mode & S_IWOTH)
+		*why = "world-writable (anyone could rewrite or truncate it; readers refuse it)";
+	else if (st->st_mode & S_IWGRP)
+		*why = "group-writable (its group could rewrite or truncate it; readers refuse it)";
+	else if ((uint64_t)st->st_size < min_size || st->st_size <= 0)
+		*why = too_small;
+	if (*why) {
+		close(*fd);
+		*fd = -1;
+		return rc ? rc : -EPROTO;
+	}
+	return 0;
+}
+
+int fsc_shm_open_object(const char *object, uint64_t min_size, const struct fsc_shm_trust *trust,
+			int *fd, struct stat *st, const char **why)
+{
+	return open_trusted(object, min_size,
+			    "smaller than expected (truncated, or not an fsc object)", trust, fd,
+			    st, why);
 }
 
 /* fsc_shm_map_object, saying too_small when the object is smaller than min_size. */
@@ -113,30 +155,9 @@ static int map_checked(const char *object, uint64_t min_size, const char *too_sm
 	int fd;
 	struct stat st;
 	*out = (struct fsc_shm_mapping){0};
-	*why = NULL;
-	int rc = open_checked(object, MAP_READ_ONLY, &fd, &st);
+	int rc = open_trusted(object, min_size, too_small, trust, &fd, &st, why);
 	if (rc)
 		return rc;
-	/* Whoever may write the object may forge its records or truncate it under a reader
-	 * (SIGBUS): only a trusted owner, and nobody else, may be able to write it. */
-	if (!fsc_shm_trust_owner(trust, st.st_uid)) {
-		close(fd);
-		*why = "owned by a user this reader does not trust (not root, not itself, not in "
-		       "FSC_TRUSTED_UIDS)";
-		return -EPERM;
-	}
-	if (!S_ISREG(st.st_mode))
-		*why = "not a regular file";
-	else if (st.st_mode & S_IWOTH)
-		*why = "world-writable (anyone could rewrite or truncate it; readers refuse it)";
-	else if (st.st_mode & S_IWGRP)
-		*why = "group-writable (its group could rewrite or truncate it; readers refuse it)";
-	else if ((uint64_t)st.st_size < min_size || st.st_size <= 0)
-		*why = too_small;
-	if (*why) {
-		close(fd);
-		return -EPROTO;
-	}
 	return map_fd(fd, (size_t)st.st_size, MAP_READ_ONLY, out);
 }
 

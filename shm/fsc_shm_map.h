@@ -32,8 +32,8 @@ int fsc_shm_trust_add(struct fsc_shm_trust *t, const char *list);
 /* *t = the uids FSC_TRUST_ENV names (none if unset). 0, or -EINVAL/-E2BIG: a broken variable
  * is an error, never silently "trust nobody more" or "trust everyone". */
 int fsc_shm_trust_from_env(struct fsc_shm_trust *t);
-/* May an object owned by uid be believed? Root, the effective uid, or one listed in t
- * (t may be NULL: root and the effective uid only). */
+/* May an object owned by uid be believed? Root, the effective uid, or one listed in t.
+ * t NULL means the process's default: those FSC_TRUST_ENV names. */
 bool fsc_shm_trust_owner(const struct fsc_shm_trust *t, uid_t uid);
 
 /* One mapping of a whole object. */
@@ -45,13 +45,20 @@ struct fsc_shm_mapping {
 /* Maps shm object `object` (a shm_open name such as "/fsc.default") read-only, in full.
  * The open never blocks (O_NONBLOCK: a FIFO squatted at the name is refused, not waited on)
  * and never follows a symlink. Refused with *why set: -EPERM for an object whose owner trust
- * does not accept (NULL: root and the effective uid only); -EPROTO for anything but a regular
- * object, an object its group or others may write, one smaller than min_size bytes (or
- * empty). Otherwise 0 with *out filled, or -errno of the failed call (-ENOENT: nothing at
- * that name). For a raw view of an object that has no validating helper (tests read a hint
- * segment this way). */
+ * does not accept (fsc_shm_trust_owner; NULL: root, the effective uid, FSC_TRUST_ENV);
+ * -EPROTO for anything but a regular object, an object its group or others may write, one
+ * smaller than min_size bytes (or empty). Otherwise 0 with *out filled, or -errno of the
+ * failed call (-ENOENT: nothing at that name). For a raw view of an object that has no
+ * validating helper (tests read a hint segment this way). */
 int fsc_shm_map_object(const char *object, uint64_t min_size, const struct fsc_shm_trust *trust,
 		       struct fsc_shm_mapping *out, const char **why);
+
+/* The checks of fsc_shm_map_object without the mapping: *fd is left open on the object (for
+ * a tool that reads it by descriptor, e.g. lseek SEEK_DATA) and *st is its fstat. Same
+ * results; *fd is -1 on failure. */
+struct stat;
+int fsc_shm_open_object(const char *object, uint64_t min_size, const struct fsc_shm_trust *trust,
+			int *fd, struct stat *st, const char **why);
 
 /* The table published under table_name: mapped, and its header validated into *layout
  * (fsc_shm_header_validate). 0, -EINVAL (bad name), -EPERM / -EPROTO with *why, or -errno. */

@@ -500,6 +500,127 @@ static void test_sighup_renames_table(void **state)
 	stop_and_check_clean(f, new_name);
 }
 
+/* Runs fscd --config path; expects exit 2 within a few seconds, message on stderr, nothing
+ * published. */
+static void expect_file_refused(struct fixture *f, const char *path, const char *message)
+{
+	const char *argv[] = {"fscd", "--config", path, "--name", f->name, NULL};
+	const char *out, *err;
+	uint64_t t0 = fsc_test_now_ms();
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 2);
+	uint64_t took = fsc_test_now_ms() - t0;
+	if (took > 5000)
+		fail_msg("fscd took %llu ms to refuse %s", (unsigned long long)took, path);
+	if (!strstr(err, message))
+		fail_msg("stderr lacks \"%s\": %s", message, err);
+	assert_string_equal(out, "");
+	assert_null(fsc_open(f->name));
+}
+
+/* Not a regular file: /dev/zero (endless), a FIFO (nobody writing), a directory. */
+static void test_config_not_a_regular_file(void **state)
+{
+	struct fixture *f = *state;
+	char fifo[300], msg[512];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", f->etc);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_file_refused(f, "/dev/zero",
+			    "config file /dev/zero is a character device: --config takes a "
+			    "regular text file");
+	snprintf(msg, sizeof(msg), "config file %s is a FIFO", fifo);
+	expect_file_refused(f, fifo, msg);
+	snprintf(msg, sizeof(msg), "config file %s is a directory", f->etc);
+	expect_file_refused(f, f->etc, msg);
+}
+
+/* A NUL byte, an overlong line, an oversized file: errors naming the file (and line). */
+static void test_config_bad_bytes(void **state)
+{
+	struct fixture *f = *state;
+	char msg[512];
+	/* a NUL byte would end the line as C sees it: "watch = /tmp" and the rest lost */
+	FILE *out = fopen(f->conf, "w");
+	assert_non_null(out);
+	fprintf(out, "# ok\nwatch = %s", f->a);
+	fputc('\0', out);
+	fputs("ignored\ncapacity = 10\n", out);
+	assert_int_equal(fclose(out), 0);
+	snprintf(msg, sizeof(msg), "fscd: %s:2: NUL byte at column %zu", f->conf,
+		 strlen("watch = ") + strlen(f->a) + 1);
+	expect_file_refused(f, f->conf, msg);
+
+	/* one byte past the longest line: refused; the longest itself is fine */
+	char line[FSCD_CONFIG_LINE_MAX + 2];
+	memset(line, ' ', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	memcpy(line, "# ", 2);
+	write_conf(f->conf, "watch = %s\n\n%s\n", f->a, line);
+	snprintf(msg, sizeof(msg), "fscd: %s:3: line too long (max %d bytes)", f->conf,
+		 FSCD_CONFIG_LINE_MAX);
+	expect_file_refused(f, f->conf, msg);
+	char *argv[] = {"fscd", "--config", f->conf, NULL};
+	struct fscd_config cfg;
+	struct fscd_config_error err;
+	line[FSCD_CONFIG_LINE_MAX] = '\0';
+	write_conf(f->conf, "watch = %s\n\n%s\nname = %s\n", f->a, line, f->name);
+	assert_int_equal(fscd_config_load(&cfg, 3, argv, true, &err), FSCD_CONFIG_RUN);
+	assert_string_equal(cfg.name, f->name);
+	fscd_config_free(&cfg);
+
+	/* over the size bound, however valid: refused before it is read */
+	out = fopen(f->conf, "w");
+	assert_non_null(out);
+	fprintf(out, "watch = %s\n", f->a);
+	for (long n = 0; n <= FSCD_CONFIG_FILE_MAX / 64; n++)
+		fprintf(out, "# %61s\n", "padding");
+	assert_int_equal(fclose(out), 0);
+	struct stat st;
+	assert_int_equal(stat(f->conf, &st), 0);
+	snprintf(msg, sizeof(msg), "fscd: config file %s is %lld bytes, more than the %d", f->conf,
+		 (long long)st.st_size, FSCD_CONFIG_FILE_MAX);
+	expect_file_refused(f, f->conf, msg);
+}
+
+/* SIGHUP with a file fscd must refuse: logged, and the old table keeps being served. */
+static void test_sighup_bad_file_keeps_serving(void **state)
+{
+	struct fixture *f = *state;
+	write_conf(f->conf, "name = %s\nwatch = %s\n", f->name, f->a);
+	const char *argv[] = {"fscd", "--config", f->conf, NULL};
+	pid_t pid = start_fscd(f, argv);
+	fsc_t *c = fsc_test_open_new_generation(f->name, f->a_files[0], 0, WAIT_MS);
+	uint64_t gen = generation_of(c, f->a_files[0]);
+	/* a NUL byte that would cut "watch = b" to the old root, unnoticed */
+	FILE *out = fopen(f->conf, "w");
+	assert_non_null(out);
+	fprintf(out, "name = %s\nwatch = %s", f->name, f->a);
+	fputc('\0', out);
+	fprintf(out, "\nwatch = %s\n", f->b);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "reload refused: %s:2: NUL byte", f->conf);
+	wait_for_log(f->log, msg);
+	/* a FIFO in the file's place: refused at once, never waited on */
+	char fifo[300];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", f->etc);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(rename(fifo, f->conf), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	snprintf(msg, sizeof(msg), "reload refused: config file %s is a FIFO", f->conf);
+	wait_for_log(f->log, msg);
+	assert_int_equal(fsc_test_fscd_wait(pid, 0), -1);
+	int fd = open(f->a_files[0], O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "more\n", 5), 5);
+	close(fd);
+	const char *paths[] = {f->a_files[0], NULL};
+	fsc_test_wait_agree(c, paths, FSC_EXPECT_STAT, WAIT_MS);
+	assert_int_equal(generation_of(c, f->a_files[0]), gen);
+	assert_null(strstr(fsc_test_read_file(f->log), "restarting in place"));
+	fsc_close(c);
+	stop_and_check_clean(f, f->name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +635,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sighup_broken_config_keeps_serving, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sighup_renames_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_not_a_regular_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_bad_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sighup_bad_file_keeps_serving, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -402,6 +402,74 @@ static void ns_full_while_serving(void **state)
 	free(ch.links);
 }
 
+/* Waits for fscd's log to contain needle; fails at once if fscd exits meanwhile. */
+static void wait_log_while_running(pid_t pid, const char *log, const char *needle)
+{
+	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
+	while (!strstr(fsc_test_read_file(log), needle)) {
+		int status = fsc_test_fscd_wait(pid, 0);
+		if (status != -1)
+			fail_msg("fscd exited (status 0x%x) instead of logging \"%s\": %s", status,
+				 needle, fsc_test_read_file(log));
+		if (fsc_test_now_ms() > end)
+			fail_msg("log lacks \"%s\": %s", needle, fsc_test_read_file(log));
+		pause_ms(5);
+	}
+}
+
+/* In the namespace: SIGHUP asks for a new table (a restart in place), and a full /dev/shm
+ * has no room for it next to the one serving. fscd must say so and keep serving the old
+ * table, and reload once there is room. */
+static void ns_reload_while_full(void **state)
+{
+	(void)state;
+	char name[64], cap[16], log[PATH_BYTES], file[PATH_BYTES];
+	fsc_test_name(name, sizeof(name), "shmreload");
+	char *root = fsc_test_tmpdir("shmreload");
+	char *logdir = fsc_test_tmpdir("shmreload-log");
+	snprintf(log, sizeof(log), "%s/fscd.log", logdir);
+	snprintf(cap, sizeof(cap), "%d", SMALL_CAP);
+	const char *argv[] = {"fscd", "--name",	       name, "--watch", root, "--capacity",
+			      cap,    "--journal-kib", "0",  NULL};
+	pid_t pid = fsc_test_fscd_start(argv, log);
+	fsc_t *c = fsc_test_open_new_generation(name, root, 0, CONVERGE_MS);
+	uint64_t slots, size;
+	const char *why;
+	assert_int_equal(fsc_shm_geometry(SMALL_CAP, FSC_SLOT_SIZE_DEFAULT, &slots, &size, &why),
+			 0);
+	struct churn ch = {.fscd = pid};
+	snprintf(ch.name, sizeof(ch.name), "%s", name);
+	uint64_t gen = generation(&ch);
+	fill_shm(size);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	wait_log_while_running(pid, log, "reload refused");
+	const char *said[] = {"/dev/shm", "still serving table", NULL};
+	for (size_t i = 0; said[i]; i++)
+		if (!strstr(fsc_test_read_file(log), said[i]))
+			fail_msg("fscd's log lacks \"%s\": %s", said[i], fsc_test_read_file(log));
+	assert_running(pid);
+	assert_int_equal(generation(&ch), gen);
+	snprintf(file, sizeof(file), "%s/while-full", root);
+	fsc_test_write_file(file, "served", O_EXCL);
+	wait_one(c, file, FSC_EXPECT_STAT);
+	assert_int_equal(shm_objects(".new."), 3); /* the table, its hints, the filler */
+
+	/* room again: the same SIGHUP now restarts fscd in place with a new table */
+	assert_int_equal(unlink(FILLER), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	wait_log_while_running(pid, log, "restarting in place");
+	fsc_close(c);
+	c = fsc_test_open_new_generation(name, file, gen, CONVERGE_MS);
+	assert_running(pid);
+	fsc_close(c);
+	stop_cleanly(pid, name);
+	assert_int_equal(shm_objects(NULL), 0);
+	fsc_test_rmtree(root);
+	fsc_test_rmtree(logdir);
+	free(root);
+	free(logdir);
+}
+
 struct scenario {
 	const char *name;
 	const char *tmpfs_size;
@@ -411,6 +479,7 @@ struct scenario {
 static const struct scenario scenarios[] = {
     {"table_too_big", "64k", ns_table_too_big},
     {"full_while_serving", "1m", ns_full_while_serving},
+    {"reload_while_full", "1m", ns_reload_while_full},
 };
 
 static const struct scenario *scenario_named(const char *name)
@@ -489,6 +558,12 @@ static void test_full_while_serving(void **state)
 	run_in_private_shm("full_while_serving");
 }
 
+static void test_reload_while_full(void **state)
+{
+	(void)state;
+	run_in_private_shm("reload_while_full");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], NS_ARG) == 0)
@@ -496,6 +571,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_too_big),
 	    cmocka_unit_test(test_full_while_serving),
+	    cmocka_unit_test(test_reload_while_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fsc_shm_map.h"
 #include "fsc_shm_seqlock.h"
 #include "fsc_test_util.h"
 
@@ -576,6 +579,61 @@ static void test_stat_watch(void **state)
 	assert_int_equal(fsc_writer_remove(f->w, "/later", 6), 0);
 }
 
+/* Allocated bytes of the table's object in /dev/shm. */
+static uint64_t object_allocated(const char *oname)
+{
+	int fd;
+	struct stat st;
+	const char *why;
+	assert_int_equal(fsc_shm_open_object(oname, 1, NULL, &fd, &st, &why), 0);
+	close(fd);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+/* A table whose header claims half a million slots in an object that holds a few pages (a
+ * forged or damaged one looks the same): --entries lists what is there and makes /dev/shm
+ * hold no more than that, rather than the whole claimed size (reading a hole of a tmpfs
+ * object through a mapping allocates it). */
+static void test_shmdump_sparse_table(void **state)
+{
+	(void)state;
+	char name[64], oname[FSC_SHM_OBJECT_NAME_MAX];
+	fsc_test_name(name, sizeof(name), "sparse");
+	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), name), 0);
+	struct fsc_writer *w = fsc_test_writer(name, 1u << 18);
+	const struct fsc_shm_layout *l = fsc_writer_layout(w);
+	uint64_t size = fsc_writer_header(w)->object_size;
+	assert_true(size >= (128u << 20));
+	int fd = shm_open(oname, O_RDWR, 0);
+	assert_true(fd >= 0);
+	off_t from = (off_t)((l->slots_offset + 4095) & ~(uint64_t)4095);
+	assert_int_equal(
+	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, (off_t)size - from), 0);
+	close(fd);
+	struct stat st;
+	for (uint64_t i = 0; i < 3; i++) {
+		char path[64];
+		int n = snprintf(path, sizeof(path), "/sparse/file%" PRIu64, i);
+		fsc_test_fake_stat(&st, i + 1, 1);
+		assert_int_equal(fsc_writer_put(w, path, (size_t)n, &st, 0), 0);
+	}
+	uint64_t before = object_allocated(oname);
+	assert_true(before < (1u << 20));
+	struct run r;
+	run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, "--entries", (char *)NULL);
+	uint64_t after = object_allocated(oname);
+	fsc_writer_close(w);
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "/sparse/file2\n");
+	assert_contains(r.out, "3 live entries listed, 0 tombstones, 0 busy slots skipped, 0 "
+			       "damaged slots\n");
+	run_free(&r);
+	if (after > before + (256u << 10))
+		fail_msg("fsc-shmdump --entries made a %" PRIu64 "-byte object hold %" PRIu64
+			 " bytes (%" PRIu64 " before)",
+			 size, after, before);
+}
+
 int main(void)
 {
 	/* fsc-stat is built next to fsc-shmdump */
@@ -592,6 +650,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stat_answers, setup, teardown),
 	    cmocka_unit_test(test_stat_missing_table_and_usage),
 	    cmocka_unit_test_setup_teardown(test_stat_watch, setup, teardown),
+	    cmocka_unit_test(test_shmdump_sparse_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,11 +7,16 @@
 #define _GNU_SOURCE
 #include "fsc_shmdump.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fsc_shm_seqlock.h"
 
@@ -87,13 +92,74 @@ enum fsc_dump_slot_status fsc_dump_slot_read(const struct fsc_dump_table *t, uin
 
 typedef void (*fsc_dump_entry_fn)(void *ctx, const struct fsc_dump_entry *e);
 
-/* Reads every slot, calls fn for each live one and counts the rest. */
+/* Where the slots hold data. A table's object may be sparse: a forged (or damaged) header
+ * can claim billions of slots in an object that holds a few pages. Reading a hole of a tmpfs
+ * object through a shared mapping allocates it, so a dump that read every slot would make
+ * /dev/shm hold the whole claimed size. The object's holes are never-written slots (EMPTY,
+ * all zero), so the scan asks the object where its data is (SEEK_DATA, SEEK_HOLE) and reads
+ * only the slots there: memory in proportion to what the writer really wrote. */
+struct fsc_dump_extents {
+	int fd;		     /* -1: no such information, read every slot */
+	uint64_t data, hole; /* the current extent of data: [data, hole) */
+};
+
+/* Opens the object again, if it is still the one mapped (same size and generation). */
+static void fsc_dump_extents_open(const struct fsc_dump_table *t, struct fsc_dump_extents *x)
+{
+	*x = (struct fsc_dump_extents){.fd = -1};
+	int fd;
+	struct stat st;
+	const char *why;
+	uint64_t gen = 0;
+	off_t gen_at = (off_t)offsetof(struct fsc_shm_header, generation);
+	if (fsc_shm_open_object(t->object, t->map.size, &t->trust, &fd, &st, &why) == 0 &&
+	    (uint64_t)st.st_size == t->map.size &&
+	    pread(fd, &gen, sizeof(gen), gen_at) == (ssize_t)sizeof(gen) &&
+	    gen == t->hdr->generation && lseek(fd, 0, SEEK_DATA) >= 0) {
+		x->fd = fd;
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The first slot at or after index that holds data, or slot_count if none does. */
+static uint64_t fsc_dump_extents_next(const struct fsc_dump_table *t, struct fsc_dump_extents *x,
+				      uint64_t index)
+{
+	const struct fsc_shm_layout *l = &t->layout;
+	if (x->fd < 0 || index >= l->slot_count)
+		return index;
+	uint64_t at = l->slots_offset + index * l->slot_size;
+	if (at < x->hole)
+		return index; /* within the current extent of data */
+	off_t data = lseek(x->fd, (off_t)at, SEEK_DATA);
+	off_t hole = data >= 0 ? lseek(x->fd, data, SEEK_HOLE) : -1;
+	if (data < 0 || hole < 0) {
+		if (data < 0 && errno == ENXIO)
+			return l->slot_count; /* no data after at */
+		close(x->fd);
+		x->fd = -1; /* cannot tell: read every slot from here */
+		return index;
+	}
+	x->data = (uint64_t)data;
+	x->hole = (uint64_t)hole;
+	if (x->data < at + l->slot_size)
+		return index; /* this slot overlaps the data */
+	uint64_t next = (x->data - l->slots_offset) / l->slot_size;
+	return next < l->slot_count ? next : l->slot_count;
+}
+
+/* Reads every slot that may hold data, calls fn for each live one and counts the rest. */
 static void fsc_dump_scan_slots(const struct fsc_dump_table *t, fsc_dump_entry_fn fn, void *ctx,
 				struct fsc_dump_scan *scan)
 {
 	static struct fsc_dump_entry e; /* 4 KiB: kept off the stack */
 	memset(scan, 0, sizeof(*scan));
-	for (uint64_t i = 0; i < t->layout.slot_count; i++) {
+	struct fsc_dump_extents x;
+	fsc_dump_extents_open(t, &x);
+	for (uint64_t i = fsc_dump_extents_next(t, &x, 0); i < t->layout.slot_count;
+	     i = fsc_dump_extents_next(t, &x, i + 1)) {
 		switch (fsc_dump_slot_read(t, i, &e)) {
 		case FSC_DUMP_SLOT_LIVE:
 			scan->live++;
@@ -112,6 +178,8 @@ static void fsc_dump_scan_slots(const struct fsc_dump_table *t, fsc_dump_entry_f
 			break;
 		}
 	}
+	if (x.fd >= 0)
+		close(x.fd);
 }
 
 /* "negative,polled,stale", or "-" for none. */

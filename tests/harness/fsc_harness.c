@@ -167,7 +167,7 @@ int fsc_harness_counters(const char *name, uint64_t out[FSC_CTR_COUNT])
 	struct fsc_shm_mapping m;
 	struct fsc_shm_layout layout;
 	const char *why;
-	int rc = fsc_shm_map_table(name, &m, &layout, &why);
+	int rc = fsc_shm_map_table(name, NULL, &m, &layout, &why);
 	if (rc < 0)
 		return rc;
 	const struct fsc_shm_header *h = m.base;

@@ -4,12 +4,15 @@
 #include "fscd_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -19,6 +22,8 @@
 _Static_assert(FSC_SLOT_SIZE_DEFAULT == 512, "--help says the default slot size is 512");
 _Static_assert(FSCD_DEFAULT_CAPACITY == 16384, "--help says the default capacity is 16384");
 _Static_assert(FSCD_DEFAULT_POLL_INTERVAL_MS == 2000, "--help says the default poll is 2000");
+_Static_assert(FSCD_CONFIG_LINE_MAX == 197 && FSCD_CONFIG_FILE_MAX == 1024 * 1024,
+	       "--help and fscd.conf state the config file's limits");
 
 #include "fscd_config_settings.h"
 
@@ -46,8 +51,9 @@ void fscd_config_usage(FILE *out)
 	      "table that programs read through libfsc (fsc_stat, fsc_lookup) with no syscall.\n"
 	      "Runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it cleanly.\n"
 	      "SIGHUP re-reads the configuration: if it is valid, fscd restarts in place (same\n"
-	      "pid) and publishes a new table that readers follow; if not, it logs why and keeps\n"
-	      "running as it was.\n"
+	      "pid) and publishes a new table that readers follow; if not (or if /dev/shm has no\n"
+	      "room for the new table next to the old one), it logs why and keeps running as it\n"
+	      "was.\n"
 	      "\n"
 	      "settings: a flag, or a 'key = value' line in the config file\n"
 	      "  flag                         config-file key\n",
@@ -63,18 +69,24 @@ void fscd_config_usage(FILE *out)
 	      "\n"
 	      "config file: one 'key = value' per line, keys as above, no [sections]; a line\n"
 	      "starting with # or ; is a comment, and so is ' ;' and what follows it; watch paths\n"
-	      "must be absolute; lines are at most 197 characters. Example: /etc/fscd.conf\n"
+	      "must be absolute; lines are at most 197 bytes, the file at most 1 MiB, with no NUL\n"
+	      "bytes. Example: /etc/fscd.conf\n"
 	      "\n"
 	      "A second fscd started with the same --name takes the table over; the first exits.\n"
 	      "Inspect a live table with: fsc-shmdump --name NAME [--entries] [--json]\n",
 	      out);
 }
 
-/* Reading the config file. The reader hands libinih one line at a time, so the handler knows
- * the line it is called for, and it strips leading blanks (an indented line is a setting
- * like any other, never a continuation of the one before). */
+/* Reading the config file. It is read whole first, and only if it is a regular file of at
+ * most FSCD_CONFIG_FILE_MAX bytes: a device, a FIFO or a huge file is refused before anything
+ * is read (/dev/zero would never end). Every line is then checked for NUL bytes (which would
+ * silently end a line as C sees it) and for length (libinih would split a longer line), so
+ * that such a file is an error naming its line. The reader then hands libinih one line at a
+ * time, so the handler knows the line it is called for, and it strips leading blanks (an
+ * indented line is a setting like any other, never a continuation of the one before). */
 struct fscd_ini {
-	FILE *f;
+	const char *text; /* the whole file */
+	size_t len, pos;
 	const char *path;
 	int lineno;   /* of the line last read */
 	int err_line; /* of the first error the handler or reader found; 0 = none */
@@ -98,20 +110,23 @@ __attribute__((format(printf, 2, 3))) static void fscd_ini_fail(struct fscd_ini 
 static char *fscd_ini_read(char *str, int num, void *stream)
 {
 	struct fscd_ini *s = stream;
-	if (!fgets(str, num, s->f))
+	if (s->pos >= s->len)
 		return NULL;
+	const char *line = s->text + s->pos;
+	const char *nl = memchr(line, '\n', s->len - s->pos);
+	size_t len = nl ? (size_t)(nl - line) + 1 : s->len - s->pos;
+	s->pos += len;
 	s->lineno++;
-	size_t len = strlen(str);
-	if (len + 1 == (size_t)num && str[len - 1] != '\n' && !feof(s->f)) {
-		int c;
-		while ((c = getc(s->f)) != EOF && c != '\n')
-			;
-		fscd_ini_fail(s, "line longer than %d characters: shorten it", num - 3);
-		str[0] = '\0'; /* libinih sees a blank line */
-		return str;
+	size_t blanks = 0;
+	while (blanks < len && (line[blanks] == ' ' || line[blanks] == '\t'))
+		blanks++;
+	len -= blanks;
+	if (len + 1 > (size_t)num) { /* fscd_config_check_text keeps lines shorter */
+		fscd_ini_fail(s, "line too long (max %d bytes): shorten it", num - 3);
+		len = 0; /* libinih sees a blank line */
 	}
-	size_t blanks = strspn(str, " \t");
-	memmove(str, str + blanks, len - blanks + 1);
+	memcpy(str, line + blanks, len);
+	str[len] = '\0';
 	return str;
 }
 
@@ -138,24 +153,114 @@ static int fscd_ini_on_setting(void *user, const char *section, const char *key,
 	return 1;
 }
 
+static const char *fscd_file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* Reads the whole of path, a regular file of at most FSCD_CONFIG_FILE_MAX bytes, into a
+ * NUL-terminated buffer (*len bytes before the NUL). NULL with err filled if it cannot. */
+static char *fscd_config_file_slurp(const char *path, size_t *len, struct fscd_config_error *err)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "cannot read config file %s: %s (check --config)", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > FSCD_CONFIG_FILE_MAX) {
+		if (!S_ISREG(st.st_mode))
+			snprintf(err->msg, sizeof(err->msg),
+				 "config file %s is %s: --config takes a regular text file "
+				 "(such as /etc/fscd.conf)",
+				 path, fscd_file_kind(st.st_mode));
+		else
+			snprintf(err->msg, sizeof(err->msg),
+				 "config file %s is %lld bytes, more than the %d a config file "
+				 "may have: is it the right file?",
+				 path, (long long)st.st_size, FSCD_CONFIG_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	/* one byte more than allowed: a file that grew since fstat is refused, not cut */
+	char *buf = malloc(FSCD_CONFIG_FILE_MAX + 2);
+	size_t n = 0;
+	ssize_t got = 1;
+	while (buf && n <= FSCD_CONFIG_FILE_MAX &&
+	       ((got = read(fd, buf + n, FSCD_CONFIG_FILE_MAX + 1 - n)) > 0 ||
+		(got < 0 && errno == EINTR)))
+		n += got > 0 ? (size_t)got : 0;
+	int read_errno = errno;
+	close(fd);
+	if (!buf || got < 0 || n > FSCD_CONFIG_FILE_MAX) {
+		snprintf(err->msg, sizeof(err->msg), "cannot read config file %s: %s", path,
+			 !buf	   ? "out of memory"
+			 : got < 0 ? strerror(read_errno)
+				   : "it grew past the size a config file may have");
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Every line of text: no NUL byte, at most FSCD_CONFIG_LINE_MAX bytes. */
+static bool fscd_config_check_text(const char *text, size_t len, const char *path,
+				   struct fscd_config_error *err)
+{
+	int lineno = 1;
+	for (size_t pos = 0; pos < len; lineno++) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		const char *nul = memchr(line, '\0', n);
+		if (nul) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%d: NUL byte at column %zu: a config file is text (is it the "
+				 "right file?); remove the byte",
+				 path, lineno, (size_t)(nul - line) + 1);
+			return false;
+		}
+		if (n > FSCD_CONFIG_LINE_MAX) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%d: line too long (max %d bytes): shorten it", path, lineno,
+				 FSCD_CONFIG_LINE_MAX);
+			return false;
+		}
+		pos += n + 1;
+	}
+	return true;
+}
+
 static bool fscd_config_read_file(struct fscd_config *cfg, const char *path,
 				  struct fscd_config_error *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "cannot read config file %s: %s (check --config)", path, strerror(errno));
+	size_t len;
+	char *text = fscd_config_file_slurp(path, &len, err);
+	if (!text)
+		return false;
+	if (!fscd_config_check_text(text, len, path, err)) {
+		free(text);
 		return false;
 	}
-	struct fscd_ini s = {.f = f, .path = path, .cfg = cfg, .err = err};
+	struct fscd_ini s = {.text = text, .len = len, .path = path, .cfg = cfg, .err = err};
 	int rc = ini_parse_stream(fscd_ini_read, &s, fscd_ini_on_setting, &s);
-	int read_errno = ferror(f) ? errno : 0;
-	fclose(f);
-	if (read_errno) {
-		snprintf(err->msg, sizeof(err->msg), "cannot read config file %s: %s", path,
-			 strerror(read_errno));
-		return false;
-	}
+	free(text);
 	if (rc > 0 && (!s.err_line || rc < s.err_line)) {
 		/* a line libinih could not parse: the handler never saw it */
 		snprintf(err->msg, sizeof(err->msg),

@@ -20,6 +20,11 @@
 #define FSCD_DEFAULT_JOURNAL_KIB       4096u
 #define FSCD_DEFAULT_BATCH_MS	       50u
 
+/* The config file: a regular file of at most this many bytes, lines of at most this many
+ * bytes (the newline aside; libinih's line buffer), no NUL byte anywhere. */
+#define FSCD_CONFIG_FILE_MAX (1024 * 1024)
+#define FSCD_CONFIG_LINE_MAX 197
+
 struct fscd_strlist {
 	char **v; /* owned strings */
 	size_t n;

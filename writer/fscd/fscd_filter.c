@@ -22,6 +22,8 @@ bool fscd_filter_wants(const struct fscd_filter *f, const char *path, bool is_di
 {
 	if (!f || depth == 0)
 		return true;
+	if (f->stop && f->stop())
+		return false;
 	if (f->max_depth && depth > f->max_depth)
 		return false;
 	if (fscd_filter_any_match(f->exclude, f->nexclude, path))

@@ -24,6 +24,9 @@ struct fscd_filter {
 	/* Directories polled like those, though inotify could watch them (--poll). */
 	const char *const *poll;
 	size_t npoll;
+	/* If set and it returns true, nothing below a root is wanted any more: fscd is being
+	 * stopped while it starts, and its first scan should end soon. */
+	bool (*stop)(void);
 };
 
 /* Should path (absolute, as it will be keyed) be cached, and if a directory, traversed?

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "fscd_filter.h"
 #include "fscd_log.h"
 #include "fscd_requests.h"
+#include "fscd_reserve.h"
 #include "fscd_tree.h"
 
 #define FSCD_TICKS_PER_UPKEEP 10   /* heartbeat ticks (100 ms) between upkeep passes */
@@ -155,8 +157,9 @@ static bool fscd_reload_preflight(const struct fscd_config *cfg, char *why, size
 }
 
 /* Re-reads the configuration from the same argv and --config file. Returns true if it is
- * valid (and *renamed if it names another table); logs why not otherwise. */
-static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed)
+ * valid and /dev/shm has room for its table (*renamed if it names another table, *reserved
+ * the room, see fscd_reserve.h); logs why not otherwise. */
+static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed, int *reserved)
 {
 	const struct fscd_config *cur = d->cfg;
 	fscd_log(FSCD_LOG_INFO, "SIGHUP: re-reading the configuration from %s%s",
@@ -170,6 +173,12 @@ static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed)
 	if (st != FSCD_CONFIG_RUN)
 		snprintf(why, sizeof(why), "%s", err.msg);
 	*renamed = ok && strcmp(next.name, cur->name) != 0;
+	/* the new table is made while this one serves: both must fit (the journal too, if
+	 * this one has one: a reload must not silently lose it) */
+	bool journal = cur->journal_kib && !fsc_writer_journal_error(d->w);
+	*reserved =
+	    ok ? fscd_reserve_take(fscd_reserve_size(&next, journal), why, sizeof(why)) : -1;
+	ok = ok && *reserved != -1;
 	fscd_config_free(&next);
 	if (!ok)
 		fscd_log(FSCD_LOG_ERROR,
@@ -191,7 +200,8 @@ static void fscd_fds_set_cloexec(void)
 
 /* Restarts fscd in place with the new configuration: same pid (systemd's MAINPID), a new
  * table that takes the name over. Returns only if the exec failed: true to keep running. */
-static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, enum fscd_loop_exit *why)
+static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, int reserved,
+			     enum fscd_loop_exit *why)
 {
 	if (renamed) {
 		fscd_log(FSCD_LOG_INFO, "the new configuration names another table: closing '%s'",
@@ -203,7 +213,9 @@ static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, enum fscd_loop
 		 (int)getpid());
 	fflush(NULL);
 	fscd_fds_set_cloexec();
+	fscd_reserve_pass(reserved);
 	execv("/proc/self/exe", d->argv);
+	fscd_reserve_handback(reserved);
 	fscd_log(FSCD_LOG_ERROR, "cannot restart in place: execv /proc/self/exe: %s; %s",
 		 strerror(errno),
 		 d->w ? "still serving with the previous configuration"
@@ -222,7 +234,9 @@ static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
 		return true;
 	if (si.ssi_signo == SIGHUP) {
 		bool renamed;
-		return !fscd_reload_check(d, &renamed) || fscd_reload_exec(d, renamed, why);
+		int reserved;
+		return !fscd_reload_check(d, &renamed, &reserved) ||
+		       fscd_reload_exec(d, renamed, reserved, why);
 	}
 	fscd_log(FSCD_LOG_INFO, "signal %u: stopping", si.ssi_signo);
 	*why = FSCD_LOOP_STOP;
@@ -322,6 +336,7 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	    .journal_bytes = (uint64_t)cfg->journal_kib * 1024,
 	};
 	const char *why = "";
+	fscd_reserve_release(); /* the room the image before a reload kept for this table */
 	int rc = fsc_writer_open(w, &o, &why);
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why,
@@ -346,6 +361,138 @@ static void fscd_loop_close(struct fscd_loop *l)
 		close(l->timerfd);
 }
 
+/* SIGTERM and SIGINT stay blocked while fscd starts (the loop reads them from its signalfd),
+ * so start-up asks whether one is pending: between its stages, every 64 paths the scan
+ * considers (through the filter) and every 100 ms while polled directories settle. While it
+ * checks the roots, before any thread exists, they are caught instead: a stat hung on a
+ * dead mount (FUSE, an NFS mount with intr) then fails with EINTR rather than wait for ever.
+ * The signal taken, if any. */
+static volatile sig_atomic_t fscd_startup_signal;
+
+static void fscd_startup_on_signal(int sig)
+{
+	fscd_startup_signal = sig;
+}
+
+/* catch: true to catch SIGTERM and SIGINT in this thread (no SA_RESTART), false to block
+ * them again for the signalfd. */
+static void fscd_startup_catch(bool catch)
+{
+	struct sigaction sa = {.sa_handler = catch ? fscd_startup_on_signal : SIG_DFL};
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (!catch)
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (catch)
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static int fscd_stop_pending(void)
+{
+	sigset_t pending;
+	if (fscd_startup_signal)
+		return fscd_startup_signal;
+	if (sigpending(&pending) < 0)
+		return 0;
+	return sigismember(&pending, SIGTERM) == 1  ? SIGTERM
+	       : sigismember(&pending, SIGINT) == 1 ? SIGINT
+						    : 0;
+}
+
+static bool fscd_startup_stopping(void)
+{
+	static unsigned calls;
+	static bool stopping;
+	if (!stopping && calls++ % 64 == 0)
+		stopping = fscd_stop_pending() != 0;
+	return stopping;
+}
+
+/* Waits up to FSCD_SETTLE_MS for the first listing of every polled directory, in slices
+ * short enough to honour a stop. Returns false if stopped. */
+static bool fscd_startup_settle(struct fscd_tree *tree)
+{
+	const uint64_t slice_ns = 100 * 1000000ull;
+	uint64_t end = fsc_writer_now_ns() + FSCD_SETTLE_MS * 1000000ull;
+	for (;;) {
+		if (fscd_stop_pending())
+			return false;
+		uint64_t now = fsc_writer_now_ns();
+		if (now >= end)
+			return true;
+		uint64_t ns = end - now < slice_ns ? end - now : slice_ns;
+		fscd_tree_poll_settle(tree, (unsigned)((ns + 999999) / 1000000));
+		if (fsc_writer_now_ns() < now + ns)
+			return true; /* settled before its slice ran out */
+	}
+}
+
+enum fscd_start {
+	FSCD_START_SERVING,
+	FSCD_START_FAILED,  /* logged why */
+	FSCD_START_STOPPED, /* SIGTERM or SIGINT came first */
+};
+
+/* Everything before the loop: roots checked, event sources, a private table filled by the
+ * first scan, then published. What it made is for the caller to release, whatever the
+ * outcome. */
+static enum fscd_start fscd_daemon_start(struct fscd_daemon *d)
+{
+	const struct fscd_config *cfg = d->cfg;
+	/* Check every root before publishing: a mistyped path must not take the table over
+	 * from a healthy fscd and then leave nobody serving it. */
+	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
+	uint32_t path_max = slot_size > FSC_SLOT_FIXED_BYTES ? fsc_shm_slot_path_max(slot_size) : 0;
+	if (fscd_tree_create(&d->tree, path_max) < 0)
+		return FSCD_START_FAILED;
+	fscd_tree_set_filter(d->tree, &d->filter);
+	fscd_startup_catch(true);
+	int rc = 0;
+	for (size_t i = 0; i < cfg->watch.n && rc == 0 && !fscd_stop_pending(); i++)
+		rc = fscd_tree_add_root(d->tree, cfg->watch.v[i]);
+	fscd_startup_catch(false);
+	if (rc < 0 && !fscd_stop_pending())
+		return FSCD_START_FAILED;
+	if (fscd_stop_pending())
+		return FSCD_START_STOPPED;
+	if (fscd_loop_open(&d->loop, fscd_tree_fd(d->tree)) < 0 ||
+	    fscd_tree_poll_start(d->tree, cfg->stat_threads) < 0 ||
+	    fscd_loop_add(d->loop.epfd, fscd_tree_poll_fd(d->tree), EPOLLIN) < 0 ||
+	    fscd_requests_open(&d->requests, cfg->name, cfg->request_window_ms) < 0 ||
+	    fscd_loop_add(d->loop.epfd, fscd_requests_fd(d->requests), EPOLLIN) < 0 ||
+	    fscd_table_open(cfg, &d->w))
+		return fscd_stop_pending() ? FSCD_START_STOPPED : FSCD_START_FAILED;
+	if (cfg->config_file)
+		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",
+			 cfg->config_file);
+	fscd_tree_set_writer(d->tree, d->w);
+	/* Build, then publish: until the scan is done, readers keep the table of the fscd this
+	 * one takes over from (or fall back to stat(2)), never a half-filled one. */
+	fscd_tree_scan_all(d->tree);
+	if (fscd_startup_stopping() || !fscd_startup_settle(d->tree))
+		return FSCD_START_STOPPED;
+	d->filter.stop = NULL; /* from now on the loop reads the signals */
+	const char *why_not = "";
+	rc = fsc_writer_publish(d->w, &why_not);
+	if (rc) {
+		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why_not,
+			 strerror(-rc));
+		return FSCD_START_FAILED;
+	}
+	return FSCD_START_SERVING;
+}
+
+static void fscd_daemon_release(struct fscd_daemon *d)
+{
+	fscd_requests_close(d->requests);
+	fscd_tree_destroy(d->tree);
+	fscd_loop_close(&d->loop);
+}
+
 /* Serves until stopped; returns the exit code. */
 static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **argv)
 {
@@ -360,51 +507,19 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 		       .max_depth = cfg->max_depth,
 		       .poll_interval_ms = cfg->poll_interval_ms,
 		       .poll = (const char *const *)cfg->poll.v,
-		       .npoll = cfg->poll.n},
+		       .npoll = cfg->poll.n,
+		       .stop = fscd_startup_stopping},
 	    .loop = {-1, -1, -1},
 	};
-	/* Check every root before publishing: a mistyped path must not take the table over
-	 * from a healthy fscd and then leave nobody serving it. */
-	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
-	uint32_t path_max = slot_size > FSC_SLOT_FIXED_BYTES ? fsc_shm_slot_path_max(slot_size) : 0;
-	if (fscd_tree_create(&d.tree, path_max) < 0)
-		return 1;
-	fscd_tree_set_filter(d.tree, &d.filter);
-	for (size_t i = 0; i < cfg->watch.n; i++) {
-		if (fscd_tree_add_root(d.tree, cfg->watch.v[i]) < 0) {
-			fscd_tree_destroy(d.tree);
-			return 1;
-		}
-	}
-	if (fscd_loop_open(&d.loop, fscd_tree_fd(d.tree)) < 0 ||
-	    fscd_tree_poll_start(d.tree, cfg->stat_threads) < 0 ||
-	    fscd_loop_add(d.loop.epfd, fscd_tree_poll_fd(d.tree), EPOLLIN) < 0 ||
-	    fscd_requests_open(&d.requests, cfg->name, cfg->request_window_ms) < 0 ||
-	    fscd_loop_add(d.loop.epfd, fscd_requests_fd(d.requests), EPOLLIN) < 0 ||
-	    fscd_table_open(cfg, &d.w)) {
-		fscd_requests_close(d.requests);
-		fscd_loop_close(&d.loop);
-		fscd_tree_destroy(d.tree);
-		return 1;
-	}
-	if (cfg->config_file)
-		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",
-			 cfg->config_file);
-	fscd_tree_set_writer(d.tree, d.w);
-	/* Build, then publish: until the scan is done, readers keep the table of the fscd this
-	 * one takes over from (or fall back to stat(2)), never a half-filled one. */
-	fscd_tree_scan_all(d.tree);
-	fscd_tree_poll_settle(d.tree, FSCD_SETTLE_MS);
-	const char *why_not = "";
-	int rc = fsc_writer_publish(d.w, &why_not);
-	if (rc) {
-		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why_not,
-			 strerror(-rc));
-		fscd_requests_close(d.requests);
-		fscd_tree_destroy(d.tree);
-		fscd_loop_close(&d.loop);
-		fsc_writer_close(d.w);
-		return 1;
+	enum fscd_start started = fscd_daemon_start(&d);
+	if (started != FSCD_START_SERVING) {
+		if (started == FSCD_START_STOPPED)
+			fscd_log(FSCD_LOG_INFO,
+				 "signal %d while starting: stopping before serving table '%s'",
+				 fscd_stop_pending(), cfg->name);
+		fscd_daemon_release(&d);
+		fsc_writer_close(d.w); /* a table still private: removed */
+		return started == FSCD_START_STOPPED ? 0 : 1;
 	}
 	const struct fsc_shm_header *h = fsc_writer_header(d.w);
 	fscd_log(FSCD_LOG_INFO,
@@ -413,9 +528,7 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 		 cfg->name, h->generation, h->counters[FSC_CTR_ENTRIES],
 		 h->counters[FSC_CTR_WATCHES], h->capacity);
 	enum fscd_loop_exit why = fscd_loop_run(&d);
-	fscd_requests_close(d.requests);
-	fscd_tree_destroy(d.tree);
-	fscd_loop_close(&d.loop);
+	fscd_daemon_release(&d);
 	if (why == FSCD_LOOP_FAILED)
 		return 1;
 	if (why == FSCD_LOOP_SUPERSEDED) {
@@ -434,6 +547,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 	sigset_t mask;
 	fscd_signals_block(&mask);
+	fscd_reserve_adopt();
 	switch (fscd_config_load(&cfg, argc, argv, false, &err)) {
 	case FSCD_CONFIG_RUN:
 		fscd_log_set_level(cfg.log_level);
