@@ -185,6 +185,9 @@ static const char *fscd_config_set_mode(struct fscd_config *cfg, const char *v, 
 	long m = strtol(v, &end, 8);
 	if (!*v || *end || m <= 0 || m > 0777)
 		return "an octal mode such as 0640";
+	if (m & 0022) /* readers refuse such a table: its group or others could forge it */
+		return "a mode that is not group- or world-writable (readers refuse such a "
+		       "table), such as 0640 or 0644";
 	cfg->mode = (mode_t)m;
 	return NULL;
 }
@@ -264,7 +267,7 @@ static const struct fscd_setting fscd_settings_table[] = {
      "longest wait between two passes over a sustained stream of changes; a\n"
      "change after a quiet spell is passed on at once; 2..1000 (default 50)",
      fscd_config_set_batch_ms, NULL},
-    {"mode", 'm', "OCTAL", "table permissions (default 0640; never world-writable)",
+    {"mode", 'm', "OCTAL", "table permissions (default 0640; never group- or world-writable)",
      fscd_config_set_mode, NULL},
     {"group", 'g', "GROUP", "group owning the table (readers in it may map it)",
      fscd_config_set_group, "unknown"},

@@ -136,8 +136,8 @@ static bool fscd_reload_preflight(const struct fscd_config *cfg, char *why, size
 		snprintf(why, n, "%s", geometry);
 		return false;
 	}
-	if (cfg->mode & 0002) {
-		snprintf(why, n, "mode %04o: a table must not be world-writable",
+	if (cfg->mode & 0022) {
+		snprintf(why, n, "mode %04o: a table must not be group- or world-writable",
 			 (unsigned)cfg->mode);
 		return false;
 	}

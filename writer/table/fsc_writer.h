@@ -17,7 +17,7 @@ struct fsc_writer_opts {
 	uint64_t capacity;  /* most entries kept; CLOCK evicts beyond it */
 	uint32_t slot_size; /* 0 = FSC_SLOT_SIZE_DEFAULT */
 	uint32_t max_probe; /* 0 = FSC_MAX_PROBE_DEFAULT */
-	mode_t mode;	    /* 0 = 0640; never world-writable */
+	mode_t mode;	    /* 0 = 0640; never group- or world-writable */
 	gid_t group;	    /* (gid_t)-1 = leave the creator's group */
 	/* called for each key CLOCK or a full probe window evicts (e.g. to drop an index) */
 	void (*on_evict)(void *ctx, const char *path, size_t len);

@@ -295,10 +295,10 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 		w->opts.slot_size = FSC_SLOT_SIZE_DEFAULT;
 	if (!w->opts.mode)
 		w->opts.mode = 0640;
-	if (w->opts.mode & 0002) {
+	if (w->opts.mode & 0022) {
 		free(w);
-		*why =
-		    "a world-writable table would let anyone forge records: drop o+w from the mode";
+		*why = "a table its group or others may write would let them forge records or "
+		       "truncate it under readers (who refuse it): drop g+w and o+w from the mode";
 		return -EINVAL;
 	}
 	if (fsc_shm_object_name(w->object_name, sizeof(w->object_name), w->opts.name)) {
