@@ -337,6 +337,12 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	};
 	const char *why = "";
 	fscd_reserve_release(); /* the room the image before a reload kept for this table */
+	uint64_t n, bytes;
+	if (fsc_writer_remove_leftovers(cfg->name, &n, &bytes) == 0 && n)
+		fscd_log(FSCD_LOG_INFO,
+			 "removed %" PRIu64 " objects (%" PRIu64 " KiB) that dead fscd processes "
+			 "left of table '%s' in " FSC_SHM_DIR,
+			 n, bytes / 1024, cfg->name);
 	int rc = fsc_writer_open(w, &o, &why);
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why,
