@@ -317,9 +317,79 @@ static void test_leftovers_rule(void **state)
 	fsc_test_shm_leftovers(name, true);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	char tmp[320];
+	snprintf(tmp, sizeof(tmp), "%.300s.tmp", path);
+	fsc_test_write_file(tmp, text, O_TRUNC);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* Polls fscd's log until it holds needle; fails the test after WAIT_LIVE_MS. */
+static void wait_for_log(const char *log, const char *needle)
+{
+	uint64_t end = fsc_test_now_ms() + WAIT_LIVE_MS;
+	while (!strstr(fsc_test_read_file(log), needle)) {
+		if (fsc_test_now_ms() > end)
+			fail_msg("log lacks \"%s\": %s", needle, fsc_test_read_file(log));
+		fsc_test_pause_ms(5);
+	}
+}
+
+/* A reload whose new image cannot start (here: the new table name is taken by a directory,
+ * so publishing there fails; preflight cannot know) does not leave the name unserved: the
+ * new image restarts in place with the previous configuration, which serves on. */
+static void test_failed_reload_falls_back(void **state)
+{
+	(void)state;
+	char name[64], blocked[96], conf[300], log[300], file[300], dir[160], text[512];
+	fsc_test_name(name, sizeof(name), "fallback");
+	snprintf(blocked, sizeof(blocked), "%s_blocked", name);
+	char *root = fsc_test_tmpdir("fallback");
+	snprintf(conf, sizeof(conf), "%s.conf", root);
+	snprintf(log, sizeof(log), "%s.log", root);
+	snprintf(file, sizeof(file), "%s/file", root);
+	fsc_test_write_file(file, "1\n", O_EXCL);
+	snprintf(text, sizeof(text), "name = %s\nwatch = %s\n", name, root);
+	write_text(conf, text);
+	pid_t pid = fsc_test_fscd_start((const char *const[]){"fscd", "--config", conf, NULL}, log);
+	fsc_t *c = fsc_test_open_new_generation(name, file, 0, WAIT_LIVE_MS);
+	struct fsc_info info;
+	assert_int_equal(fsc_lookup(c, file, NULL, &info), FSC_HIT);
+	uint64_t gen = info.generation;
+
+	snprintf(dir, sizeof(dir), "/dev/shm/fsc.%s", blocked);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(text, sizeof(text), "name = %s\nwatch = %s\n", blocked, root);
+	write_text(conf, text);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	wait_for_log(log, "restarting in place");
+	wait_for_log(log, "with the previous one");
+	fsc_close(c); /* the first table was closed (another name): a new reader of the old name */
+	c = fsc_test_open_new_generation(name, file, gen, WAIT_LIVE_MS);
+	assert_int_equal(fsc_lookup(c, file, NULL, &info), FSC_HIT);
+	assert_true(info.generation > gen);
+	assert_int_equal(fsc_test_fscd_wait(pid, 0), -1); /* the same process, serving */
+	assert_non_null(strstr(fsc_test_read_file(log), "cannot publish table"));
+	/* and it still follows changes */
+	fsc_test_write_file(file, "2\n", O_APPEND);
+	fsc_test_wait_agree(c, (const char *const[]){file, NULL}, FSC_EXPECT_STAT, WAIT_LIVE_MS);
+	fsc_close(c);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(fsc_test_shm_leftovers(blocked, false), 0);
+	int status = fsc_test_fscd_stop(pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fsc_test_shm_leftovers(name, false), 0);
+	unlink(conf);
+	unlink(log);
+	fsc_test_rmtree(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_leftovers_rule),
+					   cmocka_unit_test(test_failed_reload_falls_back),
 					   cmocka_unit_test(test_kill_torture)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
