@@ -166,10 +166,11 @@ static int fscd_reload_env_fd(const char *var)
 	const char *v = getenv(var);
 	if (!v)
 		return -1;
-	char *end;
+	char *end = "";
 	errno = 0;
-	long fd = strcmp(v, "-") == 0 ? -2 : strtol(v, &end, 10);
-	bool bad = fd != -2 && (errno || *end || fd <= 2 || fd > INT_MAX);
+	bool none = strcmp(v, "-") == 0;
+	long fd = none ? -2 : strtol(v, &end, 10);
+	bool bad = !none && (errno || *end || fd <= 2 || fd > INT_MAX);
 	unsetenv(var); /* never passed on to anything fscd starts */
 	struct stat st;
 	if (bad || (fd >= 0 && (fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode))))
