@@ -53,7 +53,9 @@ void fscd_config_usage(FILE *out)
 	      "SIGHUP re-reads the configuration: if it is valid, fscd restarts in place (same\n"
 	      "pid) and publishes a new table that readers follow; if not (or if /dev/shm has no\n"
 	      "room for the new table next to the old one), it logs why and keeps running as it\n"
-	      "was.\n"
+	      "was. If the restarted fscd still cannot start (a root gone meanwhile, a table name\n"
+	      "it cannot publish), it logs why and restarts once more with the previous\n"
+	      "configuration.\n"
 	      "\n"
 	      "settings: a flag, or a 'key = value' line in the config file\n"
 	      "  flag                         config-file key\n",
@@ -247,11 +249,21 @@ static bool fscd_config_check_text(const char *text, size_t len, const char *pat
 	return true;
 }
 
+/* Where the next load reads the --config file's text instead of the file, or NULL. */
+static const char *fscd_config_source;
+
+void fscd_config_read_text_from(const char *source)
+{
+	fscd_config_source = source;
+}
+
 static bool fscd_config_read_file(struct fscd_config *cfg, const char *path,
 				  struct fscd_config_error *err)
 {
 	size_t len;
-	char *text = fscd_config_file_slurp(path, &len, err);
+	char *text =
+	    fscd_config_file_slurp(fscd_config_source ? fscd_config_source : path, &len, err);
+	fscd_config_source = NULL;
 	if (!text)
 		return false;
 	if (!fscd_config_check_text(text, len, path, err)) {
@@ -260,7 +272,9 @@ static bool fscd_config_read_file(struct fscd_config *cfg, const char *path,
 	}
 	struct fscd_ini s = {.text = text, .len = len, .path = path, .cfg = cfg, .err = err};
 	int rc = ini_parse_stream(fscd_ini_read, &s, fscd_ini_on_setting, &s);
-	free(text);
+	free(cfg->config_text);
+	cfg->config_text = text; /* kept: a reload that fails goes back to it */
+	cfg->config_len = len;
 	if (rc > 0 && (!s.err_line || rc < s.err_line)) {
 		/* a line libinih could not parse: the handler never saw it */
 		snprintf(err->msg, sizeof(err->msg),
@@ -414,6 +428,7 @@ void fscd_config_free(struct fscd_config *cfg)
 {
 	free(cfg->name);
 	free(cfg->config_file);
+	free(cfg->config_text);
 	fscd_strlist_free(&cfg->watch);
 	fscd_strlist_free(&cfg->exclude);
 	fscd_strlist_free(&cfg->include);

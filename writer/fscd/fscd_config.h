@@ -48,6 +48,8 @@ struct fscd_config {
 	gid_t group;		     /* (gid_t)-1 = the creator's */
 	enum fscd_log_level log_level;
 	char *config_file; /* --config FILE, or NULL */
+	char *config_text; /* what was read from it (config_len bytes), or NULL */
+	size_t config_len;
 };
 
 /* A configuration error, for the caller to print or log ("fscd: " + msg). usage_hint: the
@@ -70,6 +72,9 @@ enum fscd_config_status {
 enum fscd_config_status fscd_config_load(struct fscd_config *cfg, int argc, char *const *argv,
 					 bool quiet, struct fscd_config_error *err);
 void fscd_config_free(struct fscd_config *cfg);
+/* The next fscd_config_load reads the text of its --config file from source instead (a file
+ * holding what an earlier load read: see fscd_reload.h); the file's name is still config_file. */
+void fscd_config_read_text_from(const char *source);
 /* fscd --help: every setting with its flag, its config-file key and its default. */
 void fscd_config_usage(FILE *out);
 

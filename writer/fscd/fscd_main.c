@@ -21,6 +21,7 @@
 #include "fscd_config.h"
 #include "fscd_filter.h"
 #include "fscd_log.h"
+#include "fscd_reload.h"
 #include "fscd_requests.h"
 #include "fscd_reserve.h"
 #include "fscd_tree.h"
@@ -125,107 +126,6 @@ static bool fscd_loop_on_timer(struct fscd_daemon *d, unsigned *ticks, enum fscd
 	return true;
 }
 
-/* What starting with cfg would refuse after publishing nothing (fscd_daemon_serve and
- * fsc_writer_open check the same): a reload must not exec into a start that fails. */
-static bool fscd_reload_preflight(const struct fscd_config *cfg, char *why, size_t n)
-{
-	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : FSC_SLOT_SIZE_DEFAULT;
-	uint64_t slots, size;
-	const char *geometry;
-	if (fsc_shm_geometry(cfg->capacity, slot_size, &slots, &size, &geometry)) {
-		snprintf(why, n, "%s", geometry);
-		return false;
-	}
-	if (cfg->mode & 0022) {
-		snprintf(why, n, "mode %04o: a table must not be group- or world-writable",
-			 (unsigned)cfg->mode);
-		return false;
-	}
-	for (size_t i = 0; i < cfg->watch.n; i++) {
-		struct stat st;
-		char *real = realpath(cfg->watch.v[i], NULL);
-		int err = !real || stat(real, &st) < 0 ? errno : 0;
-		if (!err && strlen(real) > fsc_shm_slot_path_max(slot_size))
-			err = ENAMETOOLONG;
-		free(real);
-		if (err) {
-			snprintf(why, n, "cannot watch %s: %s", cfg->watch.v[i], strerror(err));
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Re-reads the configuration from the same argv and --config file. Returns true if it is
- * valid and /dev/shm has room for its table (*renamed if it names another table, *reserved
- * the room, see fscd_reserve.h); logs why not otherwise. */
-static bool fscd_reload_check(const struct fscd_daemon *d, bool *renamed, int *reserved)
-{
-	const struct fscd_config *cur = d->cfg;
-	fscd_log(FSCD_LOG_INFO, "SIGHUP: re-reading the configuration from %s%s",
-		 cur->config_file ? cur->config_file : "the command line",
-		 cur->config_file ? " and the command line" : "");
-	struct fscd_config next;
-	struct fscd_config_error err;
-	char why[1024] = "";
-	enum fscd_config_status st = fscd_config_load(&next, d->argc, d->argv, true, &err);
-	bool ok = st == FSCD_CONFIG_RUN && fscd_reload_preflight(&next, why, sizeof(why));
-	if (st != FSCD_CONFIG_RUN)
-		snprintf(why, sizeof(why), "%s", err.msg);
-	*renamed = ok && strcmp(next.name, cur->name) != 0;
-	/* the new table is made while this one serves: both must fit (the journal too, if
-	 * this one has one: a reload must not silently lose it) */
-	bool journal = cur->journal_kib && !fsc_writer_journal_error(d->w);
-	*reserved =
-	    ok ? fscd_reserve_take(fscd_reserve_size(&next, journal), why, sizeof(why)) : -1;
-	ok = ok && *reserved != -1;
-	fscd_config_free(&next);
-	if (!ok)
-		fscd_log(FSCD_LOG_ERROR,
-			 "reload refused: %s; still serving table '%s' with the previous "
-			 "configuration (fix it, then send SIGHUP again)",
-			 why, cur->name);
-	return ok;
-}
-
-/* Marks every descriptor above stderr close-on-exec, whoever opened it. */
-static void fscd_fds_set_cloexec(void)
-{
-	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11 */
-	for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* Restarts fscd in place with the new configuration: same pid (systemd's MAINPID), a new
- * table that takes the name over. Returns only if the exec failed: true to keep running. */
-static bool fscd_reload_exec(struct fscd_daemon *d, bool renamed, int reserved,
-			     enum fscd_loop_exit *why)
-{
-	if (renamed) {
-		fscd_log(FSCD_LOG_INFO, "the new configuration names another table: closing '%s'",
-			 d->cfg->name);
-		fsc_writer_close(d->w);
-		d->w = NULL;
-	}
-	fscd_log(FSCD_LOG_INFO, "configuration is valid: restarting in place (pid %d) to apply it",
-		 (int)getpid());
-	fflush(NULL);
-	fscd_fds_set_cloexec();
-	fscd_reserve_pass(reserved);
-	execv("/proc/self/exe", d->argv);
-	fscd_reserve_handback(reserved);
-	fscd_log(FSCD_LOG_ERROR, "cannot restart in place: execv /proc/self/exe: %s; %s",
-		 strerror(errno),
-		 d->w ? "still serving with the previous configuration"
-		      : "stopping (start fscd again by hand)");
-	if (d->w)
-		return true;
-	*why = FSCD_LOOP_FAILED;
-	return false;
-}
-
 /* Returns true to keep running. */
 static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
 {
@@ -235,8 +135,11 @@ static bool fscd_loop_on_signal(struct fscd_daemon *d, enum fscd_loop_exit *why)
 	if (si.ssi_signo == SIGHUP) {
 		bool renamed;
 		int reserved;
-		return !fscd_reload_check(d, &renamed, &reserved) ||
-		       fscd_reload_exec(d, renamed, reserved, why);
+		if (!fscd_reload_check(d->cfg, d->argc, d->argv, d->w, &renamed, &reserved) ||
+		    fscd_reload_exec(d->cfg, d->argv, &d->w, renamed, reserved))
+			return true;
+		*why = FSCD_LOOP_FAILED; /* the exec failed after the table was closed */
+		return false;
 	}
 	fscd_log(FSCD_LOG_INFO, "signal %u: stopping", si.ssi_signo);
 	*why = FSCD_LOOP_STOP;
@@ -337,6 +240,12 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	};
 	const char *why = "";
 	fscd_reserve_release(); /* the room the image before a reload kept for this table */
+	uint64_t n, bytes;
+	if (fsc_writer_remove_leftovers(cfg->name, &n, &bytes) == 0 && n)
+		fscd_log(FSCD_LOG_INFO,
+			 "removed %" PRIu64 " objects (%" PRIu64 " KiB) that dead fscd processes "
+			 "left of table '%s' in " FSC_SHM_DIR,
+			 n, bytes / 1024, cfg->name);
 	int rc = fsc_writer_open(w, &o, &why);
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why,
@@ -521,6 +430,7 @@ static int fscd_daemon_serve(const struct fscd_config *cfg, int argc, char **arg
 		fsc_writer_close(d.w); /* a table still private: removed */
 		return started == FSCD_START_STOPPED ? 0 : 1;
 	}
+	fscd_reload_done();
 	const struct fsc_shm_header *h = fsc_writer_header(d.w);
 	fscd_log(FSCD_LOG_INFO,
 		 "serving table '%s' (generation %" PRIx64 "): %" PRIu64 " entries, %" PRIu64
@@ -548,6 +458,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	fscd_signals_block(&mask);
 	fscd_reserve_adopt();
+	fscd_reload_adopt();
 	switch (fscd_config_load(&cfg, argc, argv, false, &err)) {
 	case FSCD_CONFIG_RUN:
 		fscd_log_set_level(cfg.log_level);
@@ -563,6 +474,8 @@ int main(int argc, char **argv)
 		rc = 2;
 		break;
 	}
+	if (rc != 0)
+		fscd_reload_fall_back(argv); /* a reload's new image: serve as before instead */
 	fscd_config_free(&cfg);
 	return rc;
 }

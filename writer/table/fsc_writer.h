@@ -41,6 +41,10 @@ int fsc_writer_publish(struct fsc_writer *w, const char **why);
 void fsc_writer_close(struct fsc_writer *w);
 /* Marks the table retired without removing the name (a successor owns it). */
 void fsc_writer_abandon(struct fsc_writer *w);
+/* Removes from /dev/shm what dead writers of table name left behind, objects of this euid
+ * only (shm/PROTOCOL.md "Leftovers"): to be called before this process creates any object of
+ * the name. *count and *bytes: what was removed. 0, or -errno (-EINVAL: bad name). */
+int fsc_writer_remove_leftovers(const char *name, uint64_t *count, uint64_t *bytes);
 
 /* Insert or update the record for path. flags: FSC_REC_POLLED/STALE. 0, or -ENAMETOOLONG
  * (path longer than the table's path_max: counted, not stored), -EINVAL (not cacheable). */

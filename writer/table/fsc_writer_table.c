@@ -344,7 +344,9 @@ static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool u
 	fsc_wtable_set_state(&w->t, ours ? final : FSC_TABLE_RETIRED);
 	if (ours && unlink_name)
 		shm_unlink(w->object_name);
-	fsc_wjournal_close(w, ours && unlink_name);
+	/* a journal published for a table that never was (its rename failed) names nothing:
+	 * removed too, if it is still at the name */
+	fsc_wjournal_close(w, unlink_name && (ours || w->t.tmp_name));
 	fsc_wtable_unmap(&w->t);
 	free(w);
 }
