@@ -5,7 +5,8 @@
  * on the watch follows it like any entry fscd found by itself). At most `limit` entries are
  * request-admitted; caching one more first takes the oldest out (FIFO): it is removed from the
  * table if its record is still the one the request stored, else (changed, or already gone) only
- * forgotten here. Scans and events never lose an entry to a request beyond that.
+ * forgotten here. So the table never holds more than `limit` request-admitted entries, and a
+ * flood of distinct names churns only those.
  *
  * What is kept: for each request-admitted path, in admission order, the path, a keyed hash of
  * it and a signature of the record the request stored (kind, device, inode, mode, size, times).
