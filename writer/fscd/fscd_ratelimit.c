@@ -39,11 +39,11 @@ bool fscd_ratelimit_take(struct fscd_ratelimit *l, uid_t uid, uint64_t now_ns)
 		cost = 1;
 	uint64_t burst_ns = NS_PER_S; /* one second's worth */
 	struct fscd_ratelimit_bucket *b = bucket_of(l, uid, burst_ns, now_ns);
-	if (now_ns > b->last_ns) { /* a clock step back earns nothing */
+	if (now_ns > b->last_ns) { /* a clock step back earns nothing, now or later */
 		uint64_t earned = now_ns - b->last_ns;
 		b->credit_ns = earned >= burst_ns - b->credit_ns ? burst_ns : b->credit_ns + earned;
+		b->last_ns = now_ns;
 	}
-	b->last_ns = now_ns;
 	if (b->credit_ns < cost)
 		return false;
 	b->credit_ns -= cost;
