@@ -41,20 +41,22 @@
 #include "fsc_writer.h"
 #include "fscd_ratelimit.h"
 #include "fscd_reqshare.h"
+#include "fscd_requests.h"
 
-#define CONVERGE_MS  15000
-#define DRAIN_MS     60000
-#define NHOT	     100
-#define CAPACITY     256
-#define SHARE	     32 /* an eighth of CAPACITY (fscd_reqshare_limit) */
-#define FLOOD_NAMES  100000
-#define NOBODY	     65534
-#define RATE	     1000u /* requests a second per uid (fscd_requests.c) */
-#define RATE_ROOT    4000u
-#define MIN_HIT_RATE 0.90
-#define MAX_BEAT_AGE 1000000000ull /* ns; the heartbeat interval is far shorter */
-#define PATH_BYTES   512
-#define MONITOR_US   20000 /* the monitor looks at every hot file 50 times a second */
+#define CONVERGE_MS	 15000
+#define DRAIN_MS	 60000
+#define NHOT		 100
+#define CAPACITY	 256
+#define FLOOD_NAMES	 100000
+#define NOBODY		 65534
+#define RATE		 FSCD_REQUEST_RATE
+#define RATE_ROOT	 (FSCD_REQUEST_RATE * FSCD_REQUEST_RATE_ROOT)
+#define MIN_HIT_RATE	 0.90
+#define MAX_BEAT_AGE	 1000000000ull /* ns; the heartbeat interval is far shorter */
+#define FSC_TEST_STR_(x) #x
+#define FSC_TEST_STR(x)	 FSC_TEST_STR_(x)
+#define PATH_BYTES	 512
+#define MONITOR_US	 20000 /* the monitor looks at every hot file 50 times a second */
 
 struct fixture {
 	struct fsc_test_daemon d;
@@ -80,7 +82,7 @@ static struct fixture *start(void)
 		fsc_test_write_file(f->hot[i], "hot", O_TRUNC);
 	}
 	f->d.extra[0] = "--capacity";
-	f->d.extra[1] = "256";
+	f->d.extra[1] = FSC_TEST_STR(CAPACITY);
 	f->d.extra[2] = "--mode"; /* the flooder running as 65534 maps the table too */
 	f->d.extra[3] = "0644";
 	f->d.extra[4] = "--request-window";
@@ -273,7 +275,7 @@ static void test_a_flood_of_names_keeps_the_hot_files_cached(void **state)
 	assert_true(limited > 0);
 	assert_true((double)limited >= (double)sent - allowed);
 	/* the hot files, the root, and at most the share for what requests added */
-	assert_true(entries <= NHOT + 1 + SHARE);
+	assert_true(entries <= NHOT + 1 + fscd_reqshare_limit(CAPACITY));
 }
 
 /* The parts on their own: the per-uid buckets... */

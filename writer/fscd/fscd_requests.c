@@ -19,8 +19,6 @@
 
 #define FSCD_REQUESTS_PER_PASS 256	  /* the rest waits in the socket buffer, or is dropped */
 #define FSCD_ADMIT_ENTRIES     (1u << 16) /* first requests remembered: 1 MiB */
-#define FSCD_REQUEST_RATE      1000u	  /* requests a second per sender uid (burst: 1 s) */
-#define FSCD_REQUEST_RATE_ROOT 4u	  /* root's rate, as a multiple */
 
 struct fscd_requests {
 	int fd;

@@ -11,6 +11,9 @@
 
 #include "fscd_tree.h"
 
+#define FSCD_REQUEST_RATE      1000u /* requests a second per sender uid (burst: 1 s) */
+#define FSCD_REQUEST_RATE_ROOT 4u    /* root's rate, as a multiple */
+
 struct fscd_requests;
 
 /* Makes the socket and tries to bind it (see fscd_requests_bind). window_ms 0: admit on the
