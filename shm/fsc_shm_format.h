@@ -185,6 +185,7 @@ enum fsc_counter {
 	FSC_CTR_REQUESTS_ADMITTED, /* requests whose path fscd started caching */
 	FSC_CTR_REQUESTS_REFUSED,  /* requests outside every root, or malformed */
 	FSC_CTR_REBUILD_FAILURES,  /* replacements that could not be made (/dev/shm full) */
+	FSC_CTR_REQUESTS_LIMITED,  /* requests dropped: their sender's uid was over its rate */
 	FSC_CTR_COUNT
 };
 #define FSC_COUNTER_SLOTS 31 /* room reserved in the header; FSC_CTR_COUNT <= this */

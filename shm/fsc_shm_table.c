@@ -239,6 +239,7 @@ const char *fsc_shm_counter_name(enum fsc_counter c)
 	    [FSC_CTR_REQUESTS_ADMITTED] = "requests_admitted",
 	    [FSC_CTR_REQUESTS_REFUSED] = "requests_refused",
 	    [FSC_CTR_REBUILD_FAILURES] = "rebuild_failures",
+	    [FSC_CTR_REQUESTS_LIMITED] = "requests_limited",
 	};
 	return (unsigned)c < FSC_CTR_COUNT ? names[c] : "unknown";
 }

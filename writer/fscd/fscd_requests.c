@@ -14,6 +14,8 @@
 
 #include "fscd_admit.h"
 #include "fscd_log.h"
+#include "fscd_ratelimit.h"
+#include "fscd_reqshare.h"
 
 #define FSCD_REQUESTS_PER_PASS 256	  /* the rest waits in the socket buffer, or is dropped */
 #define FSCD_ADMIT_ENTRIES     (1u << 16) /* first requests remembered: 1 MiB */
@@ -24,6 +26,8 @@ struct fscd_requests {
 	char name[FSC_NAME_MAX + 1];
 	bool admit_all; /* window 0 */
 	struct fscd_admit admit;
+	struct fscd_ratelimit limit;
+	struct fscd_reqshare share;
 	uint64_t seed;
 };
 
@@ -37,8 +41,14 @@ int fscd_requests_open(struct fscd_requests **out, const char *table_name, unsig
 	/* keyed: paths cannot be crafted to collide in the admission filter */
 	if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
 		r->seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ fsc_writer_now_ns();
+	fscd_ratelimit_init(&r->limit, FSCD_REQUEST_RATE, FSCD_REQUEST_RATE_ROOT);
+	fscd_reqshare_init(&r->share, r->seed ^ 0x5bd1e9955bd1e995ull);
 	int rc = fscd_admit_init(&r->admit, FSCD_ADMIT_ENTRIES, (uint64_t)window_ms * 1000000ull);
 	r->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int on = 1;
+	/* the kernel attaches each sender's credentials: the per-uid rate limit's key */
+	if (!rc && r->fd >= 0 && setsockopt(r->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+		rc = -errno;
 	if (rc || r->fd < 0) {
 		rc = rc ? rc : -errno;
 		fscd_log(FSCD_LOG_ERROR, "cannot set up the request socket: %s", strerror(-rc));
@@ -90,7 +100,11 @@ static int request_decide(struct fscd_requests *r, struct fscd_tree *t, const ch
 	uint64_t hash = XXH3_64bits_withSeed(path, len, r->seed);
 	if (!r->admit_all && !fscd_admit_request(&r->admit, hash, fsc_writer_now_ns()))
 		return -1; /* a first request: remembered */
+	/* room first (the oldest request-admitted entry goes), so that CLOCK need not evict */
+	if (fscd_reqshare_make_room(&r->share, w) < 0)
+		return FSC_CTR_REQUESTS_REFUSED; /* out of memory: not tracked, so not cached */
 	fscd_tree_cache_path(t, path);
+	fscd_reqshare_add(&r->share, w, path, len);
 	return FSC_CTR_REQUESTS_ADMITTED;
 }
 
@@ -105,18 +119,54 @@ static void request_handle(struct fscd_requests *r, struct fscd_tree *t, const c
 	fsc_writer_count(w, FSC_CTR_REQUESTS, 1);
 }
 
+/* One datagram into buf (NUL-terminated) and its sender's uid; -1 when none waits. A
+ * datagram without credentials (none should come: SO_PASSCRED) counts as uid (uid_t)-1. */
+static ssize_t request_recv(struct fscd_requests *r, char *buf, size_t size, uid_t *uid)
+{
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(struct ucred))];
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = size - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = &control,
+			     .msg_controllen = sizeof(control)};
+	ssize_t n = recvmsg(r->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	*uid = (uid_t)-1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			*uid = cred.uid;
+		}
+	}
+	return n;
+}
+
 void fscd_requests_serve(struct fscd_requests *r, struct fscd_tree *t)
 {
 	char buf[FSC_REQUEST_MAX + 2];
+	struct fsc_writer *w = fscd_tree_writer(t);
 	for (int i = 0; i < FSCD_REQUESTS_PER_PASS; i++) {
-		ssize_t n = recv(r->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		uid_t uid;
+		ssize_t n = request_recv(r, buf, sizeof(buf), &uid);
 		if (n < 0)
 			return;
-		buf[n] = '\0';
+		if (!fscd_ratelimit_take(&r->limit, uid, fsc_writer_now_ns())) {
+			/* over its sender's rate: dropped without a look */
+			fsc_writer_count(w, FSC_CTR_REQUESTS_LIMITED, 1);
+			fsc_writer_count(w, FSC_CTR_REQUESTS, 1);
+			continue;
+		}
 		if ((size_t)n > FSC_REQUEST_MAX || strlen(buf) != (size_t)n) {
 			/* malformed */
-			fsc_writer_count(fscd_tree_writer(t), FSC_CTR_REQUESTS_REFUSED, 1);
-			fsc_writer_count(fscd_tree_writer(t), FSC_CTR_REQUESTS, 1);
+			fsc_writer_count(w, FSC_CTR_REQUESTS_REFUSED, 1);
+			fsc_writer_count(w, FSC_CTR_REQUESTS, 1);
 			continue;
 		}
 		request_handle(r, t, buf, (size_t)n);
@@ -130,5 +180,6 @@ void fscd_requests_close(struct fscd_requests *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	fscd_admit_free(&r->admit);
+	fscd_reqshare_free(&r->share);
 	free(r);
 }

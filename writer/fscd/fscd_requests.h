@@ -3,11 +3,16 @@
  * fscd takes a path only if it lies under a root, passes the filters and sits in a directory
  * fscd watches (so that its record will be kept current), and, so that one-off scans do not
  * push out what readers come back to, only on its second request within the window
- * (fscd_admit.h). Loop thread only. */
+ * (fscd_admit.h). Against floods, each sender uid (SO_PASSCRED) is rate-limited
+ * (fscd_ratelimit.h) and what requests cache may fill only a share of the table
+ * (fscd_reqshare.h). Loop thread only. */
 #ifndef FSCD_REQUESTS_H
 #define FSCD_REQUESTS_H
 
 #include "fscd_tree.h"
+
+#define FSCD_REQUEST_RATE      1000u /* requests a second per sender uid (burst: 1 s) */
+#define FSCD_REQUEST_RATE_ROOT 4u    /* root's rate, as a multiple */
 
 struct fscd_requests;
 
