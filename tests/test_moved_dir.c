@@ -25,13 +25,15 @@
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 
-#define CONVERGE_MS    15000 /* generous: a bound on waiting, not a speed claim */
-#define MOVED_MAX_MS   300   /* old paths negative within this after rename() returns */
-#define GIVE_UP_MS     5000  /* a trial still positive by then has failed anyway */
-#define TRIALS	       20
-#define PATH_BYTES     512
-#define NREL	       6
-#define TABLE_CAPACITY "500000"
+#define CONVERGE_MS	 15000 /* generous: a bound on waiting, not a speed claim */
+#define MOVED_MAX_MS	 300   /* old paths negative within this after rename() returns */
+#define GIVE_UP_MS	 5000  /* a trial still positive by then has failed anyway */
+#define TRIALS		 20
+#define BURST		 50
+#define PATH_BYTES	 512
+#define NREL		 6
+#define TABLE_CAPACITY	 "500000"
+#define POLL_INTERVAL_MS "200"
 
 /* What each moved directory holds (relative to it); "" is the directory itself. */
 static const char *const rels[NREL] = {"", "a", "b", "sub", "sub/c", "sub/deep/d"};
@@ -195,6 +197,37 @@ static void test_moved_out_latency(void **state)
 				 us[i] / 1000.0, MOVED_MAX_MS);
 }
 
+/* Many directories moved out at once, each its own event: what each costs adds up. */
+static void test_moved_out_burst(void **state)
+{
+	struct fixture *f = *state;
+	static char from[BURST][PATH_BYTES], to[BURST][PATH_BYTES], file[BURST][PATH_BYTES];
+	const char *old[2 * BURST + 1];
+	for (int i = 0; i < BURST; i++) {
+		pjn(from[i], f->d.root, "burst", i);
+		pjn(to[i], f->away, "burst", i);
+		assert_int_equal(mkdir(from[i], 0755), 0);
+		fsc_test_write_file(pj(file[i], from[i], "f"), "f", O_EXCL);
+		old[2 * i] = from[i];
+		old[2 * i + 1] = file[i];
+	}
+	old[2 * BURST] = NULL;
+	fsc_test_wait_agree(f->d.c, old, FSC_EXPECT_STAT, CONVERGE_MS);
+	for (int i = 0; i < BURST; i++)
+		assert_int_equal(rename(from[i], to[i]), 0);
+	uint64_t t0 = now_us();
+	while (!all_negative(f->d.c, old)) {
+		if (now_us() - t0 > GIVE_UP_MS * 1000ull)
+			fail_msg("%d directories moved out: not all negative after %d ms", BURST,
+				 GIVE_UP_MS);
+		fsc_test_pause_ms(1);
+	}
+	uint64_t us = now_us() - t0;
+	printf("%d directories moved out at once: all negative %.1f ms after the last rename\n",
+	       BURST, us / 1000.0);
+	assert_true(us <= MOVED_MAX_MS * 1000ull);
+}
+
 /* Moved within the tree (renamed in place, and into another directory): the old paths turn
  * negative as fast, the new ones are served, and changes at the new place are followed. */
 static void test_moved_within(void **state)
@@ -324,12 +357,83 @@ static void test_file_root_parent_moved(void **state)
 	free(top);
 }
 
+/* Polled directories (--poll): one moved out of a watched directory goes at once, as any
+ * watched entry (its parent's event says so); one moved out of a polled directory goes at the
+ * next listing of either, so the poll interval is the latency there. */
+static void test_polled_moved(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	fsc_test_daemon_prepare(&d, "mvdp");
+	char *away = fsc_test_tmpdir("mvdpaway");
+	char remote[PATH_BYTES], inner[PATH_BYTES], to[PATH_BYTES];
+	pj(remote, d.root, "remote");
+	pj(inner, remote, "inner");
+	static const struct fsc_test_entry tree[] = {
+	    {"remote", NULL},
+	    {"remote/a", "a"},
+	    {"remote/inner", NULL},
+	    {"remote/inner/b", "b"},
+	    {"remote/inner/sub", NULL},
+	    {"remote/inner/sub/c", "c"},
+	    {NULL, NULL},
+	};
+	d.extra[0] = "--poll";
+	d.extra[1] = remote;
+	d.extra[2] = "--poll-interval";
+	d.extra[3] = POLL_INTERVAL_MS;
+	fsc_test_tree_serve(&d, tree, "remote/inner/sub/c", CONVERGE_MS);
+	char buf[4][PATH_BYTES];
+	const char *below_inner[] = {inner, pj(buf[0], inner, "b"), pj(buf[1], inner, "sub"),
+				     pj(buf[2], inner, "sub/c"), NULL};
+	fsc_test_wait_agree(d.c, below_inner, FSC_EXPECT_STAT, CONVERGE_MS);
+	/* polled below a polled directory: found by polling */
+	pj(to, away, "inner");
+	assert_int_equal(rename(inner, to), 0);
+	uint64_t t0 = now_us();
+	fsc_test_wait_agree(d.c, below_inner, FSC_EXPECT_NEGATIVE, CONVERGE_MS);
+	printf("moved out of a polled directory (polled every %s ms): negative after %.1f ms\n",
+	       POLL_INTERVAL_MS, (now_us() - t0) / 1000.0);
+	/* back in: listed again */
+	assert_int_equal(rename(to, inner), 0);
+	fsc_test_wait_agree(d.c, below_inner, FSC_EXPECT_STAT, CONVERGE_MS);
+	/* the polled directory itself, from the watched root: at once */
+	const char *below_remote[] = {remote,
+				      pj(buf[3], remote, "a"),
+				      below_inner[0],
+				      below_inner[1],
+				      below_inner[2],
+				      below_inner[3],
+				      NULL};
+	fsc_test_wait_agree(d.c, below_remote, FSC_EXPECT_STAT, CONVERGE_MS);
+	pj(to, away, "remote");
+	uint64_t us = 0;
+	{
+		assert_int_equal(rename(remote, to), 0);
+		uint64_t t1 = now_us();
+		while (!all_negative(d.c, below_remote)) {
+			if (now_us() - t1 > GIVE_UP_MS * 1000ull)
+				fail_msg("%s still not negative %d ms after it was moved", remote,
+					 GIVE_UP_MS);
+			fsc_test_pause_ms(1);
+		}
+		us = now_us() - t1;
+	}
+	printf("a polled directory moved out of a watched one: negative after %.1f ms\n",
+	       us / 1000.0);
+	assert_true(us <= MOVED_MAX_MS * 1000ull);
+	fsc_test_daemon_stop(&d);
+	fsc_test_rmtree(away);
+	free(away);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_moved_out_latency),	   cmocka_unit_test(test_moved_within),
-	    cmocka_unit_test(test_moved_out_and_back),	   cmocka_unit_test(test_moved_away_writes),
-	    cmocka_unit_test(test_file_root_parent_moved),
+	    cmocka_unit_test(test_moved_out_latency), cmocka_unit_test(test_moved_out_burst),
+	    cmocka_unit_test(test_moved_within),      cmocka_unit_test(test_moved_out_and_back),
+	    cmocka_unit_test(test_moved_away_writes), cmocka_unit_test(test_file_root_parent_moved),
+	    cmocka_unit_test(test_polled_moved),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
