@@ -1,8 +1,9 @@
 /* fscd's watched directories (t->watches): the inotify instance, and the directories watched
  * in it indexed by watch descriptor (events name one) and by path (a reader's request names a
  * path: is its directory watched?). Directory watches only: the watch count grows with
- * directories, not files; a file root is watched through its parent with a name filter.
- * Loop thread only. */
+ * directories, not files; a file root is watched through its parent with a name filter. Each
+ * directory also lists the names of the entries it published, so that its move or deletion
+ * finds them without a walk of the table. Loop thread only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,8 @@
  *                        (writer, filter, path limit), the upkeep tick, and what the
  *                        request path may ask (fscd_tree_can_cache, fscd_tree_writer)
  *   fscd_tree_dirs.c     t->watches: the inotify fd, the watched directories (struct
- *                        fscd_dir) and their two indexes, by watch descriptor and by path
+ *                        fscd_dir) and their two indexes, by watch descriptor and by path;
+ *                        the names each directory published (to drop them when it goes)
  *   fscd_tree_roots.c    t->roots: the roots, whether each is present, watching them again
  *   fscd_tree_scan.c     scans: watch a directory, queue it and everything in it; the full
  *                        re-verification (no state of its own)
