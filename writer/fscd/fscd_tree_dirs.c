@@ -328,9 +328,11 @@ static void kids_prune(struct fscd_tree *t, struct fscd_dir *d)
 void fscd_dir_note_entry(struct fscd_tree *t, const char *path, size_t len)
 {
 	const char *slash = memrchr(path, '/', len);
+	if (!slash || slash + 1 == path + len)
+		return;
 	char parent[PATH_MAX];
 	size_t plen = slash == path ? 1 : (size_t)(slash - path); /* "/x" is in "/" */
-	if (!slash || plen >= sizeof(parent) || slash + 1 == path + len)
+	if (plen >= sizeof(parent))
 		return;
 	memcpy(parent, path, plen);
 	parent[plen] = '\0';
