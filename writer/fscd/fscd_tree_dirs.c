@@ -1,14 +1,17 @@
 /* fscd's watched directories (t->watches): the inotify instance, and the directories watched
  * in it indexed by watch descriptor (events name one) and by path (a reader's request names a
  * path: is its directory watched?). Directory watches only: the watch count grows with
- * directories, not files; a file root is watched through its parent with a name filter.
- * Loop thread only. */
+ * directories, not files; a file root is watched through its parent with a name filter. Each
+ * directory also lists the names of the entries it published, so that its move or deletion
+ * finds them without a walk of the table. Loop thread only. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fscd_log.h"
@@ -53,6 +56,7 @@ static void dir_free_now(struct fscd_dir *d)
 	for (size_t i = 0; i < d->nnames; i++)
 		free(d->names[i]);
 	free(d->names);
+	free(d->kids);
 	free(d->path);
 	free(d);
 }
@@ -263,4 +267,119 @@ bool fscd_dir_wants(const struct fscd_dir *d, const char *name)
 		if (strcmp(d->names[i], name) == 0)
 			return true;
 	return false;
+}
+
+/* The entries a directory lists (d->kids) */
+
+#define FSCD_KIDS_PRUNE_MIN 4096 /* bytes of names below which a list is never pruned */
+
+/* Does the table hold dir/name as existing? buf: PATH_MAX bytes for the path. */
+static bool kid_positive(struct fscd_tree *t, const struct fscd_dir *d, const char *name, char *buf,
+			 size_t *len)
+{
+	char *p = fscd_path_join_into(buf, PATH_MAX, d->path, d->path_len, name, len);
+	if (p != buf) {
+		free(p); /* longer than any path the table holds */
+		return false;
+	}
+	struct stat st;
+	uint32_t flags = 0;
+	return fsc_writer_get(t->w, buf, *len, &st, &flags) && !(flags & FSC_REC_NEGATIVE);
+}
+
+static int name_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keeps each name once, and only those the table still holds as existing. */
+static void kids_prune(struct fscd_tree *t, struct fscd_dir *d)
+{
+	size_t n = 0;
+	for (size_t off = 0; off < d->kids_len; off += strlen(d->kids + off) + 1)
+		n++;
+	char **v = malloc(n * sizeof(*v));
+	char *kept = malloc(d->kids_len);
+	if (!v || !kept) {
+		free(v);
+		free(kept);
+		return; /* stays as it is: a superset is still correct */
+	}
+	n = 0;
+	for (size_t off = 0; off < d->kids_len; off += strlen(d->kids + off) + 1)
+		v[n++] = d->kids + off;
+	qsort(v, n, sizeof(*v), name_ptr_cmp);
+	char buf[PATH_MAX];
+	size_t used = 0, len;
+	for (size_t i = 0; i < n; i++) {
+		if ((i > 0 && strcmp(v[i], v[i - 1]) == 0) || !kid_positive(t, d, v[i], buf, &len))
+			continue;
+		size_t nlen = strlen(v[i]) + 1;
+		memcpy(kept + used, v[i], nlen);
+		used += nlen;
+	}
+	free(v);
+	free(d->kids);
+	d->kids = kept;
+	d->kids_cap = d->kids_len;
+	d->kids_len = d->kids_pruned = used;
+}
+
+void fscd_dir_note_entry(struct fscd_tree *t, const char *path, size_t len)
+{
+	const char *slash = memrchr(path, '/', len);
+	if (!slash || slash + 1 == path + len)
+		return;
+	char parent[PATH_MAX];
+	size_t plen = slash == path ? 1 : (size_t)(slash - path); /* "/x" is in "/" */
+	if (plen >= sizeof(parent))
+		return;
+	memcpy(parent, path, plen);
+	parent[plen] = '\0';
+	struct fscd_dir *d = fscd_dir_find(t, parent);
+	if (!d)
+		return;
+	const char *name = slash + 1;
+	size_t nlen = (size_t)(path + len - name) + 1;
+	if (d->kids_len + nlen > d->kids_cap && d->kids_len >= FSCD_KIDS_PRUNE_MIN &&
+	    d->kids_len >= 2 * d->kids_pruned)
+		kids_prune(t, d); /* duplicates and names gone: amortised over the growth */
+	if (d->kids_len + nlen > d->kids_cap) {
+		size_t cap = d->kids_cap ? d->kids_cap : 256;
+		while (cap < d->kids_len + nlen)
+			cap *= 2;
+		char *k = realloc(d->kids, cap);
+		if (!k)
+			return; /* then a move of d finds it by the refresh of its parent's entries
+				 */
+		d->kids = k;
+		d->kids_cap = cap;
+	}
+	memcpy(d->kids + d->kids_len, name, nlen - 1);
+	d->kids[d->kids_len + nlen - 1] = '\0';
+	d->kids_len += nlen;
+}
+
+static void queue_if_positive(struct fscd_tree *t, const char *path, size_t len)
+{
+	struct stat st;
+	uint32_t flags = 0;
+	if (fsc_writer_get(t->w, path, len, &st, &flags) && !(flags & FSC_REC_NEGATIVE))
+		fscd_tree_queue(t, path, len);
+}
+
+void fscd_dirs_queue_under(struct fscd_tree *t, const char *path)
+{
+	size_t plen = strlen(path);
+	char buf[PATH_MAX];
+	for (size_t wd = 0; wd < t->watches.cap; wd++) {
+		struct fscd_dir *d = t->watches.by_wd[wd];
+		if (!d || !d->path || !fscd_path_under(d->path, path, plen))
+			continue;
+		queue_if_positive(t, d->path, d->path_len);
+		size_t len;
+		for (size_t off = 0; off < d->kids_len; off += strlen(d->kids + off) + 1)
+			if (kid_positive(t, d, d->kids + off, buf, &len))
+				fscd_tree_queue(t, buf, len);
+	}
 }

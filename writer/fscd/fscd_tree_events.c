@@ -11,13 +11,20 @@
 #include "fscd_log.h"
 #include "fscd_tree_internal.h"
 
-/* A directory was deleted or moved away: stop watching everything below it and refresh
- * every record below it (they turn negative). */
+/* A directory was deleted or moved away: stop watching everything below it, so that nothing
+ * done to it elsewhere reaches its old paths, and refresh every record below it (they turn
+ * negative at the end of this pass). The watched directories list what they published, so
+ * this costs what is below path, not a walk of the whole table (which, on a large table,
+ * took seconds the first time its pages were touched). Polled directories below it list
+ * theirs elsewhere: if there were any, the table is walked after all. */
 static void drop_subtree(struct fscd_tree *t, const char *path)
 {
+	fscd_dirs_queue_under(t, path); /* before the watches go, and their lists with them */
 	fscd_dirs_unwatch_under(t, path);
+	size_t polled = t->polling.index.count;
 	fscd_tree_poll_forget(t, path);
-	fscd_tree_queue_under(t, path);
+	if (t->polling.index.count != polled)
+		fscd_tree_queue_under(t, path);
 }
 
 /* The watched directory d itself was deleted or moved away. */

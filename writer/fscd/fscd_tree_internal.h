@@ -9,7 +9,8 @@
  *                        (writer, filter, path limit), the upkeep tick, and what the
  *                        request path may ask (fscd_tree_can_cache, fscd_tree_writer)
  *   fscd_tree_dirs.c     t->watches: the inotify fd, the watched directories (struct
- *                        fscd_dir) and their two indexes, by watch descriptor and by path
+ *                        fscd_dir) and their two indexes, by watch descriptor and by path;
+ *                        the names each directory published (to drop them when it goes)
  *   fscd_tree_roots.c    t->roots: the roots, whether each is present, watching them again
  *   fscd_tree_scan.c     scans: watch a directory, queue it and everything in it; the full
  *                        re-verification (no state of its own)
@@ -49,6 +50,12 @@ struct fscd_dir {
 	size_t path_len; /* strlen(path) */
 	char **names;	 /* for a directory watched only for file roots: their names */
 	size_t nnames;
+	/* The names of its entries published as existing while it was watched, NUL-separated:
+	 * what turns negative when it is moved away or deleted, found without a walk of the
+	 * table. Names since gone or evicted stay until the list is pruned as it grows. */
+	char *kids;
+	size_t kids_len, kids_cap;
+	size_t kids_pruned; /* kids_len after the last prune */
 };
 
 /* fscd_tree_dirs.c */
@@ -82,7 +89,7 @@ struct fscd_refresh {
 
 /* fscd_tree_poll.c: directories polled instead of watched */
 struct fscd_polling {
-	struct fscd_poll index;
+	struct fscd_poll index;	      /* index.count: read by fscd_tree_events.c */
 	struct fscd_workers *workers; /* NULL until fscd_tree_poll_start */
 	uint64_t interval_ns;
 };
@@ -132,6 +139,12 @@ bool fscd_dir_wants(const struct fscd_dir *d, const char *name);
 void fscd_dir_forget(struct fscd_tree *t, int wd);
 /* Removes the watch of every directory at or below path and forgets them. */
 void fscd_dirs_unwatch_under(struct fscd_tree *t, const char *path);
+/* path (len: strlen(path)) was just published as existing: the watched directory it is in
+ * lists its name. */
+void fscd_dir_note_entry(struct fscd_tree *t, const char *path, size_t len);
+/* Queues every watched directory at or below path, and every entry they list, that the
+ * table holds as existing: a refresh turns what is gone negative. */
+void fscd_dirs_queue_under(struct fscd_tree *t, const char *path);
 
 /* fscd_tree_roots.c: the roots */
 /* Watches (or polls) every root and queues what is in them. */

@@ -99,6 +99,10 @@ static void refresh_len(void *ctx, const char *path, size_t len)
 	bool had = fsc_writer_get(t->w, path, len, &old, &flags) && !(flags & FSC_REC_NEGATIVE);
 	int err;
 	refresh_one(t, path, len, &now, &err);
+	/* new to the table, or kept by polling until now: its directory lists it, for when
+	 * that directory is moved away or deleted */
+	if (err == 0 && !S_ISLNK(now.st_mode) && (!had || (flags & FSC_REC_POLLED)))
+		fscd_dir_note_entry(t, path, len);
 	if (had && multiply_linked(&old))
 		refresh_inode_links(t, &old, path);
 	if (err == 0 && had && S_ISDIR(now.st_mode) &&

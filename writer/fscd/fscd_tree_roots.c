@@ -78,7 +78,14 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path)
 	struct stat st;
 	if (!real || stat(real, &st) < 0) {
 		int e = errno;
-		fscd_log(FSCD_LOG_ERROR, "cannot watch %s: %s (check the path)", path, strerror(e));
+		/* EINTR: a stop request interrupted a stat hung on a dead mount (start-up catches
+		 * SIGTERM without SA_RESTART); nothing is wrong with the path, and fscd says why
+		 * it stops */
+		if (e == EINTR)
+			fscd_log(FSCD_LOG_DEBUG, "checking %s was interrupted", path);
+		else
+			fscd_log(FSCD_LOG_ERROR, "cannot watch %s: %s (check the path)", path,
+				 strerror(e));
 		free(real);
 		return -e;
 	}
