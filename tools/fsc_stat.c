@@ -137,9 +137,16 @@ static int fsc_stat_open_error(const char *name, int err)
 		why = " (its writer has stopped or died)";
 	else if (err == EPROTO)
 		why = " (not a valid fsc table, or another ABI: inspect it with fsc-shmdump)";
+	else if (err == EPERM)
+		why = " (it is owned by a user this reader does not trust)";
 	fprintf(stderr, "fsc-stat: cannot open table %s: %s%s; ", name, strerror(err), why);
 	if (err == EACCES)
 		fprintf(stderr, "run as the table's owner or a member of its group\n");
+	else if (err == EPERM)
+		fprintf(stderr,
+			"if that user runs your fscd, set FSC_TRUSTED_UIDS to its uid or "
+			"name (fsc-shmdump --name %s shows the owner's table)\n",
+			name);
 	else
 		fprintf(stderr, "start fscd --name %s --watch DIR\n", name);
 	return FSC_STAT_EXIT_FAIL;
