@@ -12,7 +12,8 @@
  *
  * Every answer is checked against a model of the protocol computed from the bytes alone: with
  * nobody writing, a lookup has exactly one right answer (a hit is the slot whose path equals
- * the key, zero padding included, within max_probe of its home, before an empty slot). */
+ * the key, zero padding included, within max_probe of its home, before an empty slot). The
+ * input's last bytes are also a path for fsc_shm_path_cacheable, checked against its rule. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdatomic.h>
@@ -33,7 +34,8 @@ struct key {
 };
 
 static const char *const fixed_paths[] = {"/", "/etc/passwd", "/nonexistent/fsc-fuzz"};
-#define NKEYS (KEYS_FROM_SLOTS + sizeof(fixed_paths) / sizeof(fixed_paths[0]))
+#define NKEYS	     (KEYS_FROM_SLOTS + sizeof(fixed_paths) / sizeof(fixed_paths[0]) + 1)
+#define TAIL_KEY_MAX 200 /* the input's last bytes make one more key */
 
 static const unsigned char *slot_bytes(const unsigned char *obj, const struct fsc_shm_layout *l,
 				       uint64_t index)
@@ -139,9 +141,45 @@ static void check_shm_probe(const void *table, const unsigned char *obj,
 	}
 }
 
-/* Keys: the paths of the first live slots (bounded by path_max), then the fixed ones. */
+/* fsc_shm_path_cacheable's rule, a component at a time: absolute, at most path_max bytes, no
+ * trailing '/' (but "/" itself), no empty, "." or ".." component. */
+static bool model_cacheable(const char *path, size_t len, uint32_t path_max)
+{
+	if (len == 0 || len > path_max || path[0] != '/')
+		return false;
+	if (len == 1)
+		return true;
+	if (path[len - 1] == '/')
+		return false;
+	for (size_t i = 1, start = 1; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		size_t clen = i - start;
+		if (clen == 0 || (clen == 1 && path[start] == '.') ||
+		    (clen == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+/* On an exact-size copy: the word-at-a-time scan must not read past the path. */
+static void check_cacheable(const uint8_t *bytes, size_t len)
+{
+	static const uint32_t bounds[] = {1, 8, 120, FSC_SLOT_SIZE_MAX};
+	char *path = malloc(len ? len : 1);
+	FUZZ_CHECK(path);
+	memcpy(path, bytes, len);
+	for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++)
+		FUZZ_CHECK(fsc_shm_path_cacheable(path, len, bounds[b]) ==
+			   model_cacheable(path, len, bounds[b]));
+	free(path);
+}
+
+/* Keys: the paths of the first live slots (bounded by path_max), the fixed ones, and the
+ * input's last bytes. */
 static size_t collect_keys(const unsigned char *obj, const struct fsc_shm_layout *l,
-			   struct key *keys)
+			   const uint8_t *data, size_t n_data, struct key *keys)
 {
 	size_t n = 0;
 	for (uint64_t i = 0; i < l->slot_count && n < KEYS_FROM_SLOTS; i++) {
@@ -159,6 +197,10 @@ static size_t collect_keys(const unsigned char *obj, const struct fsc_shm_layout
 		memcpy(keys[n].path, fixed_paths[f], keys[n].len + 1);
 		n++;
 	}
+	size_t tail = n_data < TAIL_KEY_MAX ? n_data : TAIL_KEY_MAX;
+	memcpy(keys[n].path, data + n_data - tail, tail);
+	keys[n].path[tail] = '\0';
+	keys[n++].len = tail;
 	return n;
 }
 
@@ -233,6 +275,8 @@ static void check_libfsc(const struct fsc_fuzz_object *o, int vrc, const struct 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
+	size_t tail = n < TAIL_KEY_MAX ? n : TAIL_KEY_MAX;
+	check_cacheable(data + n - tail, tail);
 	struct fsc_fuzz_object o;
 	fsc_fuzz_object_build(data, n, &o);
 	if (o.flags & FUZZ_FORGE_LIVE)
@@ -251,9 +295,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 			   l.slots_offset + l.slot_count * l.slot_size <= o.size &&
 			   l.max_probe >= 1 && l.max_probe <= l.slot_count &&
 			   l.path_max == l.slot_size - FSC_SLOT_FIXED_BYTES);
-		nkeys = collect_keys(o.bytes, &l, keys);
-		for (size_t i = 0; i < nkeys; i++)
+		nkeys = collect_keys(o.bytes, &l, data, n, keys);
+		for (size_t i = 0; i < nkeys; i++) {
 			check_shm_probe(o.bytes, o.bytes, &l, &keys[i]);
+			check_cacheable((const uint8_t *)keys[i].path, keys[i].len);
+		}
 	}
 
 	/* The same bytes as a published object, attached by name as every reader does. */
