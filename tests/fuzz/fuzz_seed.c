@@ -140,8 +140,8 @@ static void tables(const char *name)
 					    "/var/log/syslog",
 					    "/tmp/a/b/c",
 					    "/home/user/.profile",
-					    "/usr/share/doc/fsc/a-path-that-is-long-enough-to-"
-					    "fill-most-of-the-room-a-small-slot-has-for-it-x"};
+					    ("/usr/share/doc/fsc/a-path-that-is-long-enough-to-"
+					     "fill-most-of-the-room-a-small-slot-has-for-it-x")};
 	for (unsigned i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		put(w, paths[i], i, i == 4 ? FSC_REC_POLLED : 0);
 	fsc_writer_put_negative(w, "/etc/missing", strlen("/etc/missing"));
