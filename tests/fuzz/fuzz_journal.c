@@ -25,7 +25,11 @@
 #include "fuzz_common.h"
 
 #define FUZZ_NAME_OTHER 0x02u
-#define WALK_MAX	4096 /* entries read per walk: a 64 KiB ring holds at most this many */
+/* The bytes the input gives past the header end at the end of the ring instead of starting at
+ * its start (zeros before them): a small seed then holds the entries at the end of a lap,
+ * where an entry's room is what bounds it. */
+#define FUZZ_RING_TAIL 0x04u
+#define WALK_MAX       4096 /* entries read per walk: a 64 KiB ring holds at most this many */
 
 /* One entry as the walk read it; path_off is where its path lies in the object. */
 struct seen {
@@ -203,6 +207,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	}
 	struct fsc_fuzz_object o;
 	fsc_fuzz_object_build(data, n, &o);
+	size_t hsz = sizeof(struct fsc_journal_header), given = n - (n > 0);
+	if ((o.flags & FUZZ_RING_TAIL) && given > hsz && o.size > given) {
+		memmove(o.bytes + o.size - (given - hsz), o.bytes + hsz, given - hsz);
+		memset(o.bytes + hsz, 0, o.size - given);
+	}
 	struct fsc_journal_layout l = {0};
 	const char *why = NULL;
 	int vrc =

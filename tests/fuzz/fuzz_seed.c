@@ -19,6 +19,7 @@
 #define ZERO_EXTEND 0x01u
 #define FORGE_LIVE  0x02u /* fuzz_table.c: stamp the liveness words */
 #define NAME_OTHER  0x02u /* fuzz_journal.c: the table names another journal */
+#define RING_TAIL   0x04u /* fuzz_journal.c: the bytes past the header end the ring */
 
 static const char *out_dir;
 
@@ -215,6 +216,32 @@ static struct fsc_journal_entry *entry(struct blob b, uint64_t pos)
 	return (void *)(b.bytes + h->ring_offset + (pos & (h->ring_size - 1)));
 }
 
+/* The last 64 bytes of a lap, as RING_TAIL gives them: a record, then a pad to the end of the
+ * ring; head just past the next lap's first entry (zeros: lost), reading from reclaim. */
+static void ring_end(struct blob few)
+{
+	const size_t hsz = sizeof(struct fsc_journal_header);
+	struct blob d = {calloc(1, hsz + 64), hsz + 64};
+	if (!d.bytes)
+		die("calloc");
+	memcpy(d.bytes, few.bytes, hsz);
+	struct fsc_journal_header *h = (void *)d.bytes;
+	uint64_t end = h->ring_size;
+	h->head = end + 32;
+	h->reclaim = end - 64;
+	struct fsc_journal_entry *e = (void *)(d.bytes + hsz);
+	const char path[] = "/ring/end/entry";
+	e->pos = end - 64;
+	e->meta = fsc_shm_journal_meta_pack(48, FSC_JOURNAL_RECORD, 0, sizeof(path) - 1);
+	e->change_seq = 77;
+	memcpy((char *)e->path, path, sizeof(path) - 1);
+	e = (void *)(d.bytes + hsz + 48);
+	e->pos = end - 16;
+	e->meta = fsc_shm_journal_meta_pack(16, FSC_JOURNAL_PAD, 0, 0);
+	emit("journal", "ring-end", ZERO_EXTEND | RING_TAIL, d, d.size);
+	free(d.bytes);
+}
+
 static void journals(const char *name)
 {
 	char object[128];
@@ -266,6 +293,7 @@ static void journals(const char *name)
 	h->ring_size = 48 * 1024;
 	emit("journal", "bad-ring-size", ZERO_EXTEND, d, 0);
 	free(d.bytes);
+	ring_end(few);
 	free(few.bytes);
 
 	/* a ring that has wrapped: pads, reclaim, head past ring_size */
