@@ -27,8 +27,8 @@ _Static_assert((FSC_CHANGE_DROPPED & FSC_REC_MASK) == 0, "DROPPED is not a recor
 _Static_assert(FSC_CHANGE_PATH_MAX == FSC_JOURNAL_PATH_MAX + 1, "fsc_change.path holds any path");
 /* No result is 0 (a caller testing a result for truth is a bug, not an answer); that the two
  * enums share no value is checked by the switch in fsc_result_name (duplicate cases). */
-_Static_assert(FSC_HIT &&FSC_NEGATIVE &&FSC_MISS &&FSC_UNAVAILABLE &&FSC_CAUGHT_UP &&FSC_CHANGE
-		   &&FSC_CURSOR_LOST,
+_Static_assert(FSC_HIT != 0 && FSC_NEGATIVE != 0 && FSC_MISS != 0 && FSC_UNAVAILABLE != 0 &&
+		   FSC_CAUGHT_UP != 0 && FSC_CHANGE != 0 && FSC_CURSOR_LOST != 0,
 	       "no result is 0");
 
 /* One attached table object. Immutable after attach, so threads share it without locks. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fsc developer entry point: install dependencies, build, run the demo or the test suite.
 #   tools/dev.sh demo [DIR]   build, start fscd on DIR (default /var/log), show live records
-#   tools/dev.sh test         build and run every test: normal, ASan+UBSan, TSan (threads)
+#   tools/dev.sh test         build and run every test: normal, ASan+UBSan, TSan, fuzzing
 #   tools/dev.sh fast         build (build/) and run the fast set: ctest -LE 'stress|slow'
 #   tools/dev.sh bench        build (Release) and run every benchmark: JSON + PNG in bench/results
 #   tools/dev.sh deps         only install the Debian/Ubuntu packages
@@ -95,7 +95,37 @@ test_all() {
 	# fscd's threads (stat workers, liburcu) too; tests/tsan.supp says what TSan cannot see
 	TSAN_OPTIONS="suppressions=$top/tests/tsan.supp halt_on_error=1" \
 		run_ctest "$top/build-tsan" -L tsan
+	fuzz
 	say "all test suites passed"
+}
+
+# libFuzzer on the read side (tests/fuzz): each target for FSC_FUZZ_SECONDS (60) on a copy of
+# its seed corpus; a crash, sanitizer report, leak or an input slower than 5 s fails.
+fuzz() {
+	local dir=$top/build-fuzz secs=${FSC_FUZZ_SECONDS:-60} t
+	say "fuzzing the read side, ${secs} s per target (build-fuzz/, clang, libFuzzer+ASan+UBSan)"
+	CC=clang CXX=clang++ cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DFSC_FUZZ=ON -DFSC_BENCH=OFF >/dev/null
+	cmake --build "$dir" -j "$jobs" --target fsc-fuzz-table fsc-fuzz-journal >/dev/null
+	for t in table journal; do
+		rm -rf "$dir/fuzz-corpus/$t"
+		mkdir -p "$dir/fuzz-corpus/$t" "$dir/fuzz-artifacts"
+		cp "$top/tests/fuzz/corpus/$t/"* "$dir/fuzz-corpus/$t/"
+		local rc=0
+		"$dir/tests/fuzz/fsc-fuzz-$t" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix="$dir/fuzz-artifacts/$t-" \
+			"$dir/fuzz-corpus/$t" >"$dir/fuzz-$t.log" 2>&1 &
+		local pid=$!
+		wait "$pid" || rc=$?
+		# a run that crashed left its objects (fuzz_common.h): this pid's, nobody else's
+		rm -f "/dev/shm/fsc.fuzz-$pid" "/dev/shm/fsc-journal.fuzz-$pid"
+		grep -E '^#[0-9]+[[:space:]]+DONE' "$dir/fuzz-$t.log" >&2 || true
+		if [ "$rc" -ne 0 ]; then
+			tail -n 60 "$dir/fuzz-$t.log" >&2
+			echo "fsc-fuzz-$t failed (exit $rc): log $dir/fuzz-$t.log, input in $dir/fuzz-artifacts/" >&2
+			return 1
+		fi
+	done
 }
 
 # the tests without the labels stress and slow (tests/CMakeLists.txt): seconds, for iterating
