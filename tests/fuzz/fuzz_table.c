@@ -110,7 +110,7 @@ static void check_shm_probe(const void *table, const unsigned char *obj,
 	FUZZ_CHECK(key.len == k->len && key.words == (k->len + 7) / 8);
 	int result = FSC_MISS;
 	uint64_t found = 0;
-	struct fsc_shm_record rec;
+	struct fsc_shm_record rec = {0};
 	struct stat st;
 	for (uint32_t i = 0; i < l->max_probe; i++) {
 		uint64_t idx = fsc_shm_probe_index(l, key.hash, i);
