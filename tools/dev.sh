@@ -87,6 +87,9 @@ test_all() {
 	say "build and test: normal (build/)"
 	build "$top/build"
 	run_ctest "$top/build"
+	# demo and bench build Release (-O3), whose warnings differ: it must build too
+	say "build only: Release, as demo and bench build it (build-rel/)"
+	build "$top/build-rel" -DCMAKE_BUILD_TYPE=Release
 	say "build and test: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 	build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DFSC_SANITIZE=ON -DFSC_BENCH=OFF
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$top/build-asan"
