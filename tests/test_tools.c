@@ -21,6 +21,7 @@
 
 #include "fsc_shm_map.h"
 #include "fsc_shm_seqlock.h"
+#include "fsc_test_run.h"
 #include "fsc_test_util.h"
 
 #define WEIRD_PATH "/tmp/we\"ird\nname\\x\xff"
@@ -34,12 +35,6 @@
 struct fixture {
 	char name[64];
 	struct fsc_writer *w;
-};
-
-struct run {
-	int status; /* exit status, or 128 + signal */
-	char *out;
-	char *err;
 };
 
 static char stat_path[4096];
@@ -64,87 +59,6 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	fsc_writer_close(f->w);
 	return 0;
-}
-
-static void drain(int fd, char **buf, size_t *len, size_t *cap, bool *open)
-{
-	if (*len + 4096 + 1 > *cap) {
-		*cap = (*cap + 4096) * 2;
-		*buf = realloc(*buf, *cap);
-		assert_non_null(*buf);
-	}
-	ssize_t n = read(fd, *buf + *len, *cap - *len - 1);
-	if (n <= 0) {
-		*open = false;
-		close(fd);
-	} else {
-		*len += (size_t)n;
-	}
-	(*buf)[*len] = '\0';
-}
-
-static pid_t spawn(const char *path, char *const argv[], int *out_fd, int *err_fd)
-{
-	int po[2], pe[2];
-	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		execv(path, argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	*out_fd = po[0];
-	*err_fd = pe[0];
-	return pid;
-}
-
-static int wait_status(pid_t pid)
-{
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Runs path with the given arguments (NULL-terminated) and captures stdout and stderr. */
-static void run_tool(struct run *r, const char *path, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	argv[argc++] = (char *)path;
-	va_list ap;
-	va_start(ap, path);
-	while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-	int fds[2];
-	pid_t pid = spawn(path, argv, &fds[0], &fds[1]);
-	size_t len[2] = {0, 0}, cap[2] = {1, 1};
-	bool open[2] = {true, true};
-	char *buf[2] = {calloc(1, 1), calloc(1, 1)};
-	assert_true(buf[0] && buf[1]);
-	while (open[0] || open[1]) {
-		struct pollfd p[2] = {{.fd = open[0] ? fds[0] : -1, .events = POLLIN},
-				      {.fd = open[1] ? fds[1] : -1, .events = POLLIN}};
-		assert_true(poll(p, 2, 30000) > 0);
-		for (int i = 0; i < 2; i++)
-			if (open[i] && p[i].revents)
-				drain(fds[i], &buf[i], &len[i], &cap[i], &open[i]);
-	}
-	r->status = wait_status(pid);
-	r->out = buf[0];
-	r->err = buf[1];
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
 }
 
 /* ---- a minimal JSON syntax checker: the tools must print valid, ASCII-only JSON ---- */
@@ -284,8 +198,8 @@ static void assert_contains(const char *hay, const char *needle)
 static void test_shmdump_text(void **state)
 {
 	struct fixture *f = *state;
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_contains(r.out, "state              live\n");
 	assert_contains(r.out, "writer_alive       yes\n");
@@ -296,14 +210,14 @@ static void test_shmdump_text(void **state)
 	assert_contains(r.out, "load_factor");
 	assert_null(strstr(r.out, "/var/log/syslog")); /* no entries without --entries */
 	assert_string_equal(r.err, "");
-	run_free(&r);
+	fsc_test_run_free(&r);
 }
 
 static void test_shmdump_entries_text(void **state)
 {
 	struct fixture *f = *state;
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, "--entries", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, "--entries", (char *)NULL);
 	assert_int_equal(r.status, 0);
 	char line[64];
 	snprintf(line, sizeof(line), " %d ", SYSLOG_SIZE);
@@ -320,14 +234,15 @@ static void test_shmdump_entries_text(void **state)
 		bol--;
 	assert_non_null(memmem(bol, (size_t)(gone - bol), "negative", 8));
 	assert_contains(r.out, "3 live entries listed, 0 tombstones, 0 busy");
-	run_free(&r);
+	fsc_test_run_free(&r);
 }
 
 static void test_shmdump_json(void **state)
 {
 	struct fixture *f = *state;
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--json", "--entries", "--name", f->name, (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--json", "--entries", "--name", f->name,
+			  (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(assert_json_lines(r.out), 1);
 	char want[256];
@@ -351,13 +266,13 @@ static void test_shmdump_json(void **state)
 	assert_contains(o, "\"flags\":[\"negative\"]");
 	assert_contains(o, "\"size\":0,");
 	free(o);
-	run_free(&r);
+	fsc_test_run_free(&r);
 	/* without --entries: the header only */
-	run_tool(&r, FSC_SHMDUMP_PATH, "--json", "--name", f->name, (char *)NULL);
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--json", "--name", f->name, (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(assert_json_lines(r.out), 1);
 	assert_null(strstr(r.out, "\"entries\":["));
-	run_free(&r);
+	fsc_test_run_free(&r);
 }
 
 /* Slots a dump cannot read consistently are skipped and reported, never printed torn. */
@@ -380,15 +295,15 @@ static void test_shmdump_busy_and_damaged_slots(void **state)
 	uint64_t odd = fsc_shm_seqlock_write_begin(&busy->seq); /* a writer "died" mid-write */
 	uint64_t meta = atomic_load(&bad->meta);
 	atomic_store(&bad->meta, fsc_shm_meta_pack(FSC_SLOT_LIVE, 0, l->path_max + 1));
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, "--entries", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", f->name, "--entries", (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_contains(r.out, "1 live entries listed, 0 tombstones, 1 busy slots skipped, 1 "
 			       "damaged slots\n");
 	assert_null(strstr(r.out, "/gone"));
 	assert_contains(r.err, "1 slots were being rewritten");
 	assert_contains(r.err, "1 slots hold impossible values");
-	run_free(&r);
+	fsc_test_run_free(&r);
 	atomic_store(&bad->meta, meta);
 	fsc_shm_seqlock_write_end(&busy->seq, odd);
 	munmap(base, h->object_size);
@@ -399,14 +314,14 @@ static void test_shmdump_missing_table(void **state)
 	(void)state;
 	char name[64], want[256];
 	fsc_test_name(name, sizeof(name), "absent");
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, (char *)NULL);
 	assert_int_equal(r.status, 1);
 	snprintf(want, sizeof(want),
 		 "no table named %s is published (is fscd running with --name %s?)", name, name);
 	assert_contains(r.err, want);
 	assert_string_equal(r.out, "");
-	run_free(&r);
+	fsc_test_run_free(&r);
 }
 
 /* An object at /fsc.<name> that is not a table: an error with exit 2, never a crash. */
@@ -423,14 +338,14 @@ static void check_foreign_object(size_t size, mode_t mode, const char *why)
 	memset(junk, 0x5a, sizeof(junk));
 	assert_true(write(fd, junk, size < sizeof(junk) ? size : sizeof(junk)) >= 0);
 	close(fd);
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, "--entries", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, "--entries", (char *)NULL);
 	shm_unlink(oname);
 	assert_int_equal(r.status, 2);
 	assert_contains(r.err, oname);
 	assert_contains(r.err, why);
 	assert_string_equal(r.out, "");
-	run_free(&r);
+	fsc_test_run_free(&r);
 }
 
 static void test_shmdump_foreign_objects(void **state)
@@ -445,19 +360,19 @@ static void test_shmdump_foreign_objects(void **state)
 static void test_shmdump_usage(void **state)
 {
 	(void)state;
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--help", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--help", (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_contains(r.out, "usage: fsc-shmdump");
-	run_free(&r);
+	fsc_test_run_free(&r);
 	const char *bad[][2] = {
 	    {"--bogus", NULL}, {"extra", NULL}, {"--name", "../etc"}, {"--name", NULL}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		run_tool(&r, FSC_SHMDUMP_PATH, bad[i][0], bad[i][1], (char *)NULL);
+		fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, bad[i][0], bad[i][1], (char *)NULL);
 		assert_int_equal(r.status, 2);
 		assert_contains(r.err, "usage: fsc-shmdump");
 		assert_string_equal(r.out, "");
-		run_free(&r);
+		fsc_test_run_free(&r);
 	}
 }
 
@@ -467,9 +382,9 @@ static void test_stat_answers(void **state)
 {
 	struct fixture *f = *state;
 	fsc_writer_heartbeat(f->w);
-	struct run r;
-	run_tool(&r, stat_path, "--name", f->name, "/var/log/syslog", "/gone", "/not/there",
-		 "relative/path", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, stat_path, "--name", f->name, "/var/log/syslog", "/gone",
+			  "/not/there", "relative/path", (char *)NULL);
 	assert_int_equal(r.status, 0);
 	char want[128];
 	snprintf(want, sizeof(want), "/var/log/syslog: hit size=%d mode=0100005 ", SYSLOG_SIZE);
@@ -477,9 +392,9 @@ static void test_stat_answers(void **state)
 	assert_contains(r.out, "\n/gone: negative change_seq=");
 	assert_contains(r.out, "flags=negative\n");
 	assert_contains(r.out, "\n/not/there: miss\nrelative/path: miss\n");
-	run_free(&r);
-	run_tool(&r, stat_path, "--json", "--name", f->name, "/var/log/syslog", "/gone", WEIRD_PATH,
-		 "/nope", (char *)NULL);
+	fsc_test_run_free(&r);
+	fsc_test_run_tool(&r, stat_path, "--json", "--name", f->name, "/var/log/syslog", "/gone",
+			  WEIRD_PATH, "/nope", (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(assert_json_lines(r.out), 4);
 	snprintf(
@@ -491,7 +406,7 @@ static void test_stat_answers(void **state)
 	assert_contains(r.out, "\"flags\":[\"negative\"]}\n");
 	assert_contains(r.out, "{\"path\":" WEIRD_JSON ",\"result\":\"hit\",");
 	assert_contains(r.out, "{\"path\":\"/nope\",\"result\":\"miss\"}\n");
-	run_free(&r);
+	fsc_test_run_free(&r);
 }
 
 static void test_stat_missing_table_and_usage(void **state)
@@ -499,27 +414,27 @@ static void test_stat_missing_table_and_usage(void **state)
 	(void)state;
 	char name[64], want[128];
 	fsc_test_name(name, sizeof(name), "absent");
-	struct run r;
-	run_tool(&r, stat_path, "--name", name, "/x", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, stat_path, "--name", name, "/x", (char *)NULL);
 	assert_int_equal(r.status, 1);
 	snprintf(want, sizeof(want), "start fscd --name %s --watch DIR", name);
 	assert_contains(r.err, want);
 	assert_contains(r.err, strerror(ENOENT));
-	run_free(&r);
-	run_tool(&r, stat_path, "--help", (char *)NULL);
+	fsc_test_run_free(&r);
+	fsc_test_run_tool(&r, stat_path, "--help", (char *)NULL);
 	assert_int_equal(r.status, 0);
 	assert_contains(r.out, "usage: fsc-stat");
-	run_free(&r);
+	fsc_test_run_free(&r);
 	const char *bad[][3] = {{"/x", "--bogus", NULL},
 				{"--name", name, NULL},
 				{"--watch", "0", "/x"},
 				{"--watch", "abc", "/x"},
 				{"--name", "a/b", "/x"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		run_tool(&r, stat_path, bad[i][0], bad[i][1], bad[i][2], (char *)NULL);
+		fsc_test_run_tool(&r, stat_path, bad[i][0], bad[i][1], bad[i][2], (char *)NULL);
 		assert_int_equal(r.status, 2);
 		assert_contains(r.err, "usage: fsc-stat");
-		run_free(&r);
+		fsc_test_run_free(&r);
 	}
 }
 
@@ -553,7 +468,7 @@ static void test_stat_watch(void **state)
 	char *argv[] = {stat_path, "--watch",	      "20",	"--name",
 			f->name,   "/var/log/syslog", "/later", NULL};
 	int out, err;
-	pid_t pid = spawn(stat_path, argv, &out, &err);
+	pid_t pid = fsc_test_spawn(stat_path, argv, &out, &err);
 	char buf[8192] = "", want[64];
 	snprintf(want, sizeof(want), "/var/log/syslog: hit size=%d ", SYSLOG_SIZE);
 	wait_line(f->w, out, buf, sizeof(buf), want);
@@ -566,7 +481,7 @@ static void test_stat_watch(void **state)
 	assert_int_equal(fsc_writer_put_negative(f->w, "/later", 6), 0);
 	wait_line(f->w, out, buf, sizeof(buf), "/later: negative");
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_status(pid), 0);
+	assert_int_equal(fsc_test_wait_status(pid), 0);
 	close(out);
 	close(err);
 	/* one line per change, not per round */
@@ -619,15 +534,15 @@ static void test_shmdump_sparse_table(void **state)
 	}
 	uint64_t before = object_allocated(oname);
 	assert_true(before < (1u << 20));
-	struct run r;
-	run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, "--entries", (char *)NULL);
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, "--entries", (char *)NULL);
 	uint64_t after = object_allocated(oname);
 	fsc_writer_close(w);
 	assert_int_equal(r.status, 0);
 	assert_contains(r.out, "/sparse/file2\n");
 	assert_contains(r.out, "3 live entries listed, 0 tombstones, 0 busy slots skipped, 0 "
 			       "damaged slots\n");
-	run_free(&r);
+	fsc_test_run_free(&r);
 	if (after > before + (256u << 10))
 		fail_msg("fsc-shmdump --entries made a %" PRIu64 "-byte object hold %" PRIu64
 			 " bytes (%" PRIu64 " before)",

@@ -26,10 +26,10 @@
 #include "fsc_harness.h"
 #include "fsc_shm_map.h"
 #include "fsc_test_fscd.h"
+#include "fsc_test_run.h"
 #include "fsc_test_util.h"
 
 #define NOBODY	      65534
-#define TOOL_WAIT_NS  (10 * 1000000000ull)
 #define OPEN_BOUND_NS (2 * 1000000000ull) /* "never blocks": far above a normal open */
 
 /* A table forged by another user: the records an attacker would like a root reader to believe
@@ -93,32 +93,17 @@ static void forger_release(struct forger *f)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/* Runs fsc-shmdump --name name with a deadline; returns its exit status and its stderr in
- * err (a static buffer). A tool that blocks fails the test. */
+/* Runs fsc-shmdump --name name (a tool that blocks fails the test after 30 s); returns its
+ * exit status and its stderr in err (a static buffer). */
 static int shmdump(const char *name, const char **err)
 {
-	static char errf[64], buf[4096];
-	snprintf(errf, sizeof(errf), "/tmp/fsc_trust_%d.err", (int)getpid());
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int null = open("/dev/null", O_WRONLY);
-		dup2(e, STDERR_FILENO);
-		dup2(null, STDOUT_FILENO);
-		execl(FSC_SHMDUMP_PATH, "fsc-shmdump", "--name", name, (char *)NULL);
-		_exit(127);
-	}
-	int st = fsc_harness_wait_exit(pid, TOOL_WAIT_NS);
-	if (st < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fail_msg("fsc-shmdump --name %s did not return within 10 s", name);
-	}
-	snprintf(buf, sizeof(buf), "%s", fsc_test_read_file(errf));
-	unlink(errf);
+	static char buf[4096];
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, (char *)NULL);
+	snprintf(buf, sizeof(buf), "%s", r.err);
+	fsc_test_run_free(&r);
 	*err = buf;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return r.status;
 }
 
 static void skip_unless_root(void)
