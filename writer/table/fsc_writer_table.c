@@ -177,6 +177,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	h->writer_timeout_ns = FSC_WRITER_TIMEOUT_NS;
 	h->writer_pid = (uint32_t)getpid();
 	h->journal_id = fsc_wjournal_id(w->journal);
+	h->request_nonce = w->opts.request_nonce; /* the same in every table: the socket stays */
 	atomic_store_explicit(&h->heartbeat_ns, fsc_writer_now_ns(), memory_order_relaxed);
 	liveness_lock(h);
 	t->hdr = h;
