@@ -39,10 +39,17 @@ int fsc_request(fsc_t *c, const char *path)
 		errno = EINVAL;
 		return -1;
 	}
+	/* The address comes from the table this handle answers from, whose owner it checked at
+	 * attach: a socket bound at a name guessed or chosen by someone else gets nothing. */
+	struct fsc_map *m = fsc_reader_usable_map(c);
 	struct sockaddr_un addr;
 	unsigned alen;
+	if (!m || fsc_shm_request_addr(c->name, m->layout.request_nonce, &addr, &alen) < 0) {
+		errno = ECONNREFUSED; /* no fscd (that takes requests) serves the table */
+		return -1;
+	}
 	int fd = request_socket(c);
-	if (fd < 0 || fsc_shm_request_addr(c->name, &addr, &alen) < 0)
+	if (fd < 0)
 		return -1;
 	/* MSG_DONTWAIT: a full socket buffer (fscd behind) drops the request, not the caller */
 	ssize_t n = sendto(fd, path, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&addr,

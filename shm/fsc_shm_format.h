@@ -213,6 +213,10 @@ struct fsc_shm_header {
 	uint32_t writer_pid;
 	uint32_t reserved0;
 	uint64_t journal_id; /* the change journal that goes with this table; 0 = none */
+	/* Random (getrandom, chosen before the first publication and the same in every table
+	 * that fscd publishes) part of its request socket's address, which nobody can bind
+	 * first without knowing it (PROTOCOL.md "Requests"); 0 = no request socket. */
+	uint64_t request_nonce;
 
 	/* Cache line 2: life cycle; written a few times per table lifetime. */
 	alignas(FSC_CACHE_LINE) _Atomic uint32_t state; /* enum fsc_table_state */

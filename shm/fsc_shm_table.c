@@ -31,16 +31,20 @@ int fsc_shm_object_name(char *buf, size_t size, const char *name)
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
 
-int fsc_shm_request_addr(const char *name, struct sockaddr_un *addr, unsigned *len)
+int fsc_shm_request_addr(const char *name, uint64_t nonce, struct sockaddr_un *addr, unsigned *len)
 {
 	if (!fsc_shm_name_valid(name))
 		return -EINVAL;
+	if (nonce == 0)
+		return -ENOENT;
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	/* abstract namespace (leading NUL): nothing in the filesystem to clean up after a
-	 * crash; the name is the bytes after the NUL, without a terminator */
+	 * crash; the name is the bytes after the NUL, without a terminator. Anyone may bind any
+	 * abstract name: the nonce, known only from the trusted table's header, is what keeps
+	 * another user from binding this one before fscd and receiving readers' misses. */
 	int n = snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1,
-			 FSC_SHM_PREFIX "%s.requests", name);
+			 FSC_SHM_PREFIX "%s.requests.%016" PRIx64, name, nonce);
 	*len = (unsigned)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 	return 0;
 }
@@ -140,6 +144,7 @@ int fsc_shm_header_validate(const struct fsc_shm_header *h, uint64_t mapped_size
 	    .hash_seed = h->hash_seed,
 	    .generation = h->generation,
 	    .writer_timeout_ns = timeout,
+	    .request_nonce = h->request_nonce,
 	    .slot_size = h->slot_size,
 	    .path_max = fsc_shm_slot_path_max(h->slot_size),
 	    .max_probe = h->max_probe,

@@ -24,6 +24,7 @@ struct fsc_shm_layout {
 	uint64_t hash_seed;
 	uint64_t generation;
 	uint64_t writer_timeout_ns;
+	uint64_t request_nonce; /* 0: the writer takes no requests */
 	uint32_t slot_size;
 	uint32_t path_max;
 	uint32_t max_probe;
@@ -35,10 +36,11 @@ bool fsc_shm_name_valid(const char *name);
 int fsc_shm_object_name(char *buf, size_t size, const char *name);
 /* "/fsc.<name>.hints.<generation hex>": the writable hit-hint segment of one table. */
 int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation);
-/* The request socket of table name (abstract AF_UNIX datagram, PROTOCOL.md "Requests"):
- * fills addr and *len. 0 or -EINVAL. */
+/* The request socket of table name whose header carries nonce (abstract AF_UNIX datagram,
+ * "fsc.<name>.requests.<nonce hex>", PROTOCOL.md "Requests"): fills addr and *len. 0, or
+ * -EINVAL (invalid name), -ENOENT (nonce 0: the table's writer takes no requests). */
 struct sockaddr_un;
-int fsc_shm_request_addr(const char *name, struct sockaddr_un *addr, unsigned *len);
+int fsc_shm_request_addr(const char *name, uint64_t nonce, struct sockaddr_un *addr, unsigned *len);
 #define FSC_REQUEST_MAX 4096 /* longest request datagram: one path, no terminator */
 
 /* Slot count and object size for a capacity; 0 or -EINVAL (with *why set). */

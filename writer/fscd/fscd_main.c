@@ -227,7 +227,8 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 	}
 }
 
-static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
+static int fscd_table_open(const struct fscd_config *cfg, uint64_t request_nonce,
+			   struct fsc_writer **w)
 {
 	struct fsc_writer_opts o = {
 	    .name = cfg->name,
@@ -237,6 +238,7 @@ static int fscd_table_open(const struct fscd_config *cfg, struct fsc_writer **w)
 	    .group = cfg->group,
 	    .defer_publish = true, /* published once the first scan has filled it */
 	    .journal_bytes = (uint64_t)cfg->journal_kib * 1024,
+	    .request_nonce = request_nonce, /* readers find the request socket by it */
 	};
 	const char *why = "";
 	fscd_reserve_release(); /* the room the image before a reload kept for this table */
@@ -373,7 +375,7 @@ static enum fscd_start fscd_daemon_start(struct fscd_daemon *d)
 	    fscd_loop_add(d->loop.epfd, fscd_tree_poll_fd(d->tree), EPOLLIN) < 0 ||
 	    fscd_requests_open(&d->requests, cfg->name, cfg->request_window_ms) < 0 ||
 	    fscd_loop_add(d->loop.epfd, fscd_requests_fd(d->requests), EPOLLIN) < 0 ||
-	    fscd_table_open(cfg, &d->w))
+	    fscd_table_open(cfg, fscd_requests_nonce(d->requests), &d->w))
 		return fscd_stop_pending() ? FSCD_START_STOPPED : FSCD_START_FAILED;
 	if (cfg->config_file)
 		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",

@@ -29,7 +29,22 @@ struct fscd_requests {
 	struct fscd_ratelimit limit;
 	struct fscd_reqshare share;
 	uint64_t seed;
+	uint64_t nonce; /* the socket address's random part, published in the table header */
 };
+
+/* 64 random bits, never 0 (0 in a header means "no request socket"). 0 or -errno. */
+static int requests_nonce(uint64_t *nonce)
+{
+	*nonce = 0;
+	while (*nonce == 0) {
+		ssize_t n = getrandom(nonce, sizeof(*nonce), 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n != (ssize_t)sizeof(*nonce))
+			*nonce = 0;
+	}
+	return 0;
+}
 
 int fscd_requests_open(struct fscd_requests **out, const char *table_name, unsigned window_ms)
 {
@@ -44,6 +59,9 @@ int fscd_requests_open(struct fscd_requests **out, const char *table_name, unsig
 	fscd_ratelimit_init(&r->limit, FSCD_REQUEST_RATE, FSCD_REQUEST_RATE_ROOT);
 	fscd_reqshare_init(&r->share, r->seed ^ 0x5bd1e9955bd1e995ull);
 	int rc = fscd_admit_init(&r->admit, FSCD_ADMIT_ENTRIES, (uint64_t)window_ms * 1000000ull);
+	/* unpredictable, unlike the seed's fallback: a guessable address could be bound first */
+	if (!rc)
+		rc = requests_nonce(&r->nonce);
 	r->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int on = 1;
 	/* the kernel attaches each sender's credentials: the per-uid rate limit's key */
@@ -66,18 +84,26 @@ void fscd_requests_bind(struct fscd_requests *r)
 		return;
 	struct sockaddr_un addr;
 	unsigned len;
-	fsc_shm_request_addr(r->name, &addr, &len);
+	fsc_shm_request_addr(r->name, r->nonce, &addr, &len);
 	if (bind(r->fd, (struct sockaddr *)&addr, (socklen_t)len) == 0) {
 		r->bound = true;
 		if (r->busy_logged)
 			fscd_log(FSCD_LOG_INFO, "taking readers' caching requests now");
 		return;
 	}
+	/* The address is new to this process (random nonce): no predecessor holds it, and
+	 * nobody can have guessed it, so any failure, EADDRINUSE included, is a fault. */
 	if (!r->busy_logged)
-		fscd_log(errno == EADDRINUSE ? FSCD_LOG_INFO : FSCD_LOG_WARN,
-			 "request socket for '%s' not available yet (%s%s); retrying", r->name,
-			 strerror(errno), errno == EADDRINUSE ? ": the fscd being taken over" : "");
+		fscd_log(FSCD_LOG_WARN,
+			 "cannot bind the request socket for '%s' (%s); readers' caching requests "
+			 "go unanswered until it works; retrying",
+			 r->name, strerror(errno));
 	r->busy_logged = true;
+}
+
+uint64_t fscd_requests_nonce(const struct fscd_requests *r)
+{
+	return r->nonce;
 }
 
 int fscd_requests_fd(const struct fscd_requests *r)

@@ -19,9 +19,12 @@ struct fscd_requests;
 /* Makes the socket and tries to bind it (see fscd_requests_bind). window_ms 0: admit on the
  * first request. 0 or -errno (logged). */
 int fscd_requests_open(struct fscd_requests **out, const char *table_name, unsigned window_ms);
-/* Binds the socket if it is not bound yet: another fscd may still hold the name during a
- * takeover (EADDRINUSE); upkeep calls this until it works. */
+/* Binds the socket if it is not bound yet (at an address with a random nonce, so nothing
+ * else should hold it: a failure is logged as a fault); upkeep calls this until it works. */
 void fscd_requests_bind(struct fscd_requests *r);
+/* The address's random nonce (never 0), for every table header fscd publishes
+ * (fsc_writer_opts.request_nonce): readers build the address from it. */
+uint64_t fscd_requests_nonce(const struct fscd_requests *r);
 /* Readable when requests wait. */
 int fscd_requests_fd(const struct fscd_requests *r);
 /* Reads and handles the waiting requests (a bounded number per call). */

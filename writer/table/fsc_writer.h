@@ -27,6 +27,9 @@ struct fsc_writer_opts {
 	bool defer_publish;
 	/* bytes of change journal (rounded up to a power of two, at least 64 KiB); 0 = none */
 	uint64_t journal_bytes;
+	/* the random part of the request socket's address, stored in the header of every table
+	 * this writer publishes (PROTOCOL.md "Requests"); 0 = no request socket */
+	uint64_t request_nonce;
 };
 
 struct fsc_writer;

@@ -37,6 +37,12 @@ struct fsc_writer {
  * is an error here, not a SIGBUS later). NULL with errno and *why on failure. */
 void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
 			 const char **why);
+/* fsc_wobject_create under a private name for public_name, written to oname:
+ * "<public_name>.new.<pid>.<16 random hex digits>" (PROTOCOL.md "Objects"), a name nobody can
+ * take first; a name taken anyway is retried with new random digits, a few times. */
+void *fsc_wobject_create_private(char *oname, size_t oname_size, const char *public_name,
+				 size_t size, mode_t mode, gid_t group, struct stat *st,
+				 const char **why);
 
 /* Renames shm object from_object to to_object, atomically, over any object of that name:
  * 0 or -errno. */

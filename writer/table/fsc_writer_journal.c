@@ -51,10 +51,9 @@ int fsc_wjournal_create(struct fsc_writer *w, uint64_t bytes, const char **why)
 	uint64_t ring = ring_size_for(bytes);
 	j->size = sizeof(struct fsc_journal_header) + ring;
 	fsc_shm_journal_name(j->name, sizeof(j->name), w->name);
-	snprintf(j->tmp_name, sizeof(j->tmp_name), "%s.new.%d", j->name, (int)getpid());
-	shm_unlink(j->tmp_name); /* a leftover of a crashed writer with our pid */
 	struct stat st;
-	j->hdr = fsc_wobject_create(j->tmp_name, j->size, w->opts.mode, w->opts.group, &st, why);
+	j->hdr = fsc_wobject_create_private(j->tmp_name, sizeof(j->tmp_name), j->name, j->size,
+					    w->opts.mode, w->opts.group, &st, why);
 	if (!j->hdr) {
 		int err = errno;
 		free(j);

@@ -22,9 +22,9 @@
 
 enum leftover_kind {
 	LEFTOVER_NONE,
-	LEFTOVER_BUILD,	       /* fsc.<name>.new.<pid>.<n> */
+	LEFTOVER_BUILD,	       /* fsc.<name>.new.<pid>.<random hex> */
 	LEFTOVER_HINTS,	       /* fsc.<name>.hints.<generation hex> */
-	LEFTOVER_JOURNAL_BUILD /* fsc-journal.<name>.new.<pid> */
+	LEFTOVER_JOURNAL_BUILD /* fsc-journal.<name>.new.<pid>.<random hex> */
 };
 
 struct leftover_scan {
@@ -56,28 +56,35 @@ static const char *leftover_after(const char *s, const char *prefix)
 	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
+/* s is "<pid>.<hex>" (or, with tail_optional, "<pid>": an older journal's build name); the
+ * hex part is random, or a decimal serial in older writers' names. */
+static bool leftover_pid_tail(const char *s, bool tail_optional, uint64_t *pid)
+{
+	const char *dot = strchr(s, '.');
+	if (!dot)
+		return tail_optional && leftover_number(s, 10, pid);
+	uint64_t tail;
+	char digits[24];
+	if ((size_t)(dot - s) >= sizeof(digits) || !leftover_number(dot + 1, 16, &tail))
+		return false;
+	memcpy(digits, s, (size_t)(dot - s));
+	digits[dot - s] = '\0';
+	return leftover_number(digits, 10, pid);
+}
+
 /* Which kind of leftover entry could be, for table name (*num: the pid or generation). */
 static enum leftover_kind leftover_classify(const char *entry, const char *name, uint64_t *num)
 {
 	char prefix[FSC_SHM_OBJECT_NAME_MAX + 32];
 	snprintf(prefix, sizeof(prefix), FSC_SHM_PREFIX "%s.", name);
 	const char *rest = leftover_after(entry, prefix), *p;
-	if (rest && (p = leftover_after(rest, "new."))) {
-		const char *dot = strchr(p, '.');
-		uint64_t serial;
-		char pid[24];
-		if (!dot || (size_t)(dot - p) >= sizeof(pid) ||
-		    !leftover_number(dot + 1, 10, &serial))
-			return LEFTOVER_NONE;
-		memcpy(pid, p, (size_t)(dot - p));
-		pid[dot - p] = '\0';
-		return leftover_number(pid, 10, num) ? LEFTOVER_BUILD : LEFTOVER_NONE;
-	}
+	if (rest && (p = leftover_after(rest, "new.")))
+		return leftover_pid_tail(p, false, num) ? LEFTOVER_BUILD : LEFTOVER_NONE;
 	if (rest && (p = leftover_after(rest, "hints.")))
 		return leftover_number(p, 16, num) ? LEFTOVER_HINTS : LEFTOVER_NONE;
 	snprintf(prefix, sizeof(prefix), FSC_JOURNAL_PREFIX "%s.new.", name);
 	if ((p = leftover_after(entry, prefix)))
-		return leftover_number(p, 10, num) ? LEFTOVER_JOURNAL_BUILD : LEFTOVER_NONE;
+		return leftover_pid_tail(p, true, num) ? LEFTOVER_JOURNAL_BUILD : LEFTOVER_NONE;
 	return LEFTOVER_NONE;
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -92,6 +93,41 @@ void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t grou
 	return p;
 }
 
+#define PRIVATE_NAME_TRIES 8
+
+void *fsc_wobject_create_private(char *oname, size_t oname_size, const char *public_name,
+				 size_t size, mode_t mode, gid_t group, struct stat *st,
+				 const char **why)
+{
+	for (int i = 0; i < PRIVATE_NAME_TRIES; i++) {
+		/* random, not a serial: a predictable name (pid and counter) lets another user
+		 * create an object there first and so stop every start and reload (EEXIST) */
+		uint64_t r;
+		ssize_t n = getrandom(&r, sizeof(r), 0);
+		if (n != (ssize_t)sizeof(r)) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			*why = "cannot get random bytes for a private shm object name";
+			errno = n < 0 ? errno : EIO;
+			return NULL;
+		}
+		int len = snprintf(oname, oname_size, "%s.new.%d.%016" PRIx64, public_name,
+				   (int)getpid(), r);
+		if (len < 0 || (size_t)len >= oname_size) {
+			*why = "shm object name too long";
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		void *p = fsc_wobject_create(oname, size, mode, group, st, why);
+		if (p || errno != EEXIST)
+			return p;
+	}
+	*why = "every private name tried for a new shm object was taken (someone creates "
+	       "objects in " FSC_SHM_DIR " to block fscd?)";
+	errno = EEXIST;
+	return NULL;
+}
+
 static void hints_create(struct fsc_writer *w, struct fsc_wtable *t)
 {
 	/* Owner only: whoever may write the segment may also ftruncate it, and a reader or
@@ -138,13 +174,11 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	uint32_t max_probe = w->opts.max_probe ? w->opts.max_probe : FSC_MAX_PROBE_DEFAULT;
 	if (max_probe > slot_count)
 		max_probe = (uint32_t)slot_count;
-	static unsigned serial;
 	char tmp[FSC_SHM_OBJECT_NAME_MAX + 32];
-	snprintf(tmp, sizeof(tmp), "%s.new.%d.%u", w->object_name, (int)getpid(), serial++);
 	struct stat st;
 	memset(t, 0, sizeof(*t));
-	struct fsc_shm_header *h =
-	    fsc_wobject_create(tmp, size, w->opts.mode, w->opts.group, &st, why);
+	struct fsc_shm_header *h = fsc_wobject_create_private(
+	    tmp, sizeof(tmp), w->object_name, size, w->opts.mode, w->opts.group, &st, why);
 	if (!h)
 		return -errno;
 	uint64_t seed = 0;
@@ -177,6 +211,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	h->writer_timeout_ns = FSC_WRITER_TIMEOUT_NS;
 	h->writer_pid = (uint32_t)getpid();
 	h->journal_id = fsc_wjournal_id(w->journal);
+	h->request_nonce = w->opts.request_nonce; /* the same in every table: the socket stays */
 	atomic_store_explicit(&h->heartbeat_ns, fsc_writer_now_ns(), memory_order_relaxed);
 	liveness_lock(h);
 	t->hdr = h;
