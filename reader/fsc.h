@@ -146,8 +146,11 @@ FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_i
  * otherwise (EINVAL: not an absolute path in canonical form; ECONNREFUSED: no fscd serves
  * the table; EAGAIN: fscd is behind on requests).
  * Threads: any, concurrently with every call but fsc_close.
+ * The address comes from the table the handle answers from (a random per-fscd nonce in its
+ * header, so no other user can bind it first).
+ * Threads: any, concurrently with every call but fsc_close.
  * Syscalls: one sendto (MSG_DONTWAIT: never blocks); the first call on a handle also makes
- * its socket. */
+ * its socket; finding the table replaced re-attaches first, as fsc_lookup does. */
 FSC_API int fsc_request(fsc_t *c, const char *path);
 
 /* The change journal: "what changed since cursor X", with no system call.
