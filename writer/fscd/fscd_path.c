@@ -4,13 +4,13 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include "fsc_writer.h"
 #include <xxhash.h>
 
 uint64_t fscd_path_hash_seed(void)
 {
 	uint64_t seed;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+	if (fsc_writer_random64(&seed))
 		seed = 0x9e3779b97f4a7c15ull;
 	return seed;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,20 +31,6 @@ struct fscd_requests {
 	uint64_t nonce; /* the socket address's random part, published in the table header */
 };
 
-/* 64 random bits, never 0 (0 in a header means "no request socket"). 0 or -errno. */
-static int requests_nonce(uint64_t *nonce)
-{
-	*nonce = 0;
-	while (*nonce == 0) {
-		ssize_t n = getrandom(nonce, sizeof(*nonce), 0);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n != (ssize_t)sizeof(*nonce))
-			*nonce = 0;
-	}
-	return 0;
-}
-
 int fscd_requests_open(struct fscd_requests **out, const char *table_name, unsigned window_ms)
 {
 	struct fscd_requests *r = calloc(1, sizeof(*r));
@@ -54,14 +39,14 @@ int fscd_requests_open(struct fscd_requests **out, const char *table_name, unsig
 	snprintf(r->name, sizeof(r->name), "%s", table_name);
 	r->admit_all = window_ms == 0;
 	/* keyed: paths cannot be crafted to collide in the admission filter */
-	if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
+	if (fsc_writer_random64(&r->seed))
 		r->seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ fsc_writer_now_ns();
 	fscd_ratelimit_init(&r->limit, FSCD_REQUEST_RATE, FSCD_REQUEST_RATE_ROOT);
 	fscd_reqshare_init(&r->share, r->seed ^ 0x5bd1e9955bd1e995ull);
 	int rc = fscd_admit_init(&r->admit, FSCD_ADMIT_ENTRIES, (uint64_t)window_ms * 1000000ull);
 	/* unpredictable, unlike the seed's fallback: a guessable address could be bound first */
 	if (!rc)
-		rc = requests_nonce(&r->nonce);
+		rc = fsc_writer_random64(&r->nonce); /* never 0: 0 means "no socket" */
 	r->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int on = 1;
 	/* the kernel attaches each sender's credentials: the per-uid rate limit's key */

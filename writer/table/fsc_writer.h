@@ -110,5 +110,8 @@ const struct fsc_shm_layout *fsc_writer_layout(const struct fsc_writer *w);
 int64_t fsc_writer_slot_of(struct fsc_writer *w, const char *path, size_t len);
 
 uint64_t fsc_writer_now_ns(void);
+/* 64 random bits from getrandom (retried when interrupted), never 0: for seeds, ids, names
+ * and nonces nobody may predict. 0, or -errno. */
+int fsc_writer_random64(uint64_t *out);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -61,9 +60,8 @@ int fsc_wjournal_create(struct fsc_writer *w, uint64_t bytes, const char **why)
 	}
 	j->dev = st.st_dev;
 	j->ino = st.st_ino;
-	while (j->id == 0)
-		if (getrandom(&j->id, sizeof(j->id), 0) != sizeof(j->id))
-			j->id = fsc_writer_now_ns() ^ ((uint64_t)getpid() << 40);
+	if (fsc_writer_random64(&j->id))
+		j->id = (fsc_writer_now_ns() ^ ((uint64_t)getpid() << 40)) | 1; /* never 0 */
 	/* Plain stores: nobody can see the object until it is renamed to the public name. */
 	struct fsc_journal_header *h = j->hdr;
 	h->magic = FSC_JOURNAL_MAGIC;

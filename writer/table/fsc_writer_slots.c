@@ -404,12 +404,12 @@ int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len)
 	uint64_t change_seq = next_change_seq(&w->t);
 	uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
 	store(&s->meta, fsc_shm_meta_pack(FSC_SLOT_LIVE, fsc_shm_meta_flags(meta) | FSC_REC_STALE,
-				      fsc_shm_meta_path_len(meta)));
+					  fsc_shm_meta_path_len(meta)));
 	store(&s->change_seq, change_seq);
 	fsc_shm_seqlock_write_end(&s->seq, seq);
 	counter_add(&w->t, FSC_CTR_UPDATES, 1);
-	fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, fsc_shm_meta_flags(meta) | FSC_REC_STALE,
-			    path, len, change_seq);
+	fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD,
+			    fsc_shm_meta_flags(meta) | FSC_REC_STALE, path, len, change_seq);
 	return 0;
 }
 

@@ -95,6 +95,19 @@ void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t grou
 
 #define PRIVATE_NAME_TRIES 8
 
+int fsc_writer_random64(uint64_t *out)
+{
+	*out = 0;
+	while (*out == 0) {
+		ssize_t n = getrandom(out, sizeof(*out), 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n != (ssize_t)sizeof(*out))
+			*out = 0; /* interrupted or short: draw again */
+	}
+	return 0;
+}
+
 void *fsc_wobject_create_private(char *oname, size_t oname_size, const char *public_name,
 				 size_t size, mode_t mode, gid_t group, struct stat *st,
 				 const char **why)
@@ -103,12 +116,10 @@ void *fsc_wobject_create_private(char *oname, size_t oname_size, const char *pub
 		/* random, not a serial: a predictable name (pid and counter) lets another user
 		 * create an object there first and so stop every start and reload (EEXIST) */
 		uint64_t r;
-		ssize_t n = getrandom(&r, sizeof(r), 0);
-		if (n != (ssize_t)sizeof(r)) {
-			if (n < 0 && errno == EINTR)
-				continue;
+		int rc = fsc_writer_random64(&r);
+		if (rc) {
 			*why = "cannot get random bytes for a private shm object name";
-			errno = n < 0 ? errno : EIO;
+			errno = -rc;
 			return NULL;
 		}
 		int len = snprintf(oname, oname_size, "%s.new.%d.%016" PRIx64, public_name,
@@ -188,7 +199,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 		 * have. A fresh seed would scatter keys and let the hand come back to a key whose
 		 * hint it has just cleared before any reader could hit it again. */
 		seed = prev->layout.hash_seed;
-	} else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+	} else if (fsc_writer_random64(&seed)) {
 		seed = realtime_ns() ^ ((uint64_t)getpid() << 32);
 	}
 	uint64_t gen = realtime_ns();
