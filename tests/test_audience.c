@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,7 +42,7 @@ static const struct fsc_test_entry tree[] = {
     {"priv/f2", "f2"}, {"priv/sub", NULL},   {"priv/sub/s1", "s1"}, {"anc", NULL},
     {"anc/mid", NULL}, {"anc/mid/m1", "m1"}, {"pub2", NULL},	    {"pub2/q1", "q1"},
     {"g750", NULL},    {"g750/f", "g750f"},  {"g700", NULL},	    {"g700/f", "g700f"},
-    {NULL, NULL},
+    {"acl", NULL},     {"acl/a1", "a1"},     {NULL, NULL},
 };
 static const char *const hidden_rel[NHIDDEN + 1] = {"priv/f1", "priv/f2", "priv/sub", "priv/sub/s1",
 						    NULL};
@@ -397,6 +398,42 @@ static void test_group_audience(void **state)
 	stop(d);
 }
 
+/* An access ACL, as the kernel stores it (acl(5); little-endian): the owner rwx, uid 65534
+ * nothing, the group, the mask and others r-x. */
+static void acl_deny_nobody(const char *dir)
+{
+	static const unsigned char acl[] = {
+	    2,	  0, 0, 0,					   /* version 2 */
+	    0x01, 0, 7, 0, 0xff,	  0xff,	       0xff, 0xff, /* user:: rwx */
+	    0x02, 0, 0, 0, NOBODY & 0xff, NOBODY >> 8, 0,    0,	   /* user:65534: --- */
+	    0x04, 0, 5, 0, 0xff,	  0xff,	       0xff, 0xff, /* group:: r-x */
+	    0x10, 0, 5, 0, 0xff,	  0xff,	       0xff, 0xff, /* mask:: r-x */
+	    0x20, 0, 5, 0, 0xff,	  0xff,	       0xff, 0xff, /* other:: r-x */
+	};
+	if (setxattr(dir, "system.posix_acl_access", acl, sizeof(acl), 0) < 0) {
+		if (errno == ENOTSUP)
+			skip(); /* a filesystem without ACLs */
+		fail_msg("setxattr %s: %s", dir, strerror(errno));
+	}
+}
+
+/* A 0755 directory whose ACL denies one user search is hidden from everyone's table (that user
+ * gets EACCES from stat(2)); removing the ACL shows what is below it. */
+static void test_acl(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon *d = serve("0644", NULL, NULL, "pub/p1");
+	const char *const below[] = {at(d, "acl/a1"), NULL};
+	fsc_test_wait_agree(d->c, below, FSC_EXPECT_STAT, CONVERGE_MS);
+	acl_deny_nobody(at(d, "acl"));
+	fsc_test_wait_agree(d->c, below, FSC_EXPECT_MISS, CONVERGE_MS);
+	assert_nobody_sees_eacces(d, at(d, "acl/a1"), (gid_t)-1);
+	assert_int_equal(removexattr(at(d, "acl"), "system.posix_acl_access"), 0);
+	fsc_test_wait_agree(d->c, below, FSC_EXPECT_STAT, CONVERGE_MS);
+	assert_nobody_hits(d, at(d, "acl/a1"), (gid_t)-1);
+	stop(d);
+}
+
 /* Requests for a hidden path that exists and one that does not: both refused alike, neither
  * cached, and nothing observable tells them apart (counters, journal). */
 static void test_request_oracle(void **state)
@@ -463,6 +500,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_ancestor_above_root, teardown),
 	    cmocka_unit_test_teardown(test_move_into_hidden, teardown),
 	    cmocka_unit_test_teardown(test_group_audience, teardown),
+	    cmocka_unit_test_teardown(test_acl, teardown),
 	    cmocka_unit_test_teardown(test_request_oracle, teardown),
 	    cmocka_unit_test_teardown(test_default_mode_root_only, teardown),
 	};
