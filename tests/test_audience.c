@@ -331,9 +331,16 @@ static void test_chmod_of_ancestor(void **state)
 	struct fsc_test_daemon *d = serve("0644", NULL, NULL, "pub/p1");
 	const char *const below[] = {at(d, "anc/mid"), at(d, "anc/mid/m1"), NULL};
 	fsc_test_wait_agree(d->c, below, FSC_EXPECT_STAT, CONVERGE_MS);
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(d->c, &cur), 0);
 	assert_int_equal(chmod(at(d, "anc"), 0700), 0);
 	fsc_test_wait_agree(d->c, below, FSC_EXPECT_MISS, CONVERGE_MS);
 	assert_int_equal(lookup(d, at(d, "anc")), FSC_HIT);
+	fsc_test_write_file(at(d, "pub/p1"), "after", O_APPEND);
+	struct journal_seen js = journal_read_to(d->c, &cur, at(d, "pub/p1"), at(d, "anc"));
+	for (const char *const *p = below; *p; p++)
+		if (!path_in(js.dropped_paths, *p))
+			fail_msg("no DROPPED entry for %s; dropped:\n%s", *p, js.dropped_paths);
 	assert_nobody_sees_eacces(d, at(d, "anc/mid/m1"), (gid_t)-1);
 	assert_int_equal(chmod(at(d, "anc"), 0711), 0); /* search without read is enough */
 	fsc_test_wait_agree(d->c, below, FSC_EXPECT_STAT, CONVERGE_MS);
