@@ -189,8 +189,10 @@ int fscd_tree_set_audience(struct fscd_tree *t, mode_t mode, gid_t group)
 {
 	fscd_audience_free(&t->audience);
 	int rc = fscd_audience_init(&t->audience, mode, group, geteuid());
-	if (rc)
+	if (rc) {
+		fscd_log(FSCD_LOG_ERROR, "cannot work out who reads the table: %s", strerror(-rc));
 		return rc;
+	}
 	char who[128];
 	fscd_audience_describe(&t->audience, who, sizeof(who));
 	if (!fscd_audience_filters(&t->audience)) {
