@@ -77,6 +77,9 @@ static struct fixture *start(void)
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	fsc_test_daemon_prepare(&f->d, "flood");
+	/* everyone reads the table (--mode 0644) and is shown only what it could stat(2):
+	 * mkdtemp's 0700 would hide the whole tree (PROTOCOL.md "Audience") */
+	assert_int_equal(chmod(f->d.root, 0755), 0);
 	for (int i = 0; i < NHOT; i++) {
 		snprintf(f->hot[i], sizeof(f->hot[i]), "%s/hot%03d", f->d.root, i);
 		fsc_test_write_file(f->hot[i], "hot", O_TRUNC);

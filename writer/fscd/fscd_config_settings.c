@@ -269,9 +269,15 @@ static const struct fscd_setting fscd_settings_table[] = {
      "longest wait between two passes over a sustained stream of changes; a\n"
      "change after a quiet spell is passed on at once; 2..1000 (default 50)",
      fscd_config_set_batch_ms, NULL},
-    {"mode", 'm', "OCTAL", "table permissions (default 0640; never group- or world-writable)",
+    {"mode", 'm', "OCTAL",
+     "table permissions (default 0640; never group- or world-writable).\n"
+     "Who may read it (0644: everyone; 0640: the group's members) is shown\n"
+     "only what it could stat(2): nothing below a directory it cannot\n"
+     "search is published",
      fscd_config_set_mode, NULL},
-    {"group", 'g', "GROUP", "group owning the table (readers in it may map it)",
+    {"group", 'g', "GROUP",
+     "group owning the table: its members may map it and see what they could\n"
+     "stat(2) (root's group and fscd's user's own group: the owner alone)",
      fscd_config_set_group, "unknown"},
     {"log-level", 'l', "LEVEL", "error, warn, info or debug (default info)",
      fscd_config_set_log_level, NULL},

@@ -381,6 +381,8 @@ static enum fscd_start fscd_daemon_start(struct fscd_daemon *d)
 		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",
 			 cfg->config_file);
 	fscd_tree_set_writer(d->tree, d->w);
+	if (fscd_tree_set_audience(d->tree, cfg->mode, cfg->group) < 0)
+		return FSCD_START_FAILED;
 	/* Build, then publish: until the scan is done, readers keep the table of the fscd this
 	 * one takes over from (or fall back to stat(2)), never a half-filled one. */
 	fscd_tree_scan_all(d->tree);

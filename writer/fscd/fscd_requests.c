@@ -101,6 +101,15 @@ static int request_decide(struct fscd_requests *r, struct fscd_tree *t, const ch
 			  size_t len)
 {
 	struct fsc_writer *w = fscd_tree_writer(t);
+	/* before anything that could depend on whether path exists: a refusal here is the same
+	 * for a name that exists and one that does not (no existence oracle) */
+	if (!fscd_tree_may_show(t, path, len)) {
+		fscd_log(FSCD_LOG_DEBUG,
+			 "request refused (below a directory the table's audience cannot "
+			 "search): %s",
+			 path);
+		return FSC_CTR_REQUESTS_REFUSED;
+	}
 	if (!fscd_tree_can_cache(t, path, len)) {
 		fscd_log(FSCD_LOG_DEBUG, "request refused (not under a watched directory): %s",
 			 path);

@@ -67,6 +67,7 @@ void fscd_tree_destroy(struct fscd_tree *t)
 	rcu_unregister_thread();
 	fscd_roots_free(t);
 	fscd_refresh_free(t);
+	fscd_tree_audience_free(t);
 	free(t);
 }
 
@@ -79,6 +80,7 @@ void fscd_tree_scan_all(struct fscd_tree *t)
 void fscd_tree_tick(struct fscd_tree *t)
 {
 	fscd_roots_watch_returned(t);
+	fscd_tree_audience_tick(t);
 	fscd_recovery_run_due(t, fsc_writer_now_ns());
 	fscd_recovery_backstop(t);
 	fscd_tree_refresh_queued(t);

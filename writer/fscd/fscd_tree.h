@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fsc_writer.h"
 
@@ -19,6 +20,10 @@ void fscd_tree_set_writer(struct fscd_tree *t, struct fsc_writer *w);
 struct fscd_filter;
 /* Which paths are cached and traversed (excludes, includes, depth); f must outlive t. */
 void fscd_tree_set_filter(struct fscd_tree *t, const struct fscd_filter *f);
+/* Who reads the table (its --mode and --group; shm/PROTOCOL.md "Audience"), after
+ * fscd_tree_set_writer and before the first scan: from then on nothing the audience could not
+ * stat is published. 0 or -ENOMEM. */
+int fscd_tree_set_audience(struct fscd_tree *t, mode_t mode, gid_t group);
 void fscd_tree_destroy(struct fscd_tree *t);
 int fscd_tree_fd(const struct fscd_tree *t);
 
@@ -51,6 +56,10 @@ void fscd_tree_tick(struct fscd_tree *t);
  * a root, sits in a directory fscd watches (so that its record will be kept current) and
  * passes the filter. */
 bool fscd_tree_can_cache(struct fscd_tree *t, const char *path, size_t len);
+/* May path (len: strlen) be shown to the table's audience: can it search every directory
+ * above it? Decided from the directories fscd knows, never from path itself, so the answer
+ * does not tell whether path exists (shm/PROTOCOL.md "Audience"). */
+bool fscd_tree_may_show(const struct fscd_tree *t, const char *path, size_t len);
 /* Publishes what lstat says about path now. */
 void fscd_tree_cache_path(struct fscd_tree *t, const char *path);
 /* The table the tree publishes into (fscd_tree_set_writer). */

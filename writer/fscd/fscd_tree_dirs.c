@@ -133,6 +133,7 @@ void fscd_dir_forget(struct fscd_tree *t, int wd)
 void fscd_dirs_unwatch_under(struct fscd_tree *t, const char *path)
 {
 	size_t len = strlen(path);
+	fscd_tree_audience_gone(t, path);
 	for (size_t wd = 0; wd < t->watches.cap; wd++) {
 		struct fscd_dir *d = t->watches.by_wd[wd];
 		if (d && fscd_path_under(d->path, path, len)) {

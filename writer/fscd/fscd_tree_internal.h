@@ -20,6 +20,9 @@
  *   fscd_tree_events.c   reading and applying inotify events (no state of its own)
  *   fscd_tree_poll.c     t->polling: the polled directories, the stat workers, the interval
  *   fscd_recovery.c      t->recovery: overflow back-off and the backstop sweep
+ *   fscd_tree_audience.c t->audience: the directories the table's audience cannot search,
+ *                        the writer's gate that keeps what is below them unpublished, and
+ *                        hiding or publishing a subtree when that changes
  */
 #ifndef FSCD_TREE_INTERNAL_H
 #define FSCD_TREE_INTERNAL_H
@@ -30,6 +33,7 @@
 #include <sys/inotify.h>
 
 #include "fsc_writer.h"
+#include "fscd_audience.h"
 #include "fscd_filter.h"
 #include "fscd_path.h"
 #include "fscd_pending.h"
@@ -114,6 +118,7 @@ struct fscd_tree {
 	struct fscd_refresh refresh;
 	struct fscd_polling polling;
 	struct fscd_recovery recovery;
+	struct fscd_audience audience;
 };
 
 /* fscd_tree_dirs.c: the watched directories */
@@ -213,5 +218,20 @@ void fscd_recovery_note_overflow(struct fscd_tree *t, uint64_t now);
 void fscd_recovery_run_due(struct fscd_tree *t, uint64_t now);
 /* Queues the next share of the slow sweep over every tracked entry. */
 void fscd_recovery_backstop(struct fscd_tree *t);
+
+/* fscd_tree_audience.c: what the table's audience may see */
+/* A scan found directory dir (st: its lstat): records whether the audience may search it.
+ * Nothing else: the scan refreshes everything below it, through the gate. */
+void fscd_tree_audience_scanned(struct fscd_tree *t, const char *dir, const struct stat *st);
+/* A refresh saw directory dir (len: strlen) as st. If the audience may no longer search it
+ * (and may see dir itself), everything below it leaves the table now; if it may search it
+ * again, returns true: the caller rescans dir. */
+bool fscd_tree_audience_saw_dir(struct fscd_tree *t, const char *dir, size_t len,
+				const struct stat *st);
+/* dir and everything below it left the tree (deleted, moved away). */
+void fscd_tree_audience_gone(struct fscd_tree *t, const char *dir);
+/* Upkeep: re-checks the directories above the roots (lstat), hiding or publishing. */
+void fscd_tree_audience_tick(struct fscd_tree *t);
+void fscd_tree_audience_free(struct fscd_tree *t);
 
 #endif

@@ -288,9 +288,12 @@ static bool poll_wants(struct fscd_tree *t, const struct fscd_polled *e, const c
 static void poll_apply_listing(struct fscd_tree *t, struct fscd_polled *e,
 			       struct fscd_scan_job *job)
 {
-	if (!e->only)
+	if (!e->only) {
+		/* first: the entries below are published through the audience's gate */
+		fscd_tree_audience_scanned(t, e->path, &job->st);
 		fsc_writer_put_at(t->w, e->path, strlen(e->path), &job->st, FSC_REC_POLLED,
 				  job->started_ns);
+	}
 	if (job->nentries > 1) /* an empty directory has no array at all */
 		qsort(job->entries, job->nentries, sizeof(*job->entries), listed_cmp);
 	char **names = calloc(job->nentries ? job->nentries : 1, sizeof(*names));

@@ -105,8 +105,12 @@ static void refresh_len(void *ctx, const char *path, size_t len)
 		fscd_dir_note_entry(t, path, len);
 	if (had && multiply_linked(&old))
 		refresh_inode_links(t, &old, path);
-	if (err == 0 && had && S_ISDIR(now.st_mode) &&
-	    (old.st_mode != now.st_mode || old.st_uid != now.st_uid || old.st_gid != now.st_gid))
+	/* a directory the audience may search again is rescanned: its entries were hidden */
+	bool publish =
+	    err == 0 && S_ISDIR(now.st_mode) && fscd_tree_audience_saw_dir(t, path, len, &now);
+	if (publish ||
+	    (err == 0 && had && S_ISDIR(now.st_mode) &&
+	     (old.st_mode != now.st_mode || old.st_uid != now.st_uid || old.st_gid != now.st_gid)))
 		fscd_tree_rescan_dir(t, path);
 	if (err == 0 && multiply_linked(&now) &&
 	    !(had && old.st_dev == now.st_dev && old.st_ino == now.st_ino && multiply_linked(&old)))
@@ -120,8 +124,11 @@ void fscd_tree_cache_path(struct fscd_tree *t, const char *path)
 
 void fscd_tree_refresh_queued(struct fscd_tree *t)
 {
-	/* coalescing: a path changed many times since the last pass is stat'ed once */
-	fscd_pending_flush(&t->refresh.pending, refresh_len, t);
+	/* coalescing: a path changed many times since the last pass is stat'ed once. A refresh
+	 * may queue more (a directory rescanned: its mode lets readers see below it now): those
+	 * go out in this pass too, not a second later. */
+	for (int i = 0; i < 4 && fscd_pending_count(&t->refresh.pending); i++)
+		fscd_pending_flush(&t->refresh.pending, refresh_len, t);
 }
 
 struct subtree_visit {

@@ -66,6 +66,9 @@ void fscd_tree_scan_dir(struct fscd_tree *t, const char *path, unsigned depth, b
 				 strerror(errno));
 		return;
 	}
+	struct stat st;
+	if (fstat(dirfd(dh), &st) == 0) /* watched first: a later chmod is an event */
+		fscd_tree_audience_scanned(t, path, &st);
 	scan_entries(t, dh, path, depth);
 	closedir(dh);
 }

@@ -78,6 +78,13 @@ bool fsc_writer_contains(struct fsc_writer *w, const char *path, size_t len, uin
 bool fsc_writer_get(struct fsc_writer *w, const char *path, size_t len, struct stat *st,
 		    uint32_t *flags);
 
+/* Which paths may be published at all (fscd: those its table's audience could stat, see
+ * shm/PROTOCOL.md "Audience"). A put or negative put of a path the gate refuses removes the
+ * path's record instead, if there is one (a DROPPED journal entry: readers ask stat(2)), adds
+ * nothing, and returns -EACCES. fn NULL (the default): every path may be published. */
+typedef bool (*fsc_writer_gate_fn)(void *ctx, const char *path, size_t len);
+void fsc_writer_set_gate(struct fsc_writer *w, fsc_writer_gate_fn fn, void *ctx);
+
 /* Visit every live key with its record. The callback must not change the table (a put may
  * compact it into a new object): collect what to change, then change it afterwards. */
 typedef void (*fsc_writer_visit_fn)(void *ctx, const char *path, size_t len, uint32_t flags,

@@ -31,6 +31,8 @@ struct fsc_writer {
 	const char *last_error;		/* why the last compaction failed, or NULL */
 	struct fsc_wjournal *journal;	/* the change journal, or NULL (journal_bytes 0) */
 	const char *journal_error;	/* why there is none although one was asked for */
+	fsc_writer_gate_fn gate;	/* fsc_writer_set_gate: NULL, or who may be shown */
+	void *gate_ctx;
 };
 
 /* Creates, sizes and maps an object read-write, its pages allocated now (a full directory

@@ -294,6 +294,10 @@ static int put_words(struct fsc_writer *w, const char *path, size_t len,
 	int rc = key_check(w, path, len);
 	if (rc)
 		return rc;
+	if (w->gate && !w->gate(w->gate_ctx, path, len)) {
+		fsc_writer_remove(w, path, len); /* -ENOENT (nothing to say) unless it was shown */
+		return -EACCES;
+	}
 	struct wkey wk;
 	wkey_make(&wk, &w->t, path, len);
 	/* relaxed: readers take a record's change_seq from inside its seqlocked copy */
@@ -356,6 +360,12 @@ int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len)
 	counter_add(&w->t, FSC_CTR_REMOVES, 1);
 	fsc_writer_compact_if_needed(w);
 	return 0;
+}
+
+void fsc_writer_set_gate(struct fsc_writer *w, fsc_writer_gate_fn fn, void *ctx)
+{
+	w->gate = fn;
+	w->gate_ctx = ctx;
 }
 
 int64_t fsc_writer_slot_of(struct fsc_writer *w, const char *path, size_t len)
