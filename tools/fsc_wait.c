@@ -234,7 +234,7 @@ static const char *fsc_wait_reason(const struct fsc_wait *w, enum fsc_wait_state
 {
 	switch (s) {
 	case FSC_WAIT_BUSY:
-		return "a process holds it open for writing";
+		return "a process holds it open for writing, or fscd has not caught up with it";
 	case FSC_WAIT_QUIET:
 		return "changed within --quiet";
 	default:
