@@ -45,6 +45,7 @@ static void fsc_wait_usage(FILE *out)
 	    "saw no modification after the file's last close after writing, or after its\n"
 	    "arrival by rename or link (a file that exists and is not being written counts at\n"
 	    "once); no process has it open for writing (a read lease, F_SETLEASE, is granted);\n"
+	    "the table's record matches the file (fscd has applied every event about it);\n"
 	    "and, with --quiet, it has not changed for MS milliseconds.\n"
 	    "\n"
 	    "  -t, --timeout SEC  give up after SEC seconds (decimals allowed; default: never)\n"
