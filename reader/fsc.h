@@ -276,6 +276,10 @@ FSC_API int fsc_journal_wait(fsc_t *c, const fsc_cursor_t *cursor, int timeout_m
 /* Does the table c answers from serve path (under one of fscd's roots and not excluded by
  * its filters, as far as the table records them)? 1 yes, 0 no (or no usable table),
  * -1 with errno EINVAL (c or path NULL, path not absolute). No syscall once attached.
+ * path must be in the canonical form the table keys (absolute, no "//", ".", "..", trailing
+ * '/'; symlinks in it resolved) or it is 0. A path that matches no include glob of fscd's is
+ * 1 only if the table holds it as a directory (fscd serves every directory it traverses).
+ * shm/PROTOCOL.md "What is served" has the rules.
  * Threads: any, concurrently with every call but fsc_close.
  * Syscalls: none while the table held is usable; re-attaches as fsc_lookup does. */
 FSC_API int fsc_covers(fsc_t *c, const char *path);
