@@ -1,0 +1,296 @@
+/* Change kinds and the "being written" flag with the real fscd: each operation on the watched
+ * tree comes out of the journal with its kinds (create, modify then close-write, attrib,
+ * delete, moved-from and moved-to, a directory made), and FSC_FLAG_WRITING is set while a
+ * writer holds a file it wrote to, cleared by its close or by a rename over the file; an
+ * event queue overflow puts RESCAN on the root and clears WRITING. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc.h"
+#include "fsc_harness.h"
+#include "fsc_shm_format.h"
+#include "fsc_test_fscd.h"
+#include "fsc_test_util.h"
+#include "fsc_writer.h"
+
+#define CONVERGE_MS 15000
+
+static char *path_in(const struct fsc_test_daemon *d, const char *name)
+{
+	char *p;
+	assert_true(asprintf(&p, "%s/%s", d->root, name) > 0);
+	return p;
+}
+
+static char *serve(struct fsc_test_daemon *d, const char *tag)
+{
+	fsc_test_daemon_prepare(d, tag);
+	char *probe = path_in(d, "probe");
+	fsc_test_write_file(probe, "p", 0);
+	fsc_test_daemon_start(d, probe, CONVERGE_MS);
+	return probe;
+}
+
+/* Reads the journal until the entries for path together carry every kind in want (waiting
+ * for them); returns the last such entry (its kinds merged with the earlier ones' in
+ * *all, if not NULL). Fails after CONVERGE_MS, naming what was seen. */
+static struct fsc_change *expect_kinds(fsc_t *c, fsc_cursor_t *cur, const char *path, uint32_t want,
+				       uint32_t *all)
+{
+	static struct fsc_change ch;
+	uint32_t seen = 0;
+	uint64_t deadline = fsc_test_now_ms() + CONVERGE_MS;
+	while (fsc_test_now_ms() < deadline) {
+		int r = fsc_journal_next(c, cur, &ch);
+		assert_int_not_equal(r, FSC_CURSOR_LOST);
+		if (r == FSC_CHANGE && strcmp(ch.path, path) == 0) {
+			seen |= ch.kinds;
+			if ((seen & want) == want) {
+				if (all)
+					*all = seen;
+				return &ch;
+			}
+		}
+		if (r == FSC_CAUGHT_UP)
+			fsc_journal_wait(c, cur, 1000);
+	}
+	char a[128], b[128];
+	fail_msg("%s: journal said %s, expected %s", path, fsc_kinds_format(seen, a, sizeof(a)),
+		 fsc_kinds_format(want, b, sizeof(b)));
+	return NULL;
+}
+
+static uint32_t lookup_flags(fsc_t *c, const char *path)
+{
+	struct fsc_info info;
+	assert_int_equal(fsc_lookup(c, path, NULL, &info), FSC_HIT);
+	return info.flags;
+}
+
+static void test_each_operation_has_its_kind(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "kinds");
+	char *fresh = path_in(&d, "fresh"), *moved = path_in(&d, "moved"),
+	     *dir = path_in(&d, "sub");
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(d.c, &cur), 0);
+	uint32_t all;
+
+	fsc_test_write_file(fresh, "new", O_EXCL);
+	expect_kinds(d.c, &cur, fresh, FSC_KIND_CREATE | FSC_KIND_CLOSE_WRITE, &all);
+	assert_int_equal(all & (FSC_KIND_DIR | FSC_KIND_DELETE), 0);
+
+	assert_int_equal(chmod(probe, 0600), 0);
+	expect_kinds(d.c, &cur, probe, FSC_KIND_ATTRIB, &all);
+	assert_int_equal(all & (FSC_KIND_CREATE | FSC_KIND_MODIFY), 0);
+
+	assert_int_equal(rename(fresh, moved), 0);
+	expect_kinds(d.c, &cur, fresh, FSC_KIND_MOVED_FROM, &all);
+	assert_int_equal(all & FSC_KIND_DELETE, 0); /* a move is not a delete */
+	expect_kinds(d.c, &cur, moved, FSC_KIND_MOVED_TO, &all);
+
+	assert_int_equal(unlink(moved), 0);
+	struct fsc_change *ch = expect_kinds(d.c, &cur, moved, FSC_KIND_DELETE, NULL);
+	assert_true(ch->flags & FSC_FLAG_NEGATIVE);
+
+	assert_int_equal(mkdir(dir, 0755), 0);
+	expect_kinds(d.c, &cur, dir, FSC_KIND_CREATE | FSC_KIND_DIR, NULL);
+	assert_int_equal(rmdir(dir), 0);
+	expect_kinds(d.c, &cur, dir, FSC_KIND_DELETE | FSC_KIND_DIR, NULL);
+
+	char text[160];
+	assert_string_equal(
+	    fsc_kinds_format(FSC_KIND_MODIFY | FSC_KIND_CLOSE_WRITE | 0x4000u, text, sizeof(text)),
+	    "modify,close-write,0x4000");
+	free(probe);
+	free(fresh);
+	free(moved);
+	free(dir);
+	fsc_test_daemon_stop(&d);
+}
+
+/* Written and still open: MODIFY with WRITING; the close: CLOSE_WRITE, WRITING cleared. A
+ * writer that pauses keeps the flag: nothing but a close clears it. */
+static void test_writing_until_close(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "writing");
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(d.c, &cur), 0);
+	int fd = open(probe, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "more", 4), 4);
+	struct fsc_change *ch = expect_kinds(d.c, &cur, probe, FSC_KIND_MODIFY, NULL);
+	assert_true(ch->flags & FSC_FLAG_WRITING);
+	assert_true(lookup_flags(d.c, probe) & FSC_FLAG_WRITING);
+	assert_int_equal(write(fd, "again", 5), 5);
+	expect_kinds(d.c, &cur, probe, FSC_KIND_MODIFY, NULL);
+	assert_true(lookup_flags(d.c, probe) & FSC_FLAG_WRITING);
+	assert_int_equal(close(fd), 0);
+	ch = expect_kinds(d.c, &cur, probe, FSC_KIND_CLOSE_WRITE, NULL);
+	assert_false(ch->flags & FSC_FLAG_WRITING);
+	assert_false(lookup_flags(d.c, probe) & FSC_FLAG_WRITING);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+/* A file being written (held open) replaced by a rename onto it: the new file is complete. */
+static void test_rename_over_clears_writing(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "renover");
+	char *tmp = path_in(&d, ".probe.tmp");
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(d.c, &cur), 0);
+	int fd = open(probe, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "partial", 7), 7);
+	expect_kinds(d.c, &cur, probe, FSC_KIND_MODIFY, NULL);
+	assert_true(lookup_flags(d.c, probe) & FSC_FLAG_WRITING);
+	fsc_test_write_file(tmp, "whole", O_EXCL);
+	assert_int_equal(rename(tmp, probe), 0);
+	struct fsc_change *ch = expect_kinds(d.c, &cur, probe, FSC_KIND_MOVED_TO, NULL);
+	assert_false(ch->flags & FSC_FLAG_WRITING);
+	assert_false(lookup_flags(d.c, probe) & FSC_FLAG_WRITING);
+	assert_int_equal(close(fd), 0); /* the old inode, no longer at the path */
+	free(probe);
+	free(tmp);
+	fsc_test_daemon_stop(&d);
+}
+
+/* Events lost (IN_Q_OVERFLOW): the root's entry says RESCAN, and a close lost among the
+ * events does not leave WRITING set for ever (the re-verification clears it). */
+static void test_overflow_says_rescan(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	fsc_test_daemon_prepare(&d, "rescan");
+	char *held = path_in(&d, "held");
+	fsc_test_write_file(held, "h", 0);
+	/* a small event queue for this fscd only (the limit is read at inotify_init) */
+	long saved = fsc_harness_inotify_queue_read();
+	int files = saved > 0 && fsc_harness_inotify_queue_write(64) ? 400 : 20000;
+	fsc_test_daemon_start(&d, held, CONVERGE_MS);
+	if (files == 400)
+		assert_true(fsc_harness_inotify_queue_write(saved));
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(d.c, &cur), 0);
+	int fd = open(held, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "more", 4), 4);
+	expect_kinds(d.c, &cur, held, FSC_KIND_MODIFY, NULL);
+	assert_true(lookup_flags(d.c, held) & FSC_FLAG_WRITING);
+
+	uint64_t overflows = fsc_test_counter(d.name, FSC_CTR_OVERFLOWS);
+	kill(d.fscd, SIGSTOP);
+	char p[512];
+	for (int i = 0; i < files; i++) {
+		snprintf(p, sizeof(p), "%s/storm-%d", d.root, i);
+		int sfd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(sfd >= 0);
+		close(sfd);
+	}
+	assert_int_equal(close(fd), 0); /* its IN_CLOSE_WRITE is lost in the overflow */
+	kill(d.fscd, SIGCONT);
+	char real[PATH_MAX];
+	assert_non_null(realpath(d.root, real));
+	fsc_cursor_t at_storm = cur;
+	expect_kinds(d.c, &cur, real, FSC_KIND_RESCAN | FSC_KIND_DIR, NULL);
+	assert_true(fsc_test_counter(d.name, FSC_CTR_OVERFLOWS) > overflows);
+	/* the same re-verification rewrites held without WRITING (before or after the root's
+	 * entry: they come out of one pass in table order) */
+	for (;;) {
+		struct fsc_change *ch = expect_kinds(d.c, &at_storm, held, 0, NULL);
+		if (!(ch->flags & FSC_FLAG_WRITING))
+			break;
+	}
+	assert_false(lookup_flags(d.c, held) & FSC_FLAG_WRITING);
+	free(held);
+	fsc_test_daemon_stop(&d);
+}
+
+/* Changes with no event (scans, polled directories, requests): the writer tells the kinds
+ * by comparing the record before and after. */
+static void test_kinds_from_records(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "derive");
+	struct fsc_writer_opts o = {
+	    .name = name, .capacity = 64, .group = (gid_t)-1, .journal_bytes = 64 * 1024};
+	struct fsc_writer *w = fsc_test_writer_with(&o);
+	fsc_t *c = fsc_open(name);
+	assert_non_null(c);
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(c, &cur), 0);
+	struct stat st;
+	fsc_test_fake_stat(&st, 1, 1);
+	const char *f = "/srv/f", *dir = "/srv";
+	size_t n = strlen(f);
+	fsc_writer_put(w, f, n, &st, FSC_REC_POLLED); /* new */
+	st.st_size += 10;
+	st.st_mtim.tv_sec++;
+	st.st_ctim.tv_sec++;
+	fsc_writer_put(w, f, n, &st, FSC_REC_POLLED); /* grown */
+	st.st_mode = S_IFREG | 0600;
+	st.st_ctim.tv_sec++;
+	fsc_writer_put(w, f, n, &st, FSC_REC_POLLED); /* chmod */
+	fsc_writer_put_negative(w, f, n);	      /* gone */
+	st.st_ino++;
+	fsc_writer_put(w, f, n, &st, 0); /* back, another file */
+	st.st_ino++;
+	fsc_writer_put(w, f, n, &st, 0); /* replaced by another file */
+	struct stat d = st;
+	d.st_mode = S_IFDIR | 0755;
+	fsc_writer_put(w, dir, strlen(dir), &d, 0);
+	fsc_writer_put_seen(w, f, n, &st, 0, 1, FSC_CK_CLOSE_WRITE); /* unchanged, but news */
+	const uint32_t want[] = {FSC_KIND_CREATE,
+				 FSC_KIND_MODIFY,
+				 FSC_KIND_ATTRIB,
+				 FSC_KIND_DELETE,
+				 FSC_KIND_CREATE,
+				 FSC_KIND_CREATE,
+				 FSC_KIND_CREATE | FSC_KIND_DIR,
+				 FSC_KIND_CLOSE_WRITE};
+	fsc_writer_journal_wake(w);
+	struct fsc_change ch;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(fsc_journal_next(c, &cur, &ch), FSC_CHANGE);
+		char a[64], b[64];
+		if (ch.kinds != want[i])
+			fail_msg("entry %zu (%s): kinds %s, expected %s", i, ch.path,
+				 fsc_kinds_format(ch.kinds, a, sizeof(a)),
+				 fsc_kinds_format(want[i], b, sizeof(b)));
+	}
+	assert_int_equal(fsc_journal_next(c, &cur, &ch), FSC_CAUGHT_UP);
+	fsc_close(c);
+	fsc_writer_close(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_each_operation_has_its_kind),
+	    cmocka_unit_test(test_writing_until_close),
+	    cmocka_unit_test(test_rename_over_clears_writing),
+	    cmocka_unit_test(test_overflow_says_rescan),
+	    cmocka_unit_test(test_kinds_from_records),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
