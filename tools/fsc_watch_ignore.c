@@ -153,6 +153,24 @@ int fsc_watch_ignore_add_defaults(struct fsc_watch_ignore *ig)
 	return 0;
 }
 
+int fsc_watch_ignore_append(struct fsc_watch_ignore *ig, struct fsc_watch_ignore *from)
+{
+	if (ig->n + from->n > ig->cap) {
+		size_t cap = ig->n + from->n;
+		struct fsc_watch_rule *grown = realloc(ig->rules, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		ig->rules = grown;
+		ig->cap = cap;
+	}
+	if (from->n)
+		memcpy(ig->rules + ig->n, from->rules, from->n * sizeof(*from->rules));
+	ig->n += from->n;
+	free(from->rules);
+	*from = (struct fsc_watch_ignore){0};
+	return 0;
+}
+
 void fsc_watch_ignore_free(struct fsc_watch_ignore *ig)
 {
 	for (size_t i = 0; i < ig->n; i++)

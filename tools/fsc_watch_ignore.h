@@ -9,7 +9,7 @@
 //   - A glob with a '/' at its start or in its middle is anchored at the watch root:
 //     `/build` and `src/gen` match only there.
 //   - `**` as a whole component matches any number of components, zero included:
-//     `**/tmp`, `src/**/*.c`, `a/**/b`.
+//     `**/tmp`, `src/**/*.c`, `a/**/b`; a trailing one at least one: `dir/**`.
 //   - A trailing '/' matches directories only: `build/`.
 //   - A glob that matches a directory ignores everything below it, so `build`, `build/` and
 //     `build/**` all ignore the tree below build; `dir/**` (unlike in gitignore) also
@@ -39,6 +39,8 @@ extern const char *const fsc_watch_ignore_defaults[];
 int fsc_watch_ignore_add(struct fsc_watch_ignore *ig, const char *glob, const char **why);
 /* Adds every glob of fsc_watch_ignore_defaults: 0 or -1 (ENOMEM). */
 int fsc_watch_ignore_add_defaults(struct fsc_watch_ignore *ig);
+/* Moves every rule of from to the end of ig (from is left empty): 0 or -1 (ENOMEM). */
+int fsc_watch_ignore_append(struct fsc_watch_ignore *ig, struct fsc_watch_ignore *from);
 /* Is rel (relative to a watch root, no leading '/', "" for the root itself) ignored? is_dir:
  * rel itself is a directory (every component before the last is one). */
 bool fsc_watch_ignore_match(const struct fsc_watch_ignore *ig, const char *rel, bool is_dir);
