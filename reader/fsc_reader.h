@@ -19,7 +19,9 @@
 _Static_assert(FSC_FLAG_NEGATIVE == FSC_REC_NEGATIVE, "fsc_info.flags are the record flags");
 _Static_assert(FSC_FLAG_POLLED == FSC_REC_POLLED, "fsc_info.flags are the record flags");
 _Static_assert(FSC_FLAG_STALE == FSC_REC_STALE, "fsc_info.flags are the record flags");
-_Static_assert((FSC_FLAG_NEGATIVE | FSC_FLAG_POLLED | FSC_FLAG_STALE) == FSC_REC_MASK,
+_Static_assert(FSC_FLAG_WRITING == FSC_REC_WRITING, "fsc_info.flags are the record flags");
+_Static_assert((FSC_FLAG_NEGATIVE | FSC_FLAG_POLLED | FSC_FLAG_STALE | FSC_FLAG_WRITING) ==
+		   FSC_REC_MASK,
 	       "every record flag has a public name");
 /* fsc_change.flags: a journal entry's record flags (FSC_REC_*, masked) or DROPPED */
 _Static_assert((FSC_CHANGE_DROPPED & FSC_REC_MASK) == 0, "DROPPED is not a record flag");
