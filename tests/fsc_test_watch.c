@@ -101,10 +101,25 @@ static void fsc_test_watch_fail(const struct fsc_test_watch *w, const char *what
 	fail_msg("%s\nfsc-watch's stderr:\n%s", what, fsc_test_read_file(w->err));
 }
 
+/* Fails the test at once if fsc-watch has exited while the test waits for it to act (the
+ * exit is looked at, not reaped: WNOWAIT). */
+static void fsc_test_watch_check_running(const struct fsc_test_watch *w)
+{
+	siginfo_t si = {0};
+	if (w->pid <= 0 || waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+	    si.si_pid != w->pid)
+		return;
+	char what[128];
+	snprintf(what, sizeof(what), "fsc-watch exited (%s %d) while the test waited",
+		 si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+	fsc_test_watch_fail(w, what);
+}
+
 void fsc_test_watch_wait_lines(const struct fsc_test_watch *w, const char *path, int n)
 {
 	uint64_t end = fsc_test_now_ms() + FSC_TEST_WATCH_TIMEOUT_MS;
 	while (fsc_test_watch_lines(path) < n) {
+		fsc_test_watch_check_running(w);
 		if (fsc_test_now_ms() > end) {
 			char what[512];
 			snprintf(what, sizeof(what), "%s has %d lines, not %d, after %d ms", path,
@@ -134,6 +149,7 @@ void fsc_test_watch_wait_text(const struct fsc_test_watch *w, const char *path, 
 {
 	uint64_t end = fsc_test_now_ms() + FSC_TEST_WATCH_TIMEOUT_MS;
 	while (!strstr(fsc_test_read_file(path), needle)) {
+		fsc_test_watch_check_running(w);
 		if (fsc_test_now_ms() > end) {
 			char what[512];
 			snprintf(what, sizeof(what), "no '%s' in %s, which holds: %.300s", needle,

@@ -133,8 +133,8 @@ int fsc_watch_cmd_start(struct fsc_watch_cmd *c, const struct fsc_watch_cmd_spec
 	}
 	c->pid = pid;
 	c->pgid = pid;
-	c->stopping = false;
-	c->killed = false;
+	if (c->ngroups < FSC_WATCH_GROUPS_MAX)
+		c->groups[c->ngroups++] = pid;
 	return 0;
 }
 
@@ -147,23 +147,38 @@ bool fsc_watch_cmd_reaped(struct fsc_watch_cmd *c, pid_t pid, int wstatus)
 	return true;
 }
 
+/* ESRCH: no process (not even a zombie) is in the group; EPERM means one is, run by another
+ * user now (a set-uid program) */
+static bool fsc_watch_group_empty(pid_t pgid)
+{
+	return kill(-pgid, 0) != 0 && errno == ESRCH;
+}
+
 bool fsc_watch_cmd_group_check(struct fsc_watch_cmd *c)
 {
-	if (c->pgid == 0)
-		return true;
-	/* ESRCH: no process (not even a zombie) is in the group; EPERM means one is, run by
-	 * another user now (a set-uid program) */
-	if (kill(-c->pgid, 0) == 0 || errno != ESRCH)
-		return false;
-	c->pgid = 0;
-	c->stopping = false;
-	return true;
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->ngroups; i++)
+		if (!fsc_watch_group_empty(c->groups[i]))
+			c->groups[k++] = c->groups[i];
+	c->ngroups = k;
+	if (c->pgid != 0 && (k == 0 || c->groups[k - 1] != c->pgid))
+		c->pgid = 0;
+	if (k == 0)
+		c->stopping = false;
+	return k == 0;
 }
 
 void fsc_watch_cmd_signal(struct fsc_watch_cmd *c, int sig)
 {
-	if (c->pgid != 0 && !fsc_watch_cmd_group_check(c))
+	fsc_watch_cmd_group_check(c);
+	if (c->pgid != 0)
 		kill(-c->pgid, sig);
+}
+
+static void fsc_watch_groups_kill(const struct fsc_watch_cmd *c, int sig)
+{
+	for (unsigned i = 0; i < c->ngroups; i++)
+		kill(-c->groups[i], sig);
 }
 
 void fsc_watch_cmd_stop(struct fsc_watch_cmd *c, int sig, uint64_t timeout_ms, bool kill_now)
@@ -174,9 +189,9 @@ void fsc_watch_cmd_stop(struct fsc_watch_cmd *c, int sig, uint64_t timeout_ms, b
 		c->stopping = true;
 		c->killed = false;
 		c->kill_at_ns = fsc_watch_now_ns() + timeout_ms * 1000000ull;
-		kill(-c->pgid, sig);
-		if (sig != SIGCONT && sig != SIGKILL)
-			kill(-c->pgid, SIGCONT);
+		fsc_watch_groups_kill(c, sig);
+		if (sig != SIGCONT && sig != SIGKILL) /* a stopped job acts on it once continued */
+			fsc_watch_groups_kill(c, SIGCONT);
 	}
 	if (kill_now)
 		c->kill_at_ns = 0;
@@ -189,14 +204,14 @@ bool fsc_watch_cmd_stop_poll(struct fsc_watch_cmd *c, uint64_t now_ns)
 		return true;
 	if (c->stopping && !c->killed && now_ns >= c->kill_at_ns) {
 		c->killed = true;
-		kill(-c->pgid, SIGKILL);
+		fsc_watch_groups_kill(c, SIGKILL);
 	}
 	return false;
 }
 
 uint64_t fsc_watch_cmd_next_ns(const struct fsc_watch_cmd *c, uint64_t now_ns)
 {
-	if (!c->stopping || c->pgid == 0)
+	if (!c->stopping || c->ngroups == 0)
 		return UINT64_MAX;
 	uint64_t next = now_ns + FSC_WATCH_GROUP_POLL_NS;
 	if (!c->killed && c->kill_at_ns < next)

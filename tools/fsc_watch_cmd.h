@@ -18,12 +18,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define FSC_WATCH_GROUPS_MAX 32
+
 struct fsc_watch_cmd {
-	pid_t pid;	     /* the running leader; 0 when none runs */
-	pid_t pgid;	     /* its group while any member may be alive; 0 when empty */
+	pid_t pid;  /* the running leader; 0 when none runs */
+	pid_t pgid; /* the last run's group while any member may be alive; 0 when empty */
+	/* every run's group with members left (a leader that exited may leave children: with
+	 * --on-busy queue the next run starts anyway); stops and the exit stop them all */
+	pid_t groups[FSC_WATCH_GROUPS_MAX];
+	unsigned ngroups;
 	int status;	     /* the last leader's exit status: 0-255, or 128 + its signal */
-	bool stopping;	     /* a stop was begun and the group is not empty yet */
-	bool killed;	     /* SIGKILL was sent to the group */
+	bool stopping;	     /* a stop was begun and a group is not empty yet */
+	bool killed;	     /* SIGKILL was sent to the groups */
 	uint64_t kill_at_ns; /* CLOCK_MONOTONIC instant of the SIGKILL, while stopping */
 };
 
@@ -41,15 +47,15 @@ struct fsc_watch_cmd_spec {
 int fsc_watch_cmd_start(struct fsc_watch_cmd *c, const struct fsc_watch_cmd_spec *spec);
 /* For each child fsc-watch reaps: true if pid was the leader (c->status is its status). */
 bool fsc_watch_cmd_reaped(struct fsc_watch_cmd *c, pid_t pid, int wstatus);
-/* Forgets the group once no process is left in it (kill(-pgid, 0) says ESRCH). True if the
- * group is empty (or there was none). */
+/* Forgets each group once no process is left in it (kill(-pgid, 0) says ESRCH). True if
+ * every group is empty (or there was none). */
 bool fsc_watch_cmd_group_check(struct fsc_watch_cmd *c);
-/* Sends sig to every process of the group (nothing if it is empty). */
+/* Sends sig to every process of the last run's group (nothing if it is empty). */
 void fsc_watch_cmd_signal(struct fsc_watch_cmd *c, int sig);
-/* Begins stopping the group: sig and SIGCONT now, SIGKILL after timeout_ms. A stop already
- * under way goes on (kill_now: SIGKILL at once, for a second Ctrl-C). */
+/* Begins stopping every group: sig and SIGCONT now, SIGKILL after timeout_ms. A stop
+ * already under way goes on (kill_now: SIGKILL at once, for a second Ctrl-C). */
 void fsc_watch_cmd_stop(struct fsc_watch_cmd *c, int sig, uint64_t timeout_ms, bool kill_now);
-/* Drives a stop: SIGKILL when it is due. True when the group is empty (stop done). */
+/* Drives a stop: SIGKILL when it is due. True when every group is empty (stop done). */
 bool fsc_watch_cmd_stop_poll(struct fsc_watch_cmd *c, uint64_t now_ns);
 /* When fsc_watch_cmd_stop_poll next needs a call while stopping (the SIGKILL, or a look at
  * the group for members that are not fsc-watch's children), as a CLOCK_MONOTONIC instant;

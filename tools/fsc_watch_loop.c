@@ -34,10 +34,13 @@ static void fsc_watch_stop_group(struct fsc_watch_loop *l, bool kill_now)
 	if (fsc_watch_cmd_group_check(&l->cmd))
 		return;
 	if (!l->cmd.stopping)
-		fsc_watch_say(l, "stopping %s (process group %d) with SIG%s", l->o->command[0],
-			      (int)l->cmd.pgid, sigabbrev_np(l->o->stop_signal));
+		fsc_watch_say(l, "stopping %s (%u process group%s, the last %d) with SIG%s",
+			      l->o->command[0], l->cmd.ngroups, l->cmd.ngroups == 1 ? "" : "s",
+			      (int)l->cmd.groups[l->cmd.ngroups - 1],
+			      sigabbrev_np(l->o->stop_signal));
 	else if (kill_now)
-		fsc_watch_say(l, "killing process group %d", (int)l->cmd.pgid);
+		fsc_watch_say(l, "killing %u process group%s", l->cmd.ngroups,
+			      l->cmd.ngroups == 1 ? "" : "s");
 	fsc_watch_cmd_stop(&l->cmd, l->o->stop_signal, l->o->stop_timeout_ms, kill_now);
 }
 
@@ -138,7 +141,7 @@ static uint64_t fsc_watch_step(struct fsc_watch_loop *l, uint64_t now)
 	}
 	if (l->cmd.pid != 0)
 		return fsc_watch_busy(l, now);
-	/* a restart also waits for what is left of the last run's group: its server's worker */
+	/* a restart also waits for what is left of earlier runs' groups: a server's worker */
 	if (l->o->on_busy == FSC_WATCH_BUSY_RESTART && !fsc_watch_cmd_group_check(&l->cmd)) {
 		fsc_watch_stop_group(l, false);
 		return fsc_watch_cmd_next_ns(&l->cmd, now);
