@@ -26,83 +26,84 @@ enum {
 
 void fsc_watch_opts_usage(FILE *out)
 {
-	fputs(
-	    "usage: fsc-watch [-w PATH]... [options] [--] [COMMAND [ARG...]]\n"
-	    "\n"
-	    "Run COMMAND once at start and again whenever files under PATH change (default\n"
-	    "PATH: the current directory), reading fscd's change journal: no inotify watch\n"
-	    "of its own when an fscd serves PATH; else it starts a private fscd for PATH.\n"
-	    "Without COMMAND (or with --json) it prints one line per change to stdout.\n"
-	    "\n"
-	    "  -w, --watch PATH     a directory (with everything below it, new directories\n"
-	    "                       included) or a file; repeatable\n"
-	    "  -e, --exts LIST      only files ending in these extensions: -e c,h\n"
-	    "  -i, --ignore GLOB    ignore paths matching GLOB (see below); repeatable\n"
-	    "      --no-default-ignores  also watch .git .hg .svn .bzr _darcs CVS .jj and\n"
-	    "                       editor files (.*.sw? .sw? 4913 *~ #*# .#*)\n"
-	    "      --on KINDS       only these kinds of change count (comma-separated):\n"
-	    "                       create, modify, delete, move, attrib, close-write\n"
-	    "  -d, --debounce MS    wait until changes pause for MS ms (default 50; at most\n"
-	    "                       20 times that, or 2 s longer while a file is being written)\n"
-	    "      --on-busy MODE   changes while COMMAND runs: queue (default: one more run\n"
-	    "                       when it ends), restart (stop it, run again), signal (send\n"
-	    "                       it --signal), do-nothing\n"
-	    "  -r, --restart        --on-busy restart\n"
-	    "  -s, --signal SIG     the signal of --on-busy signal (default HUP; alone it\n"
-	    "                       means --on-busy signal)\n"
-	    "      --stop-signal SIG  how to stop COMMAND (default TERM)\n"
-	    "      --stop-timeout T   SIGKILL if it has not stopped after T (default 5s;\n"
-	    "                       500ms, 2s, 1.5)\n"
-	    "  -p, --postpone       do not run COMMAND at start, only after a change\n"
-	    "  -1, --once           run once after the first change, then exit with\n"
-	    "                       COMMAND's status (without COMMAND: print, exit 0)\n"
-	    "  -c, --clear          clear the screen before each run\n"
-	    "  -j, --json           print each change as a JSON line, also with COMMAND\n"
-	    "  -n, --name NAME      read the fscd table NAME, which must serve every PATH\n"
-	    "                       (default: \"default\" if it serves them, else private)\n"
-	    "      --private        always start a private fscd\n"
-	    "  -v, --verbose        say which fscd serves, each run and each stop on stderr\n"
-	    "  -h, --help           show this help\n"
-	    "  -V, --version        show the version\n"
-	    "\n"
-	    "COMMAND runs in a process group of its own, stdin from /dev/null if fsc-watch's\n"
-	    "is a terminal. Stopping it (restart, Ctrl-C, SIGTERM or SIGHUP to fsc-watch)\n"
-	    "sends the stop signal to the whole group, SIGKILL after the stop timeout, and\n"
-	    "waits until no process of the group is left before going on (a restarted server\n"
-	    "never finds its old worker still on the port). A process that leaves the group\n"
-	    "(setsid) is not stopped. A second Ctrl-C sends SIGKILL at once.\n"
-	    "\n"
-	    "Environment of COMMAND: FSC_CHANGED holds the absolute paths changed since the\n"
-	    "last run, one per line, each once, without files that came and went in between\n"
-	    "(an editor's temporary file); a last line \"...\" (not a path) means the list is\n"
-	    "incomplete: more than 1024 paths or 64 KiB, or fscd lost track (its journal ring\n"
-	    "overran, it restarted, it rescanned a directory), and anything below the\n"
-	    "directories listed may have changed. At the first run it is not set.\n"
-	    "\n"
-	    "Output without COMMAND: \"KINDS PATH\" per change (`read kinds path` splits it),\n"
-	    "KINDS as create,modify,attrib,close-write,delete,moved-from,moved-to,dir,rescan.\n"
-	    "With --json: {\"path\":\"/abs\",\"kinds\":[\"create\",\"modify\"]} (paths escaped as\n"
-	    "fsc-shmdump --help says); \"lost\":true on the line of each PATH when fscd lost\n"
-	    "track (then anything below it may have changed).\n"
-	    "\n"
-	    "Globs (-i) are gitignore-like, matched against the path below PATH: `*.o` or\n"
-	    "`build` (no '/') match a name at any depth; `/build` and `src/gen` (a '/') only\n"
-	    "from PATH; `**` is any number of directories (`src/**/*.c`); a trailing '/'\n"
-	    "matches directories only; `!GLOB` re-includes (the last match decides). A\n"
-	    "directory matched is ignored with everything below it: `build`, `build/` and\n"
-	    "`build/**` all work. Only names are matched: nothing is read from .gitignore.\n"
-	    "\n"
-	    "fscd: the table \"default\" (or --name) is used when it serves every PATH. Else\n"
-	    "fsc-watch starts fscd as its child, with a private table, stopped at exit with\n"
-	    "nothing left behind. It runs FSC_WATCH_FSCD if set, else the fscd next to\n"
-	    "fsc-watch's own executable (then ../writer/fscd/fscd, the build tree, and\n"
-	    "../sbin/fscd), else fscd from PATH.\n"
-	    "\n"
-	    "Exit status: 0 stopped by a signal (or --once without COMMAND); with --once,\n"
-	    "COMMAND's status (128+N if killed by signal N); 1 a runtime error (fscd failed,\n"
-	    "fork failed); 2 a usage error (bad option, glob, kind or signal); 3 a PATH that\n"
-	    "does not exist or that --name does not serve; 127 COMMAND cannot be run.\n",
-	    out);
+	fputs("usage: fsc-watch [-w PATH]... [options] [--] [COMMAND [ARG...]]\n"
+	      "\n"
+	      "Run COMMAND once at start and again whenever files under PATH change (default\n"
+	      "PATH: the current directory), reading fscd's change journal: no inotify watch\n"
+	      "of its own when an fscd serves PATH; else it starts a private fscd for PATH.\n"
+	      "Without COMMAND (or with --json) it prints one line per change to stdout.\n"
+	      "\n"
+	      "  -w, --watch PATH     a directory (with everything below it, new directories\n"
+	      "                       included) or a file; repeatable\n"
+	      "  -e, --exts LIST      only files ending in these extensions: -e c,h\n"
+	      "  -i, --ignore GLOB    ignore paths matching GLOB (see below); repeatable\n"
+	      "      --no-default-ignores  also watch .git .hg .svn .bzr _darcs CVS .jj and\n"
+	      "                       editor files (.*.sw? .sw? 4913 *~ #*# .#*)\n"
+	      "      --on KINDS       only these kinds of change count (comma-separated):\n"
+	      "                       create, modify, delete, move, attrib, close-write\n"
+	      "  -d, --debounce MS    wait until changes pause for MS ms (default 50; at most\n"
+	      "                       20 times that, or 2 s longer while a file is being written)\n"
+	      "      --on-busy MODE   changes while COMMAND runs: queue (default: one more run\n"
+	      "                       when it ends), restart (stop it, run again), signal (send\n"
+	      "                       it --signal), do-nothing\n"
+	      "  -r, --restart        --on-busy restart\n"
+	      "  -s, --signal SIG     the signal of --on-busy signal (default HUP; alone it\n"
+	      "                       means --on-busy signal)\n"
+	      "      --stop-signal SIG  how to stop COMMAND (default TERM)\n"
+	      "      --stop-timeout T   SIGKILL if it has not stopped after T (default 5s;\n"
+	      "                       500ms, 2s, 1.5)\n"
+	      "  -p, --postpone       do not run COMMAND at start, only after a change\n"
+	      "  -1, --once           run once after the first change, then exit with\n"
+	      "                       COMMAND's status (without COMMAND: print, exit 0)\n"
+	      "  -c, --clear          clear the screen before each run\n"
+	      "  -j, --json           print each change as a JSON line, also with COMMAND\n"
+	      "  -n, --name NAME      read the fscd table NAME, which must serve every PATH\n"
+	      "                       (default: \"default\" if it serves them, else private)\n"
+	      "      --private        always start a private fscd\n"
+	      "  -v, --verbose        say which fscd serves, each run and each stop on stderr\n"
+	      "  -h, --help           show this help\n"
+	      "  -V, --version        show the version\n"
+	      "\n"
+	      "COMMAND runs in a process group of its own, stdin from /dev/null if fsc-watch's\n"
+	      "is a terminal. Stopping it (restart, Ctrl-C, SIGTERM or SIGHUP to fsc-watch)\n"
+	      "sends the stop signal to the whole group, SIGKILL after the stop timeout, and\n"
+	      "waits until no process of the group is left before going on (a restarted server\n"
+	      "never finds its old worker still on the port). A process that leaves the group\n"
+	      "(setsid) is not stopped. A second Ctrl-C sends SIGKILL at once.\n"
+	      "\n"
+	      "Environment of COMMAND: FSC_CHANGED holds the absolute paths changed since the\n"
+	      "last run, one per line, each once, without files that came and went in between\n"
+	      "(an editor's temporary file); a last line \"...\" (not a path) means the list is\n"
+	      "incomplete: more than 1024 paths or 64 KiB, or fscd lost track (its journal ring\n"
+	      "overran, it restarted, it rescanned a directory), and anything below the\n"
+	      "directories listed may have changed. At the first run it is not set.\n"
+	      "\n"
+	      "Output without COMMAND: \"KINDS PATH\" per change that counts, at once\n"
+	      "(`read kinds path` splits it; bytes that are not printable ASCII as \\xHH),\n"
+	      "KINDS as create,modify,attrib,close-write,delete,moved-from,moved-to,dir,rescan;\n"
+	      "\"lost PATH\" for each watched PATH when fscd lost track (anything below it may\n"
+	      "have changed). With --json: {\"path\":\"/abs\",\"kinds\":[\"create\",\"modify\"]}\n"
+	      "(paths escaped as fsc-shmdump --help says), and {\"path\":PATH,\"kinds\":[],\n"
+	      "\"lost\":true} when fscd lost track.\n"
+	      "\n"
+	      "Globs (-i) are gitignore-like, matched against the path below PATH: `*.o` or\n"
+	      "`build` (no '/') match a name at any depth; `/build` and `src/gen` (a '/') only\n"
+	      "from PATH; `**` is any number of directories (`src/**/*.c`); a trailing '/'\n"
+	      "matches directories only; `!GLOB` re-includes (the last match decides). A\n"
+	      "directory matched is ignored with everything below it: `build`, `build/` and\n"
+	      "`build/**` all work. Only names are matched: nothing is read from .gitignore.\n"
+	      "\n"
+	      "fscd: the table \"default\" (or --name) is used when it serves every PATH. Else\n"
+	      "fsc-watch starts fscd as its child, with a private table, stopped at exit with\n"
+	      "nothing left behind. It runs FSC_WATCH_FSCD if set, else the fscd next to\n"
+	      "fsc-watch's own executable (then ../writer/fscd/fscd, the build tree, and\n"
+	      "../sbin/fscd), else fscd from PATH.\n"
+	      "\n"
+	      "Exit status: 0 stopped by a signal (or --once without COMMAND); with --once,\n"
+	      "COMMAND's status (128+N if killed by signal N); 1 a runtime error (fscd failed,\n"
+	      "fork failed); 2 a usage error (bad option, glob, kind or signal); 3 a PATH that\n"
+	      "does not exist or that --name does not serve; 127 COMMAND cannot be run.\n",
+	      out);
 }
 
 static int fsc_watch_usage_error(const char *what, const char *arg, const char *why)
@@ -234,6 +235,36 @@ static int fsc_watch_on_busy_parse(struct fsc_watch_opts *o, const char *mode)
 				     "queue, restart, signal or do-nothing");
 }
 
+/* The options that only switch something on (or off): true if c is one of them. */
+static bool fsc_watch_opt_flag(struct fsc_watch_opts *o, int c)
+{
+	switch (c) {
+	case FSC_WATCH_OPT_NO_DEFAULT_IGNORES:
+		o->default_ignores = false;
+		return true;
+	case 'p':
+		o->postpone = true;
+		return true;
+	case '1':
+		o->once = true;
+		return true;
+	case 'c':
+		o->clear = true;
+		return true;
+	case 'j':
+		o->json = true;
+		return true;
+	case FSC_WATCH_OPT_PRIVATE:
+		o->private_fscd = true;
+		return true;
+	case 'v':
+		o->verbose = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* One option (getopt_long's c with optarg): 0, -1 (help/version printed) or an exit status. */
 static int fsc_watch_opt_one(struct fsc_watch_opts *o, int c, bool *busy_given)
 {
@@ -249,9 +280,6 @@ static int fsc_watch_opt_one(struct fsc_watch_opts *o, int c, bool *busy_given)
 		if (fsc_watch_ignore_add(&o->user_ignore, optarg, &why) == 0)
 			return 0;
 		return fsc_watch_usage_error("bad glob", optarg, why ? why : strerror(errno));
-	case FSC_WATCH_OPT_NO_DEFAULT_IGNORES:
-		o->default_ignores = false;
-		return 0;
 	case FSC_WATCH_OPT_ON:
 		return fsc_watch_kinds_parse(o, optarg);
 	case 'd':
@@ -288,26 +316,8 @@ static int fsc_watch_opt_one(struct fsc_watch_opts *o, int c, bool *busy_given)
 			    "--stop-timeout needs a time (5, 1.5s, 500ms), not", optarg, NULL);
 		o->stop_timeout_ms = (uint64_t)v;
 		return 0;
-	case 'p':
-		o->postpone = true;
-		return 0;
-	case '1':
-		o->once = true;
-		return 0;
-	case 'c':
-		o->clear = true;
-		return 0;
-	case 'j':
-		o->json = true;
-		return 0;
 	case 'n':
 		o->name = optarg;
-		return 0;
-	case FSC_WATCH_OPT_PRIVATE:
-		o->private_fscd = true;
-		return 0;
-	case 'v':
-		o->verbose = true;
 		return 0;
 	case 'h':
 		fsc_watch_opts_usage(stdout);
@@ -369,6 +379,8 @@ int fsc_watch_opts_parse(struct fsc_watch_opts *o, int argc, char **argv)
 	/* '+': options end at COMMAND, whose own options are its business */
 	while ((c = getopt_long(argc, argv, "+w:e:i:d:rs:p1cjn:vhV", longopts, NULL)) != -1) {
 		signal_given |= c == 's';
+		if (fsc_watch_opt_flag(o, c))
+			continue;
 		int rc = fsc_watch_opt_one(o, c, &busy_given);
 		if (rc)
 			return rc;
