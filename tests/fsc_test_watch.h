@@ -7,9 +7,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* The debounce the tests give (--debounce), and how long after a run they watch for a
- * second one that must not come: a few debounce periods plus fscd's own batching (50 ms) */
-#define FSC_TEST_WATCH_DEBOUNCE_MS 50
+/* The debounce the tests give (--debounce: wider than the default 50 ms, so that a save whose
+ * steps a loaded machine spreads out is still one burst), and how long after a run they
+ * watch for a second one that must not come: a few debounce periods plus fscd's own
+ * batching (50 ms) */
+#define FSC_TEST_WATCH_DEBOUNCE_MS 100
 #define FSC_TEST_WATCH_SETTLE_MS   (8 * FSC_TEST_WATCH_DEBOUNCE_MS + 100)
 #define FSC_TEST_WATCH_TIMEOUT_MS  15000
 
@@ -28,7 +30,7 @@ struct fsc_test_watch {
 void fsc_test_watch_prepare(struct fsc_test_watch *w, const char *tag);
 /* Starts fsc-watch with args (NULL-terminated, without argv[0]); stdout and stderr to files. */
 void fsc_test_watch_start(struct fsc_test_watch *w, const char *const *args);
-/* fsc-watch -w ROOT --debounce 50 --private [extra...] -- sh -c LOGGER; waits for its
+/* fsc-watch -w ROOT --debounce 100 --private [extra...] -- sh -c LOGGER; waits for its
  * first run (so its cursor is taken). extra is NULL-terminated (may be NULL). */
 void fsc_test_watch_start_logging(struct fsc_test_watch *w, const char *const *extra);
 /* Lines in a file (0 if it does not exist). */

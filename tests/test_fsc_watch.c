@@ -138,6 +138,34 @@ static void test_debounce_burst(void **state)
 	fsc_test_watch_cleanup(&w);
 }
 
+/* More changed paths than FSC_CHANGED holds (1024): the list ends in the marker "...". */
+static void test_changed_truncated(void **state)
+{
+	(void)state;
+	struct fsc_test_watch w;
+	fsc_test_watch_prepare(&w, "watch_trunc");
+	static const char *const extra[] = {"--debounce", "1000", NULL};
+	fsc_test_watch_start_logging(&w, extra);
+	int runs = 1;
+	for (int i = 0; i < 1100; i++) {
+		char rel[32];
+		snprintf(rel, sizeof(rel), "many%04d", i);
+		fsc_test_write_file(fsc_test_watch_path(&w, rel), "x", O_EXCL);
+	}
+	fsc_test_watch_wait_lines(&w, w.runs, ++runs);
+	const char *changed = fsc_test_watch_last_changed(&w);
+	size_t lines = 1;
+	for (const char *p = changed; *p; p++)
+		lines += *p == '\n';
+	const char *tail = strrchr(changed, '\n');
+	assert_non_null(tail);
+	assert_string_equal(tail, "\n..."); /* the marker, last */
+	assert_non_null(strstr(changed, fsc_test_watch_path(&w, "many0000\n"))); /* in order */
+	assert_int_equal(lines, 1024 + 2); /* the paths kept, the root, the marker */
+	assert_int_equal(fsc_test_watch_stop(&w, SIGTERM), 0);
+	fsc_test_watch_cleanup(&w);
+}
+
 /* New directories below the root are watched with no restart. */
 static void test_new_subdirectory(void **state)
 {
@@ -334,10 +362,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_change_runs_once), cmocka_unit_test(test_atomic_saves),
-	    cmocka_unit_test(test_debounce_burst),   cmocka_unit_test(test_new_subdirectory),
-	    cmocka_unit_test(test_ignore_globs),     cmocka_unit_test(test_on_kinds),
-	    cmocka_unit_test(test_output_lines),     cmocka_unit_test(test_once_status),
-	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_debounce_burst),   cmocka_unit_test(test_changed_truncated),
+	    cmocka_unit_test(test_new_subdirectory), cmocka_unit_test(test_ignore_globs),
+	    cmocka_unit_test(test_on_kinds),	     cmocka_unit_test(test_output_lines),
+	    cmocka_unit_test(test_once_status),	     cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,14 +179,21 @@ static int fsc_watch_fscd_wait(struct fsc_watch_fscd *f)
 	return 0;
 }
 
-/* Does the table c serves every path? */
-static bool fsc_watch_serves(fsc_t *c, const struct fsc_watch_opts *o, const char **missed)
+/* Does the table c serve every path, with a journal to follow? If not, *why says so. */
+static bool fsc_watch_serves(fsc_t *c, const struct fsc_watch_opts *o, const char **missed,
+			     const char **why)
 {
 	for (size_t i = 0; i < o->npaths; i++)
 		if (fsc_covers(c, o->paths[i]) != 1) {
 			*missed = o->paths[i];
+			*why = "not under its roots, or excluded by its filters";
 			return false;
 		}
+	fsc_cursor_t probe;
+	if (fsc_journal_start(c, &probe) != 0 && errno == ENOENT) {
+		*why = "its fscd keeps no journal: --journal-kib 0";
+		return false;
+	}
 	return true;
 }
 
@@ -197,8 +204,8 @@ int fsc_watch_fscd_attach(struct fsc_watch_fscd *f, const struct fsc_watch_opts 
 		const char *name = o->name ? o->name : "default", *missed = o->paths[0];
 		snprintf(f->name, sizeof(f->name), "%s", name);
 		f->c = fsc_open(name);
-		int err = errno;
-		if (f->c && fsc_watch_serves(f->c, o, &missed)) {
+		const char *why = f->c ? NULL : strerror(errno);
+		if (f->c && fsc_watch_serves(f->c, o, &missed, &why)) {
 			if (o->verbose)
 				fprintf(stderr, "fsc-watch: reading the journal of table %s\n",
 					name);
@@ -208,14 +215,14 @@ int fsc_watch_fscd_attach(struct fsc_watch_fscd *f, const struct fsc_watch_opts 
 			fprintf(stderr,
 				"fsc-watch: table %s does not serve %s (%s); start fscd --name %s "
 				"--watch on it, or leave --name out\n",
-				name, missed, f->c ? "not under its roots" : strerror(err), name);
+				name, missed, why, name);
 			fsc_close(f->c);
 			f->c = NULL;
 			return FSC_WATCH_EXIT_PATH;
 		}
 		if (o->verbose)
 			fprintf(stderr, "fsc-watch: table %s does not serve %s (%s)\n", name,
-				missed, f->c ? "not under its roots" : strerror(err));
+				missed, why);
 		fsc_close(f->c);
 		f->c = NULL;
 	}
