@@ -197,6 +197,36 @@ static void test_busy_signal(void **state)
 	fsc_test_watch_cleanup(&w);
 }
 
+/* --on-busy do-nothing: a change while COMMAND runs is forgotten (no signal, no new run);
+ * once it has ended, a change runs it again. */
+static void test_busy_do_nothing(void **state)
+{
+	(void)state;
+	struct fsc_test_watch w;
+	fsc_test_watch_prepare(&w, "watch_nothing");
+	char gate[600], script[2400];
+	snprintf(gate, sizeof(gate), "%s/gate", w.base);
+	/* each run waits until the test removes the gate file */
+	snprintf(script, sizeof(script), "%s; echo open > %s; while [ -e %s ]; do sleep 0.02; done",
+		 w.logger, gate, gate);
+	const char *args[] = {"-w", w.root, "--private", "--on-busy", "do-nothing",
+			      "--", "sh",   "-c",	 script,      NULL};
+	fsc_test_watch_start(&w, args);
+	fsc_test_watch_wait_lines(&w, w.runs, 1);
+	fsc_test_write_file(fsc_test_watch_path(&w, "while-busy"), "x", O_EXCL);
+	fsc_test_watch_settle(&w, w.runs, 1);
+	fsc_test_watch_wait_lines(&w, gate, 1);
+	assert_int_equal(unlink(gate), 0); /* the run ends */
+	fsc_test_watch_settle(&w, w.runs, 1);
+	fsc_test_write_file(fsc_test_watch_path(&w, "idle"), "x", O_EXCL);
+	fsc_test_watch_wait_lines(&w, w.runs, 2);
+	assert_string_equal(fsc_test_watch_last_changed(&w), fsc_test_watch_path(&w, "idle"));
+	fsc_test_watch_wait_lines(&w, gate, 1);
+	assert_int_equal(unlink(gate), 0);
+	assert_int_equal(fsc_test_watch_stop(&w, SIGTERM), 0);
+	fsc_test_watch_cleanup(&w);
+}
+
 /* No fscd serves the tree: a private one starts, serves the run, and leaves nothing. */
 static void test_standalone(void **state)
 {
@@ -306,6 +336,80 @@ static void test_shared_and_cursor_lost(void **state)
 	fsc_test_daemon_stop(&d);
 }
 
+/* Waits until every thread of pid is stopped (state T): SIGSTOP's delivery is not done when
+ * kill() returns. */
+static void wait_stopped(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	uint64_t end = fsc_test_now_ms() + 10000;
+	for (;;) {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		bool all = d != NULL;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[400], buf[512] = "";
+			snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+			FILE *f = fopen(path, "r");
+			size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+			if (f)
+				fclose(f);
+			buf[n] = '\0';
+			char *paren = strrchr(buf, ')');
+			all &= paren && paren[1] == ' ' && paren[2] == 'T';
+		}
+		if (d)
+			closedir(d);
+		if (all)
+			return;
+		if (fsc_test_now_ms() > end)
+			fail_msg("process %d did not stop", (int)pid);
+		fsc_test_pause_ms(2);
+	}
+}
+
+/* The ring overruns while fsc-watch is stopped (SIGSTOP) and 2000 files are made: its cursor
+ * is lost, and that is one run marked "anything may have changed", never a miss. */
+static void test_ring_overrun(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	fsc_test_daemon_prepare(&d, "watch_ring");
+	d.extra[0] = "--journal-kib";
+	d.extra[1] = "64";
+	fsc_test_daemon_start(&d, NULL, 10000);
+	shared_fscd.fscd = d.fscd;
+	struct fsc_test_watch w;
+	fsc_test_watch_prepare(&w, "watch_ring");
+	snprintf(w.root, sizeof(w.root), "%s", d.root);
+	const char *args[] = {"-w", w.root, "--name", d.name, "--", "sh", "-c", w.logger, NULL};
+	fsc_test_watch_start(&w, args);
+	fsc_test_watch_wait_lines(&w, w.runs, 1);
+	assert_int_equal(kill(w.pid, SIGSTOP), 0);
+	wait_stopped(w.pid);
+	for (int i = 0; i < 2000; i++) { /* 2000 entries of ~80 bytes: more than 64 KiB */
+		char rel[32];
+		snprintf(rel, sizeof(rel), "ring%04d", i);
+		fsc_test_write_file(fsc_test_watch_path(&w, rel), "x", O_EXCL);
+	}
+	fsc_test_settle(d.c, d.root, 10000); /* fscd has journalled them all */
+	assert_int_equal(kill(w.pid, SIGCONT), 0);
+	fsc_test_watch_wait_lines(&w, w.runs, 2);
+	fsc_test_watch_settle(&w, w.runs, 2);
+	/* the root and the marker only: the entries were gone before fsc-watch read any (a
+	 * list of 1024 paths would mean the ring held them: no overrun tested) */
+	char want[600];
+	snprintf(want, sizeof(want), "%s\n...", w.root);
+	assert_string_equal(fsc_test_watch_last_changed(&w), want);
+	assert_int_equal(fsc_test_watch_stop(&w, SIGTERM), 0);
+	w.root[0] = '\0';
+	fsc_test_watch_cleanup(&w);
+	shared_fscd.fscd = 0;
+	fsc_test_daemon_stop(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,8 +417,10 @@ int main(void)
 	    cmocka_unit_test(test_sigterm_stops_group),
 	    cmocka_unit_test(test_busy_queue),
 	    cmocka_unit_test(test_busy_signal),
+	    cmocka_unit_test(test_busy_do_nothing),
 	    cmocka_unit_test(test_standalone),
 	    cmocka_unit_test_teardown(test_shared_and_cursor_lost, shared_fscd_teardown),
+	    cmocka_unit_test_teardown(test_ring_overrun, shared_fscd_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,8 @@ enum {
 	FSC_WATCH_OPT_PRIVATE,
 };
 
+static void fsc_watch_opts_usage_notes(FILE *out);
+
 void fsc_watch_opts_usage(FILE *out)
 {
 	fputs("usage: fsc-watch [-w PATH]... [options] [--] [COMMAND [ARG...]]\n"
@@ -63,13 +65,23 @@ void fsc_watch_opts_usage(FILE *out)
 	      "  -v, --verbose        say which fscd serves, each run and each stop on stderr\n"
 	      "  -h, --help           show this help\n"
 	      "  -V, --version        show the version\n"
-	      "\n"
-	      "COMMAND runs in a process group of its own, stdin from /dev/null if fsc-watch's\n"
+	      "\n",
+	      out);
+	fsc_watch_opts_usage_notes(out);
+}
+
+/* The second half of --help: how COMMAND runs, what it is told, output, globs, fscd, exit
+ * statuses. */
+static void fsc_watch_opts_usage_notes(FILE *out)
+{
+	fputs("COMMAND runs in a process group of its own, stdin from /dev/null if fsc-watch's\n"
 	      "is a terminal. Stopping it (restart, Ctrl-C, SIGTERM or SIGHUP to fsc-watch)\n"
 	      "sends the stop signal to the whole group, SIGKILL after the stop timeout, and\n"
 	      "waits until no process of the group is left before going on (a restarted server\n"
 	      "never finds its old worker still on the port). A process that leaves the group\n"
 	      "(setsid) is not stopped. A second Ctrl-C sends SIGKILL at once.\n"
+	      "Files COMMAND writes below PATH are changes too: keep them out with -i (or\n"
+	      "write them elsewhere), or every run causes the next.\n"
 	      "\n"
 	      "Environment of COMMAND: FSC_CHANGED holds the absolute paths changed since the\n"
 	      "last run, one per line, each once, without files that came and went in between\n"
