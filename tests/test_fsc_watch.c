@@ -289,7 +289,8 @@ static void test_output_lines(void **state)
 	fsc_test_watch_cleanup(&w);
 }
 
-/* --once: no run at start; one after the first change; fsc-watch exits with its status. */
+/* --once: no run at start; one after the first change (the screen cleared first, --clear);
+ * fsc-watch exits with its status. */
 static void test_once_status(void **state)
 {
 	(void)state;
@@ -297,7 +298,7 @@ static void test_once_status(void **state)
 	fsc_test_watch_prepare(&w, "watch_1");
 	char script[1200];
 	snprintf(script, sizeof(script), "%s; exit 7", w.logger);
-	const char *args[] = {"-w", w.root, "--private", "--once", "-v",
+	const char *args[] = {"-w", w.root, "--private", "--once", "-v", "--clear",
 			      "--", "sh",   "-c",	 script,   NULL};
 	fsc_test_watch_start(&w, args);
 	fsc_test_watch_wait_text(&w, w.err, "watching 1 path");
@@ -305,6 +306,7 @@ static void test_once_status(void **state)
 	fsc_test_write_file(fsc_test_watch_path(&w, "go"), "x", O_EXCL);
 	assert_int_equal(fsc_test_watch_wait_exit(&w), 7);
 	assert_int_equal(fsc_test_watch_lines(w.runs), 1);
+	assert_memory_equal(fsc_test_read_file(w.out), "\033[H\033[2J", 7); /* --clear */
 	fsc_test_watch_cleanup(&w);
 }
 

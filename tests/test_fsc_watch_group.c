@@ -256,6 +256,40 @@ static void test_standalone(void **state)
 	fsc_test_watch_cleanup(&w);
 }
 
+/* The private fscd dies (SIGKILL): fsc-watch says so, stops COMMAND's group and exits 1. */
+static void test_private_fscd_dies(void **state)
+{
+	(void)state;
+	struct fsc_test_watch w;
+	fsc_test_watch_prepare(&w, "watch_dies");
+	char pids[600], script[2400];
+	snprintf(pids, sizeof(pids), "%s/pids", w.base);
+	snprintf(script, sizeof(script), "sleep 1000 & echo $$ $! > %s.tmp; mv %s.tmp %s; wait",
+		 pids, pids, pids);
+	const char *args[] = {"-w", w.root, "-v", "--private", "--", "sh", "-c", script, NULL};
+	fsc_test_watch_start(&w, args);
+	fsc_test_watch_wait_lines(&w, pids, 1);
+	int fscd = 0, leader = 0, child = 0;
+	char name[80] = "";
+	const char *p = strstr(fsc_test_read_file(w.err), "started a private fscd (");
+	assert_non_null(p);
+	p = strstr(p, ", pid ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, ", pid %d, table %79[^)])", &fscd, name), 2);
+	FILE *f = fopen(pids, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d %d", &leader, &child), 2);
+	fclose(f);
+	assert_int_equal(kill(fscd, SIGKILL), 0);
+	assert_int_equal(fsc_test_watch_wait_exit(&w), 1);
+	assert_non_null(strstr(fsc_test_read_file(w.err), "the private fscd exited"));
+	assert_false(fsc_test_watch_alive(leader));
+	assert_false(fsc_test_watch_alive(child));
+	fsc_harness_remove_leftovers(name); /* what a SIGKILLed fscd leaves */
+	fsc_test_shm_leftovers(name, true);
+	fsc_test_watch_cleanup(&w);
+}
+
 /* The children of pid named fscd (from /proc). */
 static int fscd_children(pid_t pid)
 {
@@ -419,6 +453,7 @@ int main(void)
 	    cmocka_unit_test(test_busy_signal),
 	    cmocka_unit_test(test_busy_do_nothing),
 	    cmocka_unit_test(test_standalone),
+	    cmocka_unit_test(test_private_fscd_dies),
 	    cmocka_unit_test_teardown(test_shared_and_cursor_lost, shared_fscd_teardown),
 	    cmocka_unit_test_teardown(test_ring_overrun, shared_fscd_teardown),
 	};
