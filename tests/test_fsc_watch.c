@@ -138,6 +138,29 @@ static void test_debounce_burst(void **state)
 	fsc_test_watch_cleanup(&w);
 }
 
+/* A stream of changes that never pauses still runs COMMAND: at most 20 debounce periods
+ * after its first change, not after its end. */
+static void test_debounce_cap(void **state)
+{
+	(void)state;
+	struct fsc_test_watch w;
+	fsc_test_watch_prepare(&w, "watch_cap");
+	static const char *const extra[] = {"--debounce", "50", NULL}; /* the cap: 1 s */
+	fsc_test_watch_start_logging(&w, extra);
+	const char *f = fsc_test_watch_path(&w, "log");
+	uint64_t start = fsc_test_now_ms();
+	while (fsc_test_watch_lines(w.runs) < 2) { /* a change every 20 ms, for up to 10 s */
+		if (fsc_test_now_ms() - start > 10000)
+			fail_msg("no run during 10 s of changes 20 ms apart: %s",
+				 fsc_test_read_file(w.err));
+		fsc_test_write_file(f, "x", O_APPEND);
+		fsc_test_pause_ms(20);
+	}
+	assert_string_equal(fsc_test_watch_last_changed(&w), f);
+	assert_int_equal(fsc_test_watch_stop(&w, SIGTERM), 0);
+	fsc_test_watch_cleanup(&w);
+}
+
 /* More changed paths than FSC_CHANGED holds (1024): the list ends in the marker "...". */
 static void test_changed_truncated(void **state)
 {
@@ -365,9 +388,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_change_runs_once), cmocka_unit_test(test_atomic_saves),
 	    cmocka_unit_test(test_debounce_burst),   cmocka_unit_test(test_changed_truncated),
-	    cmocka_unit_test(test_new_subdirectory), cmocka_unit_test(test_ignore_globs),
-	    cmocka_unit_test(test_on_kinds),	     cmocka_unit_test(test_output_lines),
-	    cmocka_unit_test(test_once_status),	     cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_debounce_cap),     cmocka_unit_test(test_new_subdirectory),
+	    cmocka_unit_test(test_ignore_globs),     cmocka_unit_test(test_on_kinds),
+	    cmocka_unit_test(test_output_lines),     cmocka_unit_test(test_once_status),
+	    cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
