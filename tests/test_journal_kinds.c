@@ -23,6 +23,7 @@
 #include "fsc_shm_format.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
+#include "fsc_writer.h"
 
 #define CONVERGE_MS 15000
 
@@ -224,6 +225,64 @@ static void test_overflow_says_rescan(void **state)
 	fsc_test_daemon_stop(&d);
 }
 
+/* Changes with no event (scans, polled directories, requests): the writer tells the kinds
+ * by comparing the record before and after. */
+static void test_kinds_from_records(void **state)
+{
+	(void)state;
+	char name[64];
+	fsc_test_name(name, sizeof(name), "derive");
+	struct fsc_writer_opts o = {
+	    .name = name, .capacity = 64, .group = (gid_t)-1, .journal_bytes = 64 * 1024};
+	struct fsc_writer *w = fsc_test_writer_with(&o);
+	fsc_t *c = fsc_open(name);
+	assert_non_null(c);
+	fsc_cursor_t cur;
+	assert_int_equal(fsc_journal_start(c, &cur), 0);
+	struct stat st;
+	fsc_test_fake_stat(&st, 1, 1);
+	const char *f = "/srv/f", *dir = "/srv";
+	size_t n = strlen(f);
+	fsc_writer_put(w, f, n, &st, FSC_REC_POLLED); /* new */
+	st.st_size += 10;
+	st.st_mtim.tv_sec++;
+	st.st_ctim.tv_sec++;
+	fsc_writer_put(w, f, n, &st, FSC_REC_POLLED); /* grown */
+	st.st_mode = S_IFREG | 0600;
+	st.st_ctim.tv_sec++;
+	fsc_writer_put(w, f, n, &st, FSC_REC_POLLED); /* chmod */
+	fsc_writer_put_negative(w, f, n);	      /* gone */
+	st.st_ino++;
+	fsc_writer_put(w, f, n, &st, 0); /* back, another file */
+	st.st_ino++;
+	fsc_writer_put(w, f, n, &st, 0); /* replaced by another file */
+	struct stat d = st;
+	d.st_mode = S_IFDIR | 0755;
+	fsc_writer_put(w, dir, strlen(dir), &d, 0);
+	fsc_writer_put_seen(w, f, n, &st, 0, 1, FSC_CK_CLOSE_WRITE); /* unchanged, but news */
+	const uint32_t want[] = {FSC_KIND_CREATE,
+				 FSC_KIND_MODIFY,
+				 FSC_KIND_ATTRIB,
+				 FSC_KIND_DELETE,
+				 FSC_KIND_CREATE,
+				 FSC_KIND_CREATE,
+				 FSC_KIND_CREATE | FSC_KIND_DIR,
+				 FSC_KIND_CLOSE_WRITE};
+	fsc_writer_journal_wake(w);
+	struct fsc_change ch;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(fsc_journal_next(c, &cur, &ch), FSC_CHANGE);
+		char a[64], b[64];
+		if (ch.kinds != want[i])
+			fail_msg("entry %zu (%s): kinds %s, expected %s", i, ch.path,
+				 fsc_kinds_format(ch.kinds, a, sizeof(a)),
+				 fsc_kinds_format(want[i], b, sizeof(b)));
+	}
+	assert_int_equal(fsc_journal_next(c, &cur, &ch), FSC_CAUGHT_UP);
+	fsc_close(c);
+	fsc_writer_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_writing_until_close),
 	    cmocka_unit_test(test_rename_over_clears_writing),
 	    cmocka_unit_test(test_overflow_says_rescan),
+	    cmocka_unit_test(test_kinds_from_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,7 @@ static void fsc_wait_usage(FILE *out)
 	    "saw no modification after the file's last close after writing, or after its\n"
 	    "arrival by rename or link (a file that exists and is not being written counts at\n"
 	    "once); no process has it open for writing (a read lease, F_SETLEASE, is granted);\n"
+	    "the table's record matches the file (fscd has applied every event about it);\n"
 	    "and, with --quiet, it has not changed for MS milliseconds.\n"
 	    "\n"
 	    "  -t, --timeout SEC  give up after SEC seconds (decimals allowed; default: never)\n"
@@ -234,7 +235,7 @@ static const char *fsc_wait_reason(const struct fsc_wait *w, enum fsc_wait_state
 {
 	switch (s) {
 	case FSC_WAIT_BUSY:
-		return "a process holds it open for writing";
+		return "a process holds it open for writing, or fscd has not caught up with it";
 	case FSC_WAIT_QUIET:
 		return "changed within --quiet";
 	default:

@@ -12,7 +12,7 @@ struct fsc_wait_path {
 	const char *arg; /* as given on the command line */
 	char *path;	 /* absolute and canonical, as fscd keys it */
 	bool done;
-	bool busy;		 /* the lease probe found a writer holding it open */
+	bool behind;		 /* the table's record is older than the file (fscd is behind) */
 	uint64_t last_change_ns; /* CLOCK_REALTIME of the last journal entry seen for it */
 	uint64_t quiet_until_ns; /* CLOCK_REALTIME at which --quiet will have passed */
 	struct stat st;		 /* what made it complete (not with --gone) */
@@ -21,7 +21,7 @@ struct fsc_wait_path {
 enum fsc_wait_state {
 	FSC_WAIT_DONE,	  /* complete (or, with --gone, gone) */
 	FSC_WAIT_PENDING, /* absent, not a regular file, or being written: wait for the journal */
-	FSC_WAIT_BUSY,	  /* a writer holds it open with no write seen lately: probe again */
+	FSC_WAIT_BUSY,	  /* a writer holds it open, or fscd has not caught up: probe again */
 	FSC_WAIT_QUIET,	  /* complete but changed within --quiet: look again at quiet_until_ns */
 };
 
@@ -34,8 +34,9 @@ enum fsc_wait_lease {
 };
 
 /* Tries a read lease (F_SETLEASE F_RDLCK) on path and drops it at once: the kernel grants it
- * only if no one has the file open for writing (a writable mmap counts). */
-enum fsc_wait_lease fsc_wait_lease_probe(const char *path);
+ * only if no one has the file open for writing (a writable mmap counts). *st: the file as
+ * opened (fstat), unless GONE. */
+enum fsc_wait_lease fsc_wait_lease_probe(const char *path, struct stat *st);
 
 /* Looks at p now: the table's record (no syscall), then for a candidate the lease probe.
  * gone: waiting for p to disappear. quiet_ns: --quiet. now_ns: CLOCK_REALTIME. */

@@ -8,13 +8,17 @@
 
 #include "fsc_wait.h"
 
-enum fsc_wait_lease fsc_wait_lease_probe(const char *path)
+enum fsc_wait_lease fsc_wait_lease_probe(const char *path, struct stat *st)
 {
 	/* O_NONBLOCK: never wait on a FIFO put at the path; O_NOFOLLOW: the table's record is
 	 * of the path itself, not of a symlink's target */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? FSC_LEASE_GONE : FSC_LEASE_UNKNOWN;
+	if (fstat(fd, st) != 0) {
+		close(fd);
+		return FSC_LEASE_UNKNOWN;
+	}
 	enum fsc_wait_lease r = FSC_LEASE_FREE;
 	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0)
 		fcntl(fd, F_SETLEASE, F_UNLCK); /* held for microseconds: a writer opening now
@@ -30,15 +34,27 @@ static uint64_t ts_ns(struct timespec t)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* Does the table's record still describe the file as it is (opened by the probe)? If not,
+ * fscd has events about it still to apply: a close after writing among them, or writes
+ * whose WRITING the record does not show yet. */
+static bool same_file(const struct stat *rec, const struct stat *now)
+{
+	return rec->st_dev == now->st_dev && rec->st_ino == now->st_ino &&
+	       rec->st_size == now->st_size && ts_ns(rec->st_mtim) == ts_ns(now->st_mtim) &&
+	       ts_ns(rec->st_ctim) == ts_ns(now->st_ctim);
+}
+
 /* The table's answer, or lstat's for a path the table does not hold (not cached yet, or
- * evicted). 1 it exists (*st, *writing), 0 it does not, -1 no answer (fscd gone). */
-static int look(fsc_t *c, const char *path, struct stat *st, bool *writing)
+ * evicted). 1 it exists (*st, *writing; *from_table), 0 it does not, -1 no answer. */
+static int look(fsc_t *c, const char *path, struct stat *st, bool *writing, bool *from_table)
 {
 	struct fsc_info info;
 	*writing = false;
+	*from_table = false;
 	switch (fsc_lookup(c, path, st, &info)) {
 	case FSC_HIT:
 		*writing = (info.flags & FSC_FLAG_WRITING) != 0;
+		*from_table = true;
 		return 1;
 	case FSC_NEGATIVE:
 		return 0;
@@ -54,10 +70,10 @@ static int look(fsc_t *c, const char *path, struct stat *st, bool *writing)
 enum fsc_wait_state fsc_wait_check(fsc_t *c, struct fsc_wait_path *p, bool gone, uint64_t quiet_ns,
 				   uint64_t now_ns)
 {
-	struct stat st;
-	bool writing;
-	int exists = look(c, p->path, &st, &writing);
-	p->busy = false;
+	struct stat st, now;
+	bool writing, from_table;
+	int exists = look(c, p->path, &st, &writing, &from_table);
+	p->behind = false;
 	if (gone)
 		return exists == 0 ? FSC_WAIT_DONE : FSC_WAIT_PENDING;
 	if (exists != 1 || !S_ISREG(st.st_mode) || writing)
@@ -73,9 +89,8 @@ enum fsc_wait_state fsc_wait_check(fsc_t *c, struct fsc_wait_path *p, bool gone,
 			return FSC_WAIT_QUIET;
 		}
 	}
-	switch (fsc_wait_lease_probe(p->path)) {
+	switch (fsc_wait_lease_probe(p->path, &now)) {
 	case FSC_LEASE_BUSY:
-		p->busy = true;
 		return FSC_WAIT_BUSY;
 	case FSC_LEASE_GONE:
 		return FSC_WAIT_PENDING; /* removed since the lookup: its entry is coming */
@@ -83,6 +98,10 @@ enum fsc_wait_state fsc_wait_check(fsc_t *c, struct fsc_wait_path *p, bool gone,
 	case FSC_LEASE_UNKNOWN: /* --help says what is checked then */
 		break;
 	}
-	p->st = st;
+	if (from_table && !same_file(&st, &now)) {
+		p->behind = true; /* its entries are coming; probed again meanwhile */
+		return FSC_WAIT_BUSY;
+	}
+	p->st = now;
 	return FSC_WAIT_DONE;
 }
