@@ -66,7 +66,8 @@ enum fsc_slot_state {
 #define FSC_REC_NEGATIVE 0x1u /* the path does not exist; stat fields are zero */
 #define FSC_REC_POLLED	 0x2u /* kept current by polling, not inotify: check verified_ns */
 #define FSC_REC_STALE	 0x4u /* the writer knows it may be out of date: do not trust */
-#define FSC_REC_MASK	 0x7u
+#define FSC_REC_WRITING	 0x8u /* being written: modified, no close-after-write seen since */
+#define FSC_REC_MASK	 0xfu
 
 static inline uint64_t fsc_shm_meta_pack(uint32_t state, uint32_t flags, uint32_t path_len)
 {

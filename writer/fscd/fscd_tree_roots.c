@@ -114,6 +114,13 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path)
 	return 0;
 }
 
+void fscd_roots_queue_rescan(struct fscd_tree *t)
+{
+	for (size_t i = 0; i < t->roots.n; i++)
+		fscd_tree_queue_seen(t, t->roots.v[i].path, strlen(t->roots.v[i].path),
+				     FSC_CK_RESCAN);
+}
+
 void fscd_roots_free(struct fscd_tree *t)
 {
 	for (size_t i = 0; i < t->roots.n; i++) {

@@ -57,13 +57,20 @@ int fsc_wjournal_create(struct fsc_writer *w, uint64_t bytes, const char **why);
 /* Renames it to its public name; before the first table is published. No-op without one. */
 int fsc_wjournal_publish(struct fsc_writer *w, const char **why);
 uint64_t fsc_wjournal_id(const struct fsc_wjournal *j);
-/* Appends one entry (after the table write it reports). No-op before publication. */
-void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, const char *path,
-			 size_t len, uint64_t change_seq);
+/* Appends one entry (after the table write it reports); what: its FSC_CK_* bits. No-op before
+ * publication. */
+void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, uint32_t what,
+			 const char *path, size_t len, uint64_t change_seq);
 /* Wakes readers blocked in fsc_journal_wait if entries came since the last wake. */
 void fsc_wjournal_wake(struct fsc_wjournal *j);
 /* Marks it stopped, wakes waiters, removes the name if it is still ours and unlink_name. */
 void fsc_wjournal_close(struct fsc_writer *w, bool unlink_name);
+
+/* fsc_writer_kinds.c: the FSC_CK_* bits of a record change: seen (what the caller saw happen,
+ * or 0) completed by comparing the record before (had: there was one; its flags and words)
+ * and after. */
+uint32_t fsc_wkinds_derive(bool had, uint32_t old_flags, const uint64_t old[FSC_ST_WORDS],
+			   uint32_t flags, const uint64_t now[FSC_ST_WORDS], uint32_t seen);
 
 /* fsc_writer_table.c: object life cycle */
 /* prev: the table this one replaces (its seed is kept when the geometry is unchanged, and
