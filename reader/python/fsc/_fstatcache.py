@@ -73,8 +73,9 @@ class FStatCache:
 
     @staticmethod
     def _covers(cache, path):
-        if _fsc.HAVE_KINDS:
-            return cache.covers(path) is True
+        """fscd covers path: its roots say so (fsc_covers), or it holds a record of it."""
+        if _fsc.HAVE_KINDS and cache.covers(path):
+            return True
         return cache.lookup(path).status in (_fsc.HIT, _fsc.NEGATIVE)
 
     @property

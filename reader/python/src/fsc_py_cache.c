@@ -244,9 +244,10 @@ static PyMethodDef cache_methods[] = {
      "None. Paths are exact keys: absolute, without '//', '.', '..' or a trailing '/'."},
 #ifdef FSC_KIND_CREATE
     {"covers", fsc_py_cache_covers, METH_O,
-     "covers(path) -> bool or None\n\n"
+     "covers(path) -> bool\n\n"
      "Whether the table's fscd keeps path current (it lies under one of its roots and\n"
-     "passes its filters): True, False, or None when the table cannot tell (no live fscd)."},
+     "passes its filters, as far as the table records them); False with no live fscd.\n"
+     "ValueError for a relative path."},
 #endif
     {"request", fsc_py_cache_request, METH_O,
      "request(path) -> None\n\n"

@@ -295,10 +295,12 @@ PyObject *fsc_py_cache_covers(PyObject *obj, PyObject *arg)
 	struct fsc_py_path p;
 	if (fsc_py_path_get(&p, arg, "covers", false) < 0)
 		return NULL;
-	int r = c ? fsc_covers(c, p.str) : -1;
+	int r = c ? fsc_covers(c, p.str) : 0;
 	fsc_py_path_release(&p);
-	if (r < 0)
-		Py_RETURN_NONE;
+	if (r < 0) {
+		PyErr_SetString(PyExc_ValueError, "covers: the path must be absolute");
+		return NULL;
+	}
 	return PyBool_FromLong(r);
 #else
 	(void)obj;
