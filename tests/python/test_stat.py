@@ -176,6 +176,14 @@ def test_closed_cache_raises_value_error(served):
     assert "closed" in repr(c) and c.name == served.fscd.name
 
 
+def test_an_uninitialised_cache_raises_value_error():
+    c = fsc.Cache.__new__(fsc.Cache)
+    with pytest.raises(ValueError, match="__init__"):
+        c.stat("/")
+    with pytest.raises(ValueError):
+        c.lookup("/")
+
+
 def test_no_table_raises_file_not_found():
     with pytest.raises(FileNotFoundError, match="no fscd publishes"):
         fsc.Cache("no-such-table-here")

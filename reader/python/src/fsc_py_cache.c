@@ -118,13 +118,17 @@ static void cache_reopen_in_child(fsc_py_cache *self)
 	self->fork_generation = fsc_py_fork_generation();
 	self->users = 0;
 	self->zombie = NULL;
-	if (self->closed)
+	if (self->closed || !self->name)
 		return;
 	self->handle = cache_open(self->name ? self->name : Py_None, false);
 }
 
 fsc_t *fsc_py_cache_handle(fsc_py_cache *self)
 {
+	if (!self->name) { /* made by Cache.__new__ alone */
+		PyErr_SetString(PyExc_ValueError, "fsc.Cache.__init__ was not called");
+		return NULL;
+	}
 	if (self->fork_generation != fsc_py_fork_generation())
 		cache_reopen_in_child(self);
 	if (self->closed) {
@@ -227,45 +231,47 @@ static PyObject *cache_repr(PyObject *obj)
 
 static PyMethodDef cache_methods[] = {
     {"stat", FASTKW(fsc_py_cache_stat),
-     "stat(path, *, follow_symlinks=True) -> os.stat_result\n\n"
-     "os.stat(path), answered from the table when it holds a current record (no system\n"
+     "stat($self, path, /, *, follow_symlinks=True)\n--\n\n"
+     "os.stat(path) (an os.stat_result), answered from the table when it holds a current record "
+     "(no system\n"
      "call), else by stat(2)/lstat(2). The result and the exceptions are os.stat's: a\n"
      "cached negative raises FileNotFoundError (or NotADirectoryError where stat(2) would)\n"
      "with the path as filename. path: str, bytes, os.PathLike or an open descriptor."},
     {"stat_fresh", FASTKW(fsc_py_cache_stat_fresh),
-     "stat_fresh(path, max_age, *, follow_symlinks=True) -> os.stat_result\n\n"
+     "stat_fresh($self, path, max_age, /, *, follow_symlinks=True)\n--\n\n"
      "stat(), but a record kept current by polling (a filesystem inotify cannot see, e.g.\n"
      "NFS) counts only if fscd confirmed it within max_age seconds; older, it is stat(2)."},
     {"lookup", fsc_py_cache_lookup, METH_O,
-     "lookup(path) -> fsc.Lookup(status, stat, info)\n\n"
-     "The table's own answer, never a system call: status is a fsc.Status (HIT, NEGATIVE,\n"
+     "lookup($self, path, /)\n--\n\n"
+     "A fsc.Lookup(status, stat, info): the table's own answer, never a system call. status is a "
+     "fsc.Status (HIT, NEGATIVE,\n"
      "MISS, UNAVAILABLE); stat the os.stat_result on a HIT, else None; info a fsc.Info\n"
      "(change_seq, verified_age in seconds, generation, flags) on HIT and NEGATIVE, else\n"
      "None. Paths are exact keys: absolute, without '//', '.', '..' or a trailing '/'."},
 #ifdef FSC_KIND_CREATE
     {"covers", fsc_py_cache_covers, METH_O,
-     "covers(path) -> bool\n\n"
+     "covers($self, path, /)\n--\n\n"
      "Whether the table's fscd keeps path current (it lies under one of its roots and\n"
      "passes its filters, as far as the table records them); False with no live fscd.\n"
      "ValueError for a relative path."},
 #endif
     {"request", fsc_py_cache_request, METH_O,
-     "request(path) -> None\n\n"
+     "request($self, path, /)\n--\n\n"
      "Ask fscd to cache path (stat() does so by itself on a miss). OSError if it could not\n"
      "be sent (EINVAL: not a canonical absolute path; ECONNREFUSED: no fscd)."},
     {"changes", FASTKW(fsc_py_cache_changes),
-     "changes(cursor=None) -> fsc.Changes\n\n"
-     "An iterator over the change journal: with no cursor, from now on; else from a\n"
+     "changes($self, /, cursor=None)\n--\n\n"
+     "A fsc.Changes iterator over the change journal: with no cursor, from now on; else from a\n"
      "cursor saved earlier (Changes.cursor). Iterating yields fsc.Change(path, kinds,\n"
      "flags, change_seq) until caught up, and can be resumed later. fsc.CursorLost when\n"
      "the reader fell behind or fscd restarted: take a new one and look at everything."},
     {"wait", FASTKW(fsc_py_cache_wait),
-     "wait(timeout=None, changes=None) -> bool\n\n"
+     "wait($self, /, timeout=None, changes=None)\n--\n\n"
      "Sleep until the journal has entries past changes' cursor (default: the latest\n"
      "Changes this cache made), True; or timeout seconds pass (None: no limit), False.\n"
      "Releases the GIL; Ctrl-C interrupts it. fsc.CursorLost as for Changes."},
     {"close", cache_close, METH_NOARGS,
-     "close() -> None\n\nDetach from the table. Calls after it raise ValueError; a call\n"
+     "close($self, /)\n--\n\nDetach from the table. Calls after it raise ValueError; a call\n"
      "still running in another thread finishes first. Closing twice is harmless."},
     {"__enter__", cache_enter_ctx, METH_NOARGS, NULL},
     {"__exit__", cache_exit_ctx, METH_VARARGS, NULL},
@@ -277,7 +283,7 @@ static PyGetSetDef cache_getset[] = {
     {NULL, NULL, NULL, NULL, NULL}};
 
 PyDoc_STRVAR(cache_doc,
-	     "Cache(name=None)\n\n"
+	     "Cache(name=None)\n--\n\n"
 	     "Attach to the table the fscd called name publishes (None: \"default\"). Raises\n"
 	     "OSError if there is none (FileNotFoundError), its owner is not trusted\n"
 	     "(PermissionError), or its fscd is gone (ProcessLookupError).\n\n"

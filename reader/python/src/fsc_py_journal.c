@@ -231,7 +231,7 @@ static int changes_clear(PyObject *obj)
 
 static PyMethodDef changes_methods[] = {
     {"wait", (PyCFunction)(void (*)(void))changes_wait, METH_FASTCALL | METH_KEYWORDS,
-     "wait(timeout=None) -> bool\n\nSleep until there are entries past the cursor (True) "
+     "wait($self, /, timeout=None)\n--\n\nSleep until there are entries past the cursor (True) "
      "or\ntimeout seconds pass (False; None: no limit). Releases the GIL."},
     {NULL, NULL, 0, NULL}};
 
