@@ -139,3 +139,25 @@ def test_ctrl_c_interrupts_a_wait(served):
         changes.wait(TIMEOUT)
     timer.join()
     assert time.monotonic() - t0 < 2.0
+
+
+def test_a_cache_with_changes_is_freed_without_the_collector(served):
+    """The cache refers to its latest Changes weakly: dropping both frees the handle at
+    once (no reference cycle left for the garbage collector)."""
+    import gc
+    import weakref
+    gc.disable()
+    try:
+        cache = fsc.Cache(served.fscd.name)
+        changes = cache.changes()
+        assert cache.wait(0) is False  # waits on that Changes
+        ref = weakref.ref(cache)
+        del cache, changes
+        assert ref() is None
+    finally:
+        gc.enable()
+    cache = fsc.Cache(served.fscd.name)
+    cache.changes()  # not kept: nothing to wait on
+    with pytest.raises(ValueError, match="changes"):
+        cache.wait(0)
+    cache.close()

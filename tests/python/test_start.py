@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import fsc
-from conftest import TIMEOUT, Served, wait_for
+from conftest import TIMEOUT, Served, wait_current, wait_for
 
 ORIGINAL_EXAMPLE = """
 from fstat_cache import FStatCache
@@ -75,7 +75,7 @@ def test_shared_uses_the_running_fscd(tmp_path):
         p = s.path("served")
         with open(p, "w") as f:
             f.write("abc")
-        wait_for(lambda: s.cache.lookup(p).status == fsc.Status.HIT, f"{p} cached")
+        wait_current(s.cache, p)
         with fsc.FStatCache(s.fscd.name) as cache:
             cache.start([p, s.root])
             assert not cache.private and cache.cache.name == s.fscd.name

@@ -78,7 +78,7 @@ typedef struct {
 	fsc_t *zombie;
 	unsigned fork_generation; /* fsc_py_fork_generation() when handle was opened */
 	PyObject *name;		  /* str, or None for "default" */
-	PyObject *last_changes;	  /* the latest Changes made by changes(): what wait() waits on */
+	PyObject *last_changes;	  /* weakref to the latest Changes: what wait() waits on */
 	PyObject *weakrefs;
 } fsc_py_cache;
 

@@ -9,6 +9,7 @@
 #include "fsc_py.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@
 typedef struct {
 	PyObject_HEAD fsc_py_cache *cache;
 	fsc_cursor_t cursor;
+	PyObject *weakrefs; /* the cache refers to its latest Changes weakly: no cycle */
 } fsc_py_changes;
 
 static PyTypeObject changes_type, change_type, cursor_type;
@@ -213,6 +215,8 @@ static PyObject *changes_get_cursor(PyObject *obj, void *unused)
 static void changes_dealloc(PyObject *obj)
 {
 	PyObject_GC_UnTrack(obj);
+	if (((fsc_py_changes *)obj)->weakrefs)
+		PyObject_ClearWeakRefs(obj);
 	Py_CLEAR(((fsc_py_changes *)obj)->cache);
 	Py_TYPE(obj)->tp_free(obj);
 }
@@ -253,6 +257,7 @@ static PyTypeObject changes_type = {
     .tp_iternext = changes_next,
     .tp_methods = changes_methods,
     .tp_getset = changes_getset,
+    .tp_weaklistoffset = offsetof(fsc_py_changes, weakrefs),
 };
 
 /* A cursor from a fsc.Cursor or any pair of ints. */
@@ -300,8 +305,14 @@ PyObject *fsc_py_cache_changes(PyObject *obj, PyObject *const *args, Py_ssize_t 
 		return NULL;
 	ch->cache = (fsc_py_cache *)Py_NewRef(obj);
 	ch->cursor = cur;
+	ch->weakrefs = NULL;
 	PyObject_GC_Track(ch);
-	Py_XSETREF(cache->last_changes, Py_NewRef(ch));
+	PyObject *ref = PyWeakref_NewRef((PyObject *)ch, NULL);
+	if (!ref) {
+		Py_DECREF(ch);
+		return NULL;
+	}
+	Py_XSETREF(cache->last_changes, ref);
 	return (PyObject *)ch;
 }
 
@@ -315,10 +326,13 @@ PyObject *fsc_py_cache_wait(PyObject *obj, PyObject *const *args, Py_ssize_t nar
 		return NULL;
 	if (!journal_handle(cache))
 		return NULL;
-	PyObject *changes = a[1] != Py_None ? a[1] : cache->last_changes;
-	if (!changes) {
+	PyObject *changes = a[1];
+	if (changes == Py_None) /* the latest Changes, if it is still alive */
+		changes = cache->last_changes ? PyWeakref_GetObject(cache->last_changes) : Py_None;
+	if (changes == Py_None) {
 		PyErr_SetString(PyExc_ValueError,
-				"wait: no cursor to wait on: call cache.changes() first");
+				"wait: no changes() to wait on: keep the Changes that "
+				"cache.changes() returns, or pass it");
 		return NULL;
 	}
 	if (!PyObject_TypeCheck(changes, &changes_type)) {
@@ -328,7 +342,7 @@ PyObject *fsc_py_cache_wait(PyObject *obj, PyObject *const *args, Py_ssize_t nar
 	long long ms;
 	if (fsc_py_seconds_to_ms(a[0], "timeout", &ms) < 0)
 		return NULL;
-	Py_INCREF(changes); /* a close() meanwhile drops last_changes */
+	Py_INCREF(changes); /* borrowed from the weakref: kept alive through the wait */
 	PyObject *r = changes_wait_ms((fsc_py_changes *)changes, ms);
 	Py_DECREF(changes);
 	return r;
