@@ -64,18 +64,21 @@ def per_call(paths, cache, fstat_cache, reps):
         "FStatCache.get_file_stats hit": fstat_cache.get_file_stats,
         "original get_file_stats (os.stat)": original,
     }
-    samples = {name: [] for name in methods}
+    real = {name: [] for name in methods}
+    cpu = {name: [] for name in methods}
     order = list(methods)
     for _ in range(reps):
         random.shuffle(order)
         for name in order:
             fn = methods[name]
-            t0 = time.perf_counter_ns()
+            c0, t0 = time.process_time_ns(), time.perf_counter_ns()
             for p in paths:
                 fn(p)
-            samples[name].append((time.perf_counter_ns() - t0) / len(paths))
-    return {name: {"median_ns": statistics.median(v), "min_ns": min(v), "max_ns": max(v),
-                   "reps": len(v)} for name, v in samples.items()}
+            real[name].append((time.perf_counter_ns() - t0) / len(paths))
+            cpu[name].append((time.process_time_ns() - c0) / len(paths))
+    return {name: {"median_ns": statistics.median(real[name]), "min_ns": min(real[name]),
+                   "max_ns": max(real[name]), "cpu_median_ns": statistics.median(cpu[name]),
+                   "reps": reps} for name in methods}
 
 
 APPENDER = r"""
@@ -164,7 +167,7 @@ def monitor(mode, paths, cache, fscd_pid, warm, window):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", help="JSON results file")
-    ap.add_argument("--reps", type=int, default=15, help="per-call repetitions (15)")
+    ap.add_argument("--reps", type=int, default=21, help="per-call repetitions (21)")
     ap.add_argument("--warm", type=float, default=2.0, help="monitor warm-up seconds (2)")
     ap.add_argument("--window", type=float, default=6.0, help="monitor window seconds (6)")
     ap.add_argument("--skip-monitor", action="store_true", help="per-call figures only")
@@ -188,10 +191,13 @@ def main():
         base = calls["os.stat"]["median_ns"]
         print(f"host {results['host']}, {results['cpus']} cpus, python {results['python']}, "
               f"{len(paths)} paths of {len(paths[0])} bytes, load {results['load_before']}")
-        print(f"\nper call (median of {args.reps} interleaved rounds over all paths, ns):")
+        cbase = calls["os.stat"]["cpu_median_ns"]
+        print(f"\nper call, ns (medians of {args.reps} interleaved rounds over all paths; "
+              "real time and process CPU time):")
+        print(f"  {'':36} {'real':>8} {'cpu':>8}   os.stat / this: real, cpu")
         for name, r in calls.items():
-            print(f"  {name:36} {r['median_ns']:8.0f}   os.stat / this: "
-                  f"{base / r['median_ns']:5.1f}x")
+            print(f"  {name:36} {r['median_ns']:8.0f} {r['cpu_median_ns']:8.0f}   "
+                  f"{base / r['median_ns']:5.1f}x {cbase / r['cpu_median_ns']:5.1f}x")
         ratio = base / calls["Cache.stat hit"]["median_ns"]
         results["ratio_os_stat_over_cache_stat"] = ratio
         print(f"\ntarget (Cache.stat hit >= 5x cheaper than os.stat, median): {ratio:.1f}x, "
