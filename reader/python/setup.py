@@ -51,5 +51,5 @@ setup(
         libraries=["pthread", "rt"],
     )],
     cmdclass={"build_ext": BuildExt},
-    python_requires=">=3.9",
+    python_requires=">=3.10",  # Py_NewRef, PyModule_AddObjectRef
 )
