@@ -182,3 +182,31 @@ def test_closed_stays_closed_in_a_child(served):
         except ValueError:
             os._exit(0)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def test_a_forked_child_leaves_the_parents_private_fscd_alone(tmp_path):
+    """The child exits normally (atexit and finalizers run): the parent's private fscd,
+    which the child inherited a handle to, keeps serving."""
+    import subprocess
+    import sys
+    import textwrap
+    p = str(tmp_path / "f")
+    with open(p, "w") as f:
+        f.write("x")
+    code = textwrap.dedent(f"""
+        import os, sys, fsc
+        c = fsc.FStatCache("no-such-table-here").start([{p!r}])
+        assert c.private
+        pid = os.fork()
+        if pid == 0:
+            c.get_file_stats({p!r})
+            sys.exit(0)  # runs the child's finalizers
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+        assert c.fscd.running
+        assert c.cache.lookup(os.path.realpath({p!r})).status == fsc.Status.HIT
+        c.close()
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=TIMEOUT * 3)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr

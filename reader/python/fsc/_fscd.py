@@ -46,6 +46,7 @@ class PrivateFscd:
     def __init__(self, name, pid, log_file):
         self.name = name
         self.pid = pid
+        self._owner = os.getpid()  # a forked child must not stop its parent's fscd
         self._log = log_file
         self._lock = threading.Lock()
 
@@ -64,8 +65,8 @@ class PrivateFscd:
             return self.pid is not None and not self._reap(0)
 
     def _reap(self, flags):
-        """With the lock held: True once the child is reaped."""
-        if self.pid is None:
+        """With the lock held: True once the child is reaped (or is not ours)."""
+        if self.pid is None or os.getpid() != self._owner:
             return True
         try:
             pid, _ = os.waitpid(self.pid, flags | os.WNOHANG)
@@ -86,6 +87,8 @@ class PrivateFscd:
     def stop(self, timeout=5.0):
         """SIGTERM (fscd exits cleanly, removing its objects), SIGKILL after timeout s."""
         with self._lock:
+            if os.getpid() != self._owner:
+                self.pid = None  # the parent's fscd, inherited by fork(): left running
             if self.pid is not None:
                 try:
                     os.kill(self.pid, signal.SIGTERM)
