@@ -180,8 +180,11 @@ FSC_API int fsc_request(fsc_t *c, const char *path);
  * baseline's lookups or returned by fsc_journal_next. The ring is finite: a reader that falls
  * more than its size behind (fscd --journal-kib), a restarted fscd, or an fscd that died or
  * went silent all give FSC_CURSOR_LOST, and the reader starts over. A damaged journal is
- * FSC_CURSOR_LOST too, never a crash or a made-up path. Entries are not merged: a path
- * changed five times appears five times.
+ * FSC_CURSOR_LOST too, never a crash or a made-up path. Entries are merged only within one
+ * batch of fscd's (one pass over the events it read together): a path changed five times in
+ * one batch may be one entry whose kinds say everything that happened (FSC_KIND_MODIFY |
+ * FSC_KIND_CLOSE_WRITE); changed in five batches, it appears five times. Each entry says
+ * what happened (struct fsc_change.kinds, FSC_KIND_*), so a reader can filter by kind.
  *
  * Ordering (shm/PROTOCOL.md, "Change journal", invariants a and b): fscd appends an entry
  * only after the table holds the change it reports, and the reader reads the journal's head

@@ -1,5 +1,5 @@
 /* libfsc: change kinds as text (fsc_kinds_format) and which paths a table serves
- * (fsc_covers). */
+ * (fsc_covers, from the served region copied at attach: shm/fsc_shm_served.h). */
 #include "fsc_reader.h"
 
 #include <errno.h>
@@ -43,5 +43,22 @@ int fsc_covers(fsc_t *c, const char *path)
 		errno = EINVAL;
 		return -1;
 	}
-	return 0; /* stub: the table does not publish its roots yet */
+	struct fsc_map *m = fsc_reader_usable_map(c);
+	if (!m || !m->served)
+		return 0;
+	size_t len = strlen(path);
+	/* paths the table never holds (".", "..", "//", a trailing '/') are never served */
+	if (!fsc_shm_path_cacheable(path, len, UINT32_MAX))
+		return 0;
+	switch (fsc_shm_served_covers(m->served, path, len)) {
+	case FSC_SERVED_YES:
+		return 1;
+	case FSC_SERVED_IF_DIR: {
+		/* it matches no include glob: fscd serves it only as a directory it traverses */
+		struct stat st;
+		return fsc_lookup(c, path, &st, NULL) == FSC_HIT && S_ISDIR(st.st_mode);
+	}
+	default:
+		return 0;
+	}
 }

@@ -12,6 +12,7 @@
 #include "fsc.h"
 #include "fsc_shm_journal.h"
 #include "fsc_shm_map.h"
+#include "fsc_shm_served.h"
 #include "fsc_shm_table.h"
 
 /* fsc.h restates, for its users, values the format defines (shm/ is not installed). They are
@@ -46,6 +47,7 @@ struct fsc_map {
 	size_t map_size;
 	struct fsc_shm_layout layout; /* validated private copy of the header geometry */
 	_Atomic uint8_t *hints;	      /* writable hit-hint bytes, one per slot, or NULL */
+	struct fsc_served *served;    /* validated private copy of what it serves, or NULL */
 	struct fsc_map *next_retired;
 };
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fsc_shm_journal.h"
 #include "fscd_pending.h"
 
 #define MANY 100000
@@ -208,6 +209,46 @@ static void test_add_while_flushing(void **state)
 	fscd_pending_free(&p);
 }
 
+struct seen_log {
+	char path[8][16];
+	uint32_t seen[8];
+	int n;
+};
+
+static void log_seen(void *ctx, const char *path, size_t len, uint32_t seen)
+{
+	struct seen_log *l = ctx;
+	assert_true(l->n < 8 && len < sizeof(l->path[0]));
+	memcpy(l->path[l->n], path, len + 1);
+	l->seen[l->n++] = seen;
+}
+
+/* What events saw is merged per path; the last word on writing decides. */
+static void test_seen_merged_in_order(void **state)
+{
+	(void)state;
+	struct fscd_pending p = {0};
+	fscd_pending_add_seen(&p, "/a", 2, FSC_CK_MODIFY);
+	fscd_pending_add_seen(&p, "/a", 2, FSC_CK_CLOSE_WRITE); /* written, then closed */
+	fscd_pending_add_seen(&p, "/b", 2, FSC_CK_CLOSE_WRITE);
+	fscd_pending_add_seen(&p, "/b", 2, FSC_CK_MODIFY); /* closed, reopened, written */
+	fscd_pending_add_seen(&p, "/c", 2, FSC_CK_MODIFY);
+	fscd_pending_add_len(&p, "/c", 2);		    /* queued again, no event: kept */
+	fscd_pending_add_seen(&p, "/c", 2, FSCD_SEEN_DONE); /* events lost: done */
+	fscd_pending_add_seen(&p, "/d", 2, FSC_CK_MOVED_TO | FSC_CK_DIR);
+	fscd_pending_add_len(&p, "/e", 2);
+	struct seen_log l = {0};
+	fscd_pending_flush_seen(&p, log_seen, &l);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.path[0], "/a");
+	assert_int_equal(l.seen[0], FSC_CK_MODIFY | FSC_CK_CLOSE_WRITE | FSCD_SEEN_DONE);
+	assert_int_equal(l.seen[1], FSC_CK_MODIFY | FSC_CK_CLOSE_WRITE | FSCD_SEEN_WRITING);
+	assert_int_equal(l.seen[2], FSC_CK_MODIFY | FSCD_SEEN_DONE);
+	assert_int_equal(l.seen[3], FSC_CK_MOVED_TO | FSC_CK_DIR | FSCD_SEEN_DONE);
+	assert_int_equal(l.seen[4], 0);
+	fscd_pending_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +257,7 @@ int main(void)
 	    cmocka_unit_test(test_reuse_across_passes),
 	    cmocka_unit_test(test_long_paths),
 	    cmocka_unit_test(test_add_while_flushing),
+	    cmocka_unit_test(test_seen_merged_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

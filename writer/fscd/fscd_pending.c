@@ -102,9 +102,10 @@ static size_t fscd_pending_slot(const struct fscd_pending_set *s, const char *pa
 /* Merges what an event saw into what earlier ones did (see FSCD_SEEN_WRITING). */
 static uint32_t fscd_pending_merge(uint32_t had, uint32_t seen)
 {
-	if (seen & FSC_CK_MODIFY)
+	if (seen & (FSC_CK_MODIFY | FSCD_SEEN_WRITING))
 		had = (had & ~FSCD_SEEN_DONE) | FSCD_SEEN_WRITING;
-	if (seen & (FSC_CK_CLOSE_WRITE | FSC_CK_MOVED_TO))
+	/* a caller may say DONE itself: events were lost (fscd_tree_queue_all) */
+	if (seen & (FSC_CK_CLOSE_WRITE | FSC_CK_MOVED_TO | FSCD_SEEN_DONE))
 		had = (had & ~FSCD_SEEN_WRITING) | FSCD_SEEN_DONE;
 	return had | (seen & FSC_CK_MASK);
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "fsc_shm_journal.h" /* FSC_CK_*: change kinds */
+#include "fsc_shm_served.h"
 #include "fsc_shm_table.h"
 
 struct fsc_writer_opts {
@@ -31,6 +32,9 @@ struct fsc_writer_opts {
 	/* the random part of the request socket's address, stored in the header of every table
 	 * this writer publishes (PROTOCOL.md "Requests"); 0 = no request socket */
 	uint64_t request_nonce;
+	/* what this writer's tables serve (roots and filters), published in each for readers'
+	 * fsc_covers and tools; read during fsc_writer_open only. NULL = none published */
+	const struct fsc_served_spec *served;
 };
 
 struct fsc_writer;
