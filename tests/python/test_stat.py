@@ -276,3 +276,14 @@ def test_answers_come_from_the_table(served):
     assert still_live, "the table went unavailable before the answers could be checked"
     assert got_size == 4 and os.stat(f).st_size > 4
     assert raised is not None and raised.filename == gone and os.path.exists(gone)
+
+
+@pytest.mark.skipif(not fsc.HAVE_KINDS, reason="this libfsc has no fsc_covers")
+def test_covers_says_what_fscd_serves(served, tmp_path_factory):
+    assert served.cache.covers(served.root) is True
+    assert served.cache.covers(served.path("not-yet", "there")) is True
+    assert served.cache.covers(pathlib.Path(served.path("x"))) is True
+    outside = str(tmp_path_factory.mktemp("elsewhere"))
+    assert served.cache.covers(outside) is False
+    with pytest.raises(ValueError, match="absolute"):
+        served.cache.covers("relative/path")
