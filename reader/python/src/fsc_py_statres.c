@@ -110,27 +110,69 @@ static PyObject *ns_new(time_t sec, unsigned long nsec)
 }
 
 /* posixmodule's fill_time: the int seconds, the float (same expression, so the same
- * rounding) and the nanoseconds */
-static void time_fill(PyObject **f, int k, time_t sec, unsigned long nsec)
+ * rounding) and the nanoseconds. A time equal to one filled before (k0 < k: mtime and ctime
+ * are often equal) shares its objects: integers and floats are immutable, and equal values
+ * are all os.stat promises. */
+static void time_fill(PyObject **f, int k, const struct timespec *ts, int k0,
+		      const struct timespec *ts0)
 {
+	if (ts0 && ts->tv_sec == ts0->tv_sec && ts->tv_nsec == ts0->tv_nsec &&
+	    f[RES_TIME_INT + k0] && f[RES_TIME_FLOAT + k0] && f[RES_TIME_NS + k0]) {
+		f[RES_TIME_INT + k] = Py_NewRef(f[RES_TIME_INT + k0]);
+		f[RES_TIME_FLOAT + k] = Py_NewRef(f[RES_TIME_FLOAT + k0]);
+		f[RES_TIME_NS + k] = Py_NewRef(f[RES_TIME_NS + k0]);
+		return;
+	}
+	time_t sec = ts->tv_sec;
+	unsigned long nsec = (unsigned long)ts->tv_nsec;
 	f[RES_TIME_INT + k] = PyLong_FromLongLong((long long)sec);
 	f[RES_TIME_FLOAT + k] = PyFloat_FromDouble(sec + nsec * 1e-9);
 	f[RES_TIME_NS + k] = ns_new(sec, nsec);
 }
 
+/* The last value of a field that is mostly the same from file to file (the device, the
+ * block size, the mode), kept to be shared by the next result. Touched under the GIL only. */
+struct recent_long {
+	unsigned long long v;
+	PyObject *obj;
+};
+static struct recent_long recent_dev, recent_blksize, recent_mode;
+
+static PyObject *recent_new(struct recent_long *r, unsigned long long v, PyObject *fresh)
+{
+	if (r->obj && r->v == v) {
+		Py_XDECREF(fresh);
+		return Py_NewRef(r->obj);
+	}
+	if (fresh) {
+		Py_XSETREF(r->obj, Py_NewRef(fresh));
+		r->v = v;
+	}
+	return fresh;
+}
+
 static int fields_fill(PyObject **f, const struct stat *st)
 {
-	f[RES_MODE] = PyLong_FromLong((long)st->st_mode);
+	f[RES_MODE] =
+	    recent_mode.obj && recent_mode.v == st->st_mode
+		? Py_NewRef(recent_mode.obj)
+		: recent_new(&recent_mode, st->st_mode, PyLong_FromLong((long)st->st_mode));
 	f[RES_INO] = PyLong_FromUnsignedLongLong((unsigned long long)st->st_ino);
-	f[RES_DEV] = dev_new(st->st_dev);
+	f[RES_DEV] = recent_dev.obj && recent_dev.v == st->st_dev
+			 ? Py_NewRef(recent_dev.obj)
+			 : recent_new(&recent_dev, st->st_dev, dev_new(st->st_dev));
 	f[RES_NLINK] = PyLong_FromLong((long)st->st_nlink);
 	f[RES_UID] = id_new(st->st_uid, (uid_t)-1);
 	f[RES_GID] = id_new(st->st_gid, (gid_t)-1);
 	f[RES_SIZE] = PyLong_FromLongLong((long long)st->st_size);
-	time_fill(f, 0, st->st_atim.tv_sec, (unsigned long)st->st_atim.tv_nsec);
-	time_fill(f, 1, st->st_mtim.tv_sec, (unsigned long)st->st_mtim.tv_nsec);
-	time_fill(f, 2, st->st_ctim.tv_sec, (unsigned long)st->st_ctim.tv_nsec);
-	f[RES_BLKSIZE] = PyLong_FromLong((long)st->st_blksize);
+	time_fill(f, 1, &st->st_mtim, 0, NULL);
+	time_fill(f, 2, &st->st_ctim, 1, &st->st_mtim);
+	time_fill(f, 0, &st->st_atim, 1, &st->st_mtim);
+	unsigned long long bs = (unsigned long long)st->st_blksize;
+	f[RES_BLKSIZE] =
+	    recent_blksize.obj && recent_blksize.v == bs
+		? Py_NewRef(recent_blksize.obj)
+		: recent_new(&recent_blksize, bs, PyLong_FromLong((long)st->st_blksize));
 	f[RES_BLOCKS] = PyLong_FromLong((long)st->st_blocks);
 	f[RES_RDEV] = dev_new(st->st_rdev);
 	for (int i = 0; i < RES_FIELDS; i++)
