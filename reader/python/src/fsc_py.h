@@ -69,7 +69,8 @@ PyObject *fsc_py_statres_new(const struct stat *st);
 /* ---- fsc_py_cache.c ---- */
 
 typedef struct {
-	PyObject_HEAD fsc_t *handle; /* NULL: closed, or no table re-opened after fork */
+	PyObject ob_base; /* PyObject_HEAD, spelled out for clang-format */
+	fsc_t *handle;	  /* NULL: closed, or no table re-opened after fork */
 	bool closed;
 	/* Calls running with the GIL released on handle (a stat(2) fallback, a journal wait):
 	 * close() then leaves the handle to the last of them (zombie). Only touched with the

@@ -16,7 +16,8 @@
 #define WAIT_SLICE_MS 250
 
 typedef struct {
-	PyObject_HEAD fsc_py_cache *cache;
+	PyObject ob_base; /* PyObject_HEAD, spelled out for clang-format */
+	fsc_py_cache *cache;
 	fsc_cursor_t cursor;
 	PyObject *weakrefs; /* the cache refers to its latest Changes weakly: no cycle */
 } fsc_py_changes;
