@@ -12,6 +12,7 @@
 #   run_watchman.sh   Watchman head to head (skipped, with a note, if watchman is missing)
 #   run_eviction.sh   hit ratio of fsc's CLOCK vs LRU and SIEVE, with and without admission
 #   run_fscd.sh       fscd change-to-visible latency, crawl, CPU per event rate
+#   run_python.sh     the Python package: os.stat vs Cache.stat/lookup, a Python monitor loop
 #   plot.py           PNG plots of all of it (gnuplot)
 # Needs root for the overflow part of run_fscd.sh (skipped otherwise). Under 15 minutes on a
 # 2-vCPU VM; the parts run one after the other, never two at once.
@@ -39,7 +40,7 @@ step() {
 	printf '== %s: %s s\n' "$name" $(($(date +%s) - t0)) >&2
 }
 
-for part in run_sweep run_scenario run_watchman run_eviction run_fscd; do
+for part in run_sweep run_scenario run_watchman run_eviction run_fscd run_python; do
 	if [ -x "$here/$part.sh" ]; then
 		step "$part" "$here/$part.sh" "$OUTDIR"
 	else

@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbenchmark-dev
 	libxxhash-dev libinih-dev clang libclang-rt-14-dev python3 libfuse3-dev fuse3
-	logrotate)
+	logrotate python3-dev python3-pytest python3-flask python3-setuptools python3-pip)
 
 # only the benchmarks need these: a peer to compare with, and the plotting
 bench_packages=(watchman gnuplot-nox)

@@ -1,0 +1,1 @@
+from fsc import FStatCache as FStatCache
