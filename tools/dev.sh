@@ -100,6 +100,10 @@ test_all() {
 	TSAN_OPTIONS="suppressions=$top/tests/tsan.supp halt_on_error=1" \
 		run_ctest "$top/build-tsan" -L tsan
 	fuzz
+	# installed as users get it: a fresh prefix (examples by pkg-config and find_package) and
+	# the Debian packages (built, lintian, apt-get install, run, purged)
+	say "install test: prefix and Debian packages (tools/ci_install.sh)"
+	"$top/tools/ci_install.sh" "$top/build"
 	say "all test suites passed"
 }
 
