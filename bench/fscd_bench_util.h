@@ -37,7 +37,7 @@ struct fscd_bench_common {
 	const char *fscd; /* the fscd binary (default: the one this build made) */
 	const char *dir;  /* parent of the temporary trees (default /tmp) */
 	const char *name; /* table name (default fscb-<tool>-<pid>) */
-	char name_buf[FSC_NAME_MAX + 1];
+	char name_buf[FSC_ADDR_MAX + 1];
 	int dirs, files, rounds;
 	int monitors[FSCD_BENCH_K_MAX], nmonitors; /* nmonitors -1: a malformed list */
 	uint64_t capacity;

@@ -34,9 +34,14 @@ fi
 mkdir -p "$OUTDIR"
 
 pid_file=$(mktemp /tmp/fscsim.XXXXXX)
+# one object directory (shm/fsc_shm_dir.h) for every driver of this run, on tmpfs; removed,
+# with whatever a killed driver left in it, at exit
+FSC_DIR=$(mktemp -d /dev/shm/fsc-bench.XXXXXX)
+chmod 755 "$FSC_DIR"
+export FSC_DIR
 cleanup() {
 	pid=$(cat "$pid_file" 2>/dev/null || true)
-	[ -n "$pid" ] && rm -f /dev/shm/fsc.fscsim."$pid".*
+	rm -rf "$FSC_DIR"
 	rm -f "$pid_file"
 }
 trap cleanup EXIT

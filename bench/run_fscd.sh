@@ -31,6 +31,11 @@ bench_build fscd_latency fscd_crawl fscd_cpu
 
 mkdir -p "$OUTDIR"
 work=$(mktemp -d /tmp/fscd_bench.XXXXXX)
+# one object directory (shm/fsc_shm_dir.h) for every driver of this run, on tmpfs; removed,
+# with whatever a killed driver left in it, at exit
+FSC_DIR=$(mktemp -d /dev/shm/fsc-bench.XXXXXX)
+chmod 755 "$FSC_DIR"
+export FSC_DIR
 saved_queue=$(cat "$QUEUE_FILE" 2>/dev/null || echo "")
 cleanup() {
 	# fscd_crawl restores the limit itself; this covers a driver killed in between
@@ -39,7 +44,7 @@ cleanup() {
 		echo "$saved_queue" >"$QUEUE_FILE" 2>/dev/null || true
 	fi
 	rm -rf "$work"
-	rm -f /dev/shm/fsc.fscb-*-$$ /dev/shm/fsc.fscb-*-$$.*
+	rm -rf "$FSC_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -30,10 +30,15 @@ if [ ! -x "$BIN" ]; then
 fi
 
 work=$(mktemp -d /tmp/fscb.XXXXXX)
+# one object directory (shm/fsc_shm_dir.h) for every driver of this run, on tmpfs; removed,
+# with whatever a killed driver left in it, at exit
+FSC_DIR=$(mktemp -d /dev/shm/fsc-bench.XXXXXX)
+chmod 755 "$FSC_DIR"
+export FSC_DIR
 table=fscbench-run.$$
 cleanup() {
 	rm -rf "$work"
-	rm -f "/dev/shm/fsc.$table" "/dev/shm/fsc.$table".*
+	rm -rf "$FSC_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -40,9 +40,14 @@ fi
 bench_build watchman_h2h
 
 work=$(mktemp -d /tmp/fscd_wm.XXXXXX)
+# one object directory (shm/fsc_shm_dir.h) for every driver of this run, on tmpfs; removed,
+# with whatever a killed driver left in it, at exit
+FSC_DIR=$(mktemp -d /dev/shm/fsc-bench.XXXXXX)
+chmod 755 "$FSC_DIR"
+export FSC_DIR
 cleanup() {
 	rm -rf "$work"
-	rm -f /dev/shm/fsc.fscb-wmh2h*-$$ /dev/shm/fsc.fscb-wmh2h*-$$.*
+	rm -rf "$FSC_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -209,8 +209,8 @@ static int setup_hints(struct setup *s)
 	char hname[FSC_SHM_OBJECT_NAME_MAX];
 	if (fsc_shm_hints_name(hname, sizeof(hname), s->opt.table, s->layout.generation))
 		return -1;
-	snprintf(s->hints_path, sizeof(s->hints_path), "%s%s", FSC_SHM_DIR, hname);
-	int fd = shm_open(hname, O_RDWR | O_CLOEXEC, 0);
+	snprintf(s->hints_path, sizeof(s->hints_path), "%s", hname);
+	int fd = open(hname, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0) {
 		fprintf(stderr, "scaling_readers: no hint segment %s: %s\n", hname,
 			strerror(errno));

@@ -72,9 +72,9 @@ struct fsc_info {
 };
 
 /* Attach to the table called name (NULL means "default"). Returns NULL with errno set when
- * nothing usable is published: ENOENT (no table), EPERM (the object's owner is not trusted:
- * see below), EPROTO (not a valid fsc table, another ABI, or an object its group or others
- * may write), ESRCH (its writer has stopped or died), EACCES, EINVAL (bad name, or a
+ * nothing usable is published: ENOENT (no table), EPERM (the object's or its directory's
+ * owner is not trusted: see below), EPROTO (not a valid fsc table, another ABI, or an object
+ * or object directory its group or others may write), ESRCH (its writer has stopped or died), EACCES, EINVAL (bad name, or a
  * malformed FSC_TRUSTED_UIDS), E2BIG (more than FSC_TRUSTED_UIDS_MAX trusted uids), ENOMEM.
  *
  * Trust: a table or journal is believed only if it is owned by root, by the caller's effective
@@ -84,16 +84,24 @@ struct fsc_info {
  * with no setting; to read the table of an fscd running as another user (say "fsc"), set
  * FSC_TRUSTED_UIDS=fsc. Every re-attach (fscd restarted, table replaced) applies the same
  * rule, so a table another user left at the name is never used (shm/PROTOCOL.md "Trust").
+ *
+ * Where: name is a table name, looked up in the default object directory, or an absolute
+ * "DIR/NAME" (the table NAME in directory DIR). The default directory is $FSC_DIR if set
+ * (ignored by set-id programs); else /run/fsc for root; else, for other users,
+ * $XDG_RUNTIME_DIR/fsc if it exists (a per-user fscd), else /run/fsc. The directory, and every
+ * one above it, must be owned by a trusted uid; the directory must be writable by nobody
+ * else, and those above it only if sticky (/tmp, /dev/shm): otherwise EPERM or EPROTO.
+ * The address is resolved here, once: re-attaching looks in the same directory.
  * Threads: any; it touches no existing handle.
- * Syscalls: shm_open, fstat, mmap and close (munmap on failure), for the table and its hint
- * segment. It does not block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
+ * Syscalls: open/openat of each directory on the way (O_PATH) and of the objects, fstat,
+ * mmap and close (munmap on failure), for the table and its hint segment. It does not block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
 FSC_API fsc_t *fsc_open(const char *name);
 
 #define FSC_TRUSTED_UIDS_MAX 8
 
 /* fsc_open's options: zero-initialise, then set what you need. */
 struct fsc_open_options {
-	const char *name;	   /* table name; NULL means "default" */
+	const char *name;	   /* table name or "DIR/NAME"; NULL means "default" */
 	const uid_t *trusted_uids; /* owners to believe besides root, the caller's euid and */
 	unsigned n_trusted_uids;   /* FSC_TRUSTED_UIDS; at most FSC_TRUSTED_UIDS_MAX in all */
 	unsigned reserved[5];	   /* zero */
@@ -135,7 +143,7 @@ FSC_API int fsc_stat_fresh(fsc_t *c, const char *path, struct stat *st, uint32_t
  * Syscalls: none, and it never blocks, while the table it holds is usable: a hit or a miss
  * reads shared memory and the vDSO clock only. When it finds the table replaced, or fscd
  * gone, it looks for a successor: it takes the handle's attach mutex (waiting for another
- * thread's re-attach if one is under way) and calls shm_open, fstat, mmap, mremap, munmap
+ * thread's re-attach if one is under way) and calls open(at), fstat, mmap, mremap, munmap
  * and close; after a look that finds nothing usable it looks again at most every 100 ms,
  * answering FSC_UNAVAILABLE without a syscall in between. */
 FSC_API int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info);
@@ -217,7 +225,7 @@ enum fsc_journal_result {
  * retry), EPROTO (the journal object is not valid), EINVAL, ENOMEM.
  * Threads: any, concurrently with every call but fsc_close; it writes only *cursor.
  * Syscalls: none once the handle has mapped this fscd's journal. The first call (and the
- * first after fscd restarted) maps it under the handle's attach mutex: shm_open, fstat, mmap,
+ * first after fscd restarted) maps it under the handle's attach mutex: open(at), fstat, mmap,
  * close, never waiting for fscd. Re-attaching to a replaced table as fsc_lookup does. */
 FSC_API int fsc_journal_start(fsc_t *c, fsc_cursor_t *cursor);
 

@@ -70,7 +70,11 @@ static bool map_usable(const struct fsc_map *m)
 fsc_t *fsc_open_with(const struct fsc_open_options *opts)
 {
 	const char *name = opts && opts->name ? opts->name : "default";
-	if (!fsc_shm_name_valid(name) || (opts && opts->n_trusted_uids > FSC_TRUST_UIDS_MAX) ||
+	char addr[FSC_ADDR_MAX + 1];
+	/* the address is resolved once (fsc_shm_dir.h): every re-attach looks in the same
+	 * directory, whatever happens to the environment meanwhile */
+	if (fsc_shm_addr_resolve(name, addr, sizeof(addr)) ||
+	    (opts && opts->n_trusted_uids > FSC_TRUST_UIDS_MAX) ||
 	    (opts && opts->n_trusted_uids && !opts->trusted_uids)) {
 		errno = EINVAL;
 		return NULL;
@@ -94,7 +98,7 @@ fsc_t *fsc_open_with(const struct fsc_open_options *opts)
 		errno = rc == -E2BIG ? E2BIG : EINVAL;
 		return NULL;
 	}
-	strcpy(c->name, name);
+	strcpy(c->name, addr);
 	atomic_init(&c->request_fd, -1);
 	for (unsigned i = 0; i < FSC_REQUEST_MEMO; i++)
 		atomic_init(&c->request_memo[i], 0);

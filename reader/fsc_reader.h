@@ -74,7 +74,7 @@ struct fsc {
 	_Atomic(struct fsc_jmap *) journal;
 	struct fsc_jmap *old_journals;
 	struct fsc_shm_trust trust; /* whose objects this handle believes (immutable) */
-	char name[FSC_NAME_MAX + 1];
+	char name[FSC_ADDR_MAX + 1]; /* the table's address, "DIR/NAME" (fsc_shm_dir.h) */
 };
 
 static inline uint64_t fsc_reader_now_coarse_ns(void)

@@ -4,7 +4,7 @@
  * and the invariants readers rely on. Both halves (reader/ and writer/) include it; it holds
  * no code that writes.
  *
- * Layout of one table object (a POSIX shm object, /dev/shm/fsc.<name>):
+ * Layout of one table object (a file in a tmpfs object directory, DIR/fsc.<name>: fsc_shm_dir.h):
  *
  *   [0, header_size)                       struct fsc_shm_header
  *   [slots_offset, + slot_count*slot_size) slot_count slots of slot_size bytes each
@@ -26,8 +26,6 @@
 #define FSC_SHM_MAGIC	    0x31304c4254435346ull /* "FSCTBL01" read as little-endian bytes */
 #define FSC_SHM_ABI_VERSION 1u
 
-/* Where glibc keeps shm_open objects; the writer publishes a table by rename() inside it. */
-#define FSC_SHM_DIR    "/dev/shm"
 #define FSC_SHM_PREFIX "fsc."
 #define FSC_NAME_MAX   64 /* bytes of a table name, [A-Za-z0-9._-] only */
 
@@ -184,7 +182,7 @@ enum fsc_counter {
 	FSC_CTR_REQUESTS,	   /* on-demand caching requests received from readers */
 	FSC_CTR_REQUESTS_ADMITTED, /* requests whose path fscd started caching */
 	FSC_CTR_REQUESTS_REFUSED,  /* requests outside every root, or malformed */
-	FSC_CTR_REBUILD_FAILURES,  /* replacements that could not be made (/dev/shm full) */
+	FSC_CTR_REBUILD_FAILURES,  /* replacements that could not be made (object directory full) */
 	FSC_CTR_REQUESTS_LIMITED,  /* requests dropped: their sender's uid was over its rate */
 	FSC_CTR_COUNT
 };

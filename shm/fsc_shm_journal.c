@@ -10,10 +10,7 @@
 
 int fsc_shm_journal_name(char *buf, size_t size, const char *name)
 {
-	if (!fsc_shm_name_valid(name))
-		return -EINVAL;
-	int n = snprintf(buf, size, "/%s%s", FSC_JOURNAL_PREFIX, name);
-	return n < 0 || (size_t)n >= size ? -EINVAL : 0;
+	return fsc_shm_object_path(buf, size, name, FSC_JOURNAL_PREFIX, "");
 }
 
 int fsc_shm_journal_validate(const struct fsc_journal_header *h, uint64_t object_size,

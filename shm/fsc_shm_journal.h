@@ -1,6 +1,6 @@
 /* fsc change journal: the on-memory format, and the reader's half of its protocol.
  *
- * One journal object per fscd run (POSIX shm, /dev/shm/fsc-journal.<name>), separate from the
+ * One journal object per fscd run (DIR/fsc-journal.<name>, fsc_shm_dir.h), separate from the
  * table so that it survives the table's replacements. The table header's journal_id names
  * the journal that goes with it (0: none). shm/PROTOCOL.md ("Change journal") explains the
  * protocol and the invariants; in short:
@@ -123,7 +123,7 @@ struct fsc_journal_layout {
 	uint64_t ring_offset, ring_size, journal_id;
 };
 
-/* "/fsc-journal.<name>" for shm_open. 0, or -EINVAL for an invalid table name. */
+/* "DIR/fsc-journal.NAME" (fsc_shm_dir.h). 0, or -EINVAL for an invalid table name. */
 int fsc_shm_journal_name(char *buf, size_t size, const char *name);
 /* Checks a mapped journal of object_size bytes; fills *out. 0, or -EPROTO with *why. */
 int fsc_shm_journal_validate(const struct fsc_journal_header *h, uint64_t object_size,

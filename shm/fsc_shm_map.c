@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "fsc_shm_map.h"
 
+#include "fsc_shm_dir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -18,16 +20,110 @@ enum map_access {
 	MAP_READ_WRITE
 };
 
-/* Opens without blocking or following links, and fstat()s. 0 or -errno; *fd open on 0. */
-static int open_checked(const char *object, enum map_access access, int *fd, struct stat *st)
+/* May a directory on the way to the objects be believed? Its owner must be trusted: an owner
+ * can rename or replace what is in it. An ancestor may be writable by others only if it is
+ * sticky (as /dev/shm and /tmp are: others may add names there but not move ours); the object
+ * directory itself may not be writable by anyone but its owner at all, or anyone could take a
+ * table's name in it before fscd (PROTOCOL.md "Trust"). */
+static int dir_check(const struct stat *st, bool is_object_dir, const struct fsc_shm_trust *trust,
+		     const char **why)
 {
+	*why = NULL;
+	if (!S_ISDIR(st->st_mode))
+		*why = "not a directory";
+	else if (!fsc_shm_trust_owner(trust, st->st_uid)) {
+		*why = "a directory on the way is owned by a user this reader does not trust (not "
+		       "root, not itself, not in FSC_TRUSTED_UIDS)";
+		return -EPERM;
+	} else if (!(st->st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	else if (is_object_dir)
+		*why = "the directory is writable by its group or others (anyone could take a "
+		       "table's name in it first); fsc objects need a directory only fscd's user "
+		       "can write";
+	else if (!(st->st_mode & S_ISVTX))
+		*why = "a directory on the way is writable by its group or others and not sticky "
+		       "(anyone could replace what lies below it)";
+	return *why ? -EPROTO : 0;
+}
+
+int fsc_shm_dir_open(const char *dir, const struct fsc_shm_trust *trust, const char **why)
+{
+	*why = NULL;
+	if (fsc_shm_dir_valid(dir) != 0) {
+		*why = "not an absolute path without '.', '..' or '//'";
+		return -EINVAL;
+	}
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* one component at a time, never following a symlink, each checked by fstat of the
+	 * descriptor we will open the next one from: nothing can be swapped in between */
+	for (const char *p = dir;;) {
+		struct stat st;
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		int rc = dir_check(&st, len == 0, trust, why);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+		if (len == 0)
+			return fd;
+		char comp[256];
+		if (len >= sizeof(comp)) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		p += len;
+		int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		if (next < 0) {
+			if (e == ENOTDIR || e == ELOOP)
+				*why = "a path component is a symlink or not a directory (give the "
+				       "real path)";
+			return -e;
+		}
+		fd = next;
+	}
+}
+
+/* Opens object path (a directory's path, '/', a name) without blocking or following links,
+ * after checking the directory (fsc_shm_dir_open), and fstat()s it. 0 or -errno (*why may
+ * say why); *fd open on 0. */
+static int open_checked(const char *object, enum map_access access,
+			const struct fsc_shm_trust *trust, int *fd, struct stat *st,
+			const char **why)
+{
+	const char *slash = strrchr(object, '/');
+	char dir[FSC_DIR_MAX + 1];
+	*why = NULL;
+	if (!slash || (size_t)(slash - object) > FSC_DIR_MAX || !slash[1])
+		return -EINVAL;
+	size_t dlen = slash == object ? 1 : (size_t)(slash - object);
+	memcpy(dir, object, dlen);
+	dir[dlen] = '\0';
+	int dfd = fsc_shm_dir_open(dir, trust, why);
+	if (dfd < 0)
+		return dfd;
 	int oflag =
 	    (access == MAP_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-	*fd = shm_open(object, oflag, 0);
+	*fd = openat(dfd, slash + 1, oflag);
+	int e = errno;
+	close(dfd);
 	if (*fd < 0)
-		return -errno;
+		return -e;
 	if (fstat(*fd, st) < 0) {
-		int e = errno;
+		e = errno;
 		close(*fd);
 		return -e;
 	}
@@ -113,8 +209,7 @@ static int open_trusted(const char *object, uint64_t min_size, const char *too_s
 			const struct fsc_shm_trust *trust, int *fd, struct stat *st,
 			const char **why)
 {
-	*why = NULL;
-	int rc = open_checked(object, MAP_READ_ONLY, fd, st);
+	int rc = open_checked(object, MAP_READ_ONLY, trust, fd, st, why);
 	if (rc)
 		return rc;
 	/* Whoever may write the object may forge its records or truncate it under a reader
@@ -176,7 +271,8 @@ int fsc_shm_map_table(const char *table_name, const struct fsc_shm_trust *trust,
 	*out = (struct fsc_shm_mapping){0};
 	*why = NULL;
 	if (fsc_shm_object_name(object, sizeof(object), table_name)) {
-		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.')";
+		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.', or "
+		       "an absolute DIR/NAME)";
 		return -EINVAL;
 	}
 	int rc = map_checked(object, sizeof(struct fsc_shm_header),
@@ -220,9 +316,10 @@ int fsc_shm_map_hints(const char *table_name, const struct fsc_shm_layout *l,
 	int fd;
 	struct stat st;
 	*out = (struct fsc_shm_mapping){0};
+	const char *why;
 	if (fsc_shm_hints_name(object, sizeof(object), table_name, l->generation))
 		return -EINVAL;
-	int rc = open_checked(object, MAP_READ_WRITE, &fd, &st);
+	int rc = open_checked(object, MAP_READ_WRITE, NULL, &fd, &st, &why);
 	if (rc)
 		return rc; /* no write permission is fine: hits just do not inform eviction */
 	/* Only a segment owned by our own user: our own user could kill us anyway; another

@@ -42,9 +42,17 @@ struct fsc_shm_mapping {
 	size_t size; /* the object's size when it was mapped (fstat) */
 };
 
-/* Maps shm object `object` (a shm_open name such as "/fsc.default") read-only, in full.
- * The open never blocks (O_NONBLOCK: a FIFO squatted at the name is refused, not waited on)
- * and never follows a symlink. Refused with *why set: -EPERM for an object whose owner trust
+/* Opens directory dir (absolute) for openat, component by component, never following a
+ * symlink, and checks each (PROTOCOL.md "Attaching"): every directory on the way must be owned
+ * by a trusted uid (fsc_shm_trust_owner) and be writable by nobody else unless it is sticky;
+ * dir itself must be writable by nobody but its owner. A descriptor (O_PATH), or -EPERM
+ * (untrusted owner) / -EPROTO (writable by others, not a directory) with *why, or -errno. */
+int fsc_shm_dir_open(const char *dir, const struct fsc_shm_trust *trust, const char **why);
+
+/* Maps object `object` (a path from fsc_shm_object_name and friends, such as
+ * "/run/fsc/fsc.default") read-only, in full, after checking its directory
+ * (fsc_shm_dir_open). The open never blocks (O_NONBLOCK: a FIFO squatted at the name is
+ * refused, not waited on) and never follows a symlink. Refused with *why set: -EPERM for an object whose owner trust
  * does not accept (fsc_shm_trust_owner; NULL: root, the effective uid, FSC_TRUST_ENV);
  * -EPROTO for anything but a regular object, an object its group or others may write, one
  * smaller than min_size bytes (or empty). Otherwise 0 with *out filled, or -errno of the

@@ -1,5 +1,7 @@
 #include "fsc_shm_table.h"
 
+#include "fsc_shm_dir.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,17 +25,33 @@ bool fsc_shm_name_valid(const char *name)
 	return true;
 }
 
+bool fsc_shm_table_name_valid(const char *name)
+{
+	struct fsc_shm_addr a;
+	return name && fsc_shm_addr_parse(name, &a) == 0;
+}
+
+int fsc_shm_object_path(char *buf, size_t size, const char *name, const char *prefix,
+			const char *suffix)
+{
+	struct fsc_shm_addr a;
+	int rc = fsc_shm_addr_parse(name, &a);
+	if (rc)
+		return rc;
+	int n = snprintf(buf, size, "%s/%s%s%s", strcmp(a.dir, "/") ? a.dir : "", prefix, a.base,
+			 suffix);
+	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
 int fsc_shm_object_name(char *buf, size_t size, const char *name)
 {
-	if (!fsc_shm_name_valid(name))
-		return -EINVAL;
-	int n = snprintf(buf, size, "/" FSC_SHM_PREFIX "%s", name);
-	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+	return fsc_shm_object_path(buf, size, name, FSC_SHM_PREFIX, "");
 }
 
 int fsc_shm_request_addr(const char *name, uint64_t nonce, struct sockaddr_un *addr, unsigned *len)
 {
-	if (!fsc_shm_name_valid(name))
+	struct fsc_shm_addr a;
+	if (fsc_shm_addr_parse(name, &a))
 		return -EINVAL;
 	if (nonce == 0)
 		return -ENOENT;
@@ -42,19 +60,20 @@ int fsc_shm_request_addr(const char *name, uint64_t nonce, struct sockaddr_un *a
 	/* abstract namespace (leading NUL): nothing in the filesystem to clean up after a
 	 * crash; the name is the bytes after the NUL, without a terminator. Anyone may bind any
 	 * abstract name: the nonce, known only from the trusted table's header, is what keeps
-	 * another user from binding this one before fscd and receiving readers' misses. */
+	 * another user from binding this one before fscd and receiving readers' misses. The
+	 * table's base name only: a directory's path could overflow sun_path, and the nonce
+	 * already tells tables of one name in two directories apart. */
 	int n = snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1,
-			 FSC_SHM_PREFIX "%s.requests.%016" PRIx64, name, nonce);
+			 FSC_SHM_PREFIX "%s.requests.%016" PRIx64, a.base, nonce);
 	*len = (unsigned)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 	return 0;
 }
 
 int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation)
 {
-	if (!fsc_shm_name_valid(name))
-		return -EINVAL;
-	int n = snprintf(buf, size, "/" FSC_SHM_PREFIX "%s.hints.%" PRIx64, name, generation);
-	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+	char suffix[32];
+	snprintf(suffix, sizeof(suffix), ".hints.%" PRIx64, generation);
+	return fsc_shm_object_path(buf, size, name, FSC_SHM_PREFIX, suffix);
 }
 
 static bool is_pow2(uint64_t v)

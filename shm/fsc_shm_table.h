@@ -10,10 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fsc_shm_dir.h"
 #include "fsc_shm_format.h"
 #include "fsc_shm_read.h"
 
-#define FSC_SHM_OBJECT_NAME_MAX (1 + sizeof(FSC_SHM_PREFIX) + FSC_NAME_MAX + 32)
+/* Bytes of an object's path: directory, '/', prefix, name, suffix (build names are longest). */
+#define FSC_SHM_OBJECT_NAME_MAX (FSC_DIR_MAX + 1 + 16 + FSC_NAME_MAX + 48)
 
 /* What a reader keeps of a validated header: private copies, so the header can be ignored. */
 struct fsc_shm_layout {
@@ -30,11 +32,17 @@ struct fsc_shm_layout {
 	uint32_t max_probe;
 };
 
-/* Table names: 1..FSC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
+/* Table names proper: 1..FSC_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '.'. */
 bool fsc_shm_name_valid(const char *name);
-/* "/fsc.<name>" for shm_open. Returns 0, or -EINVAL for an invalid name. */
+/* A table name or an absolute "DIR/NAME" address (fsc_shm_dir.h). */
+bool fsc_shm_table_name_valid(const char *name);
+/* The path of one of table name's objects: "DIR/<prefix>NAME<suffix>", DIR the address's
+ * directory (fsc_shm_dir.h). 0, -EINVAL (invalid name) or -ENAMETOOLONG. */
+int fsc_shm_object_path(char *buf, size_t size, const char *name, const char *prefix,
+			const char *suffix);
+/* "DIR/fsc.NAME": the table object of name (a table name or address). */
 int fsc_shm_object_name(char *buf, size_t size, const char *name);
-/* "/fsc.<name>.hints.<generation hex>": the writable hit-hint segment of one table. */
+/* "DIR/fsc.NAME.hints.<generation hex>": the writable hit-hint segment of one table. */
 int fsc_shm_hints_name(char *buf, size_t size, const char *name, uint64_t generation);
 /* The request socket of table name whose header carries nonce (abstract AF_UNIX datagram,
  * "fsc.<name>.requests.<nonce hex>", PROTOCOL.md "Requests"): fills addr and *len. 0, or

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "fsc.h"
+#include "fsc_shm_dir.h"
 
 /* Starts fscd with argv (argv[0] ignored, NULL-terminated); its stderr goes to errfile if
  * not NULL. Returns the pid; fails the test if exec is impossible. */
@@ -27,7 +28,7 @@ fsc_t *fsc_test_open_new_generation(const char *name, const char *probe, uint64_
 
 /* A real fscd serving a temporary tree, for the tests that drive the daemon. */
 struct fsc_test_daemon {
-	char name[64];
+	char name[FSC_ADDR_MAX + 1]; /* the table, or its "DIR/NAME" address */
 	char *root;	  /* the watched tree, made empty by prepare */
 	char errlog[160]; /* fscd's stderr */
 	pid_t fscd;

@@ -244,18 +244,18 @@ static bool shm_object_of(const char *e, const char *prefix, const char *name)
 
 int fsc_test_shm_leftovers(const char *name, bool unlink_them)
 {
-	DIR *d = opendir(FSC_SHM_DIR);
+	struct fsc_shm_addr a;
+	assert_int_equal(fsc_shm_addr_parse(name, &a), 0);
+	DIR *d = opendir(a.dir);
 	int count = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (!shm_object_of(e->d_name, "fsc.", name) &&
-		    !shm_object_of(e->d_name, FSC_JOURNAL_PREFIX, name))
+		if (!shm_object_of(e->d_name, "fsc.", a.base) &&
+		    !shm_object_of(e->d_name, FSC_JOURNAL_PREFIX, a.base))
 			continue;
 		count++;
-		char obj[300];
-		snprintf(obj, sizeof(obj), "/%s", e->d_name);
 		if (unlink_them)
-			shm_unlink(obj);
+			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	if (d)
 		closedir(d);

@@ -72,7 +72,7 @@ void fsc_test_usage_error(const char *const *argv, const char *message);
 /* Fails the test unless fsc_stat(path) answers exactly what stat(2) answers: the same result,
  * the same errno, the same cached fields. */
 void fsc_test_assert_stat_is_stat(fsc_t *c, const char *path);
-/* Counts (and with unlink_them removes) the /dev/shm objects of table name: the table and
+/* Counts (and with unlink_them removes) the objects of table name in its directory: the table and
  * its hint segments. */
 int fsc_test_shm_leftovers(const char *name, bool unlink_them);
 

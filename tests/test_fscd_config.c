@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_shm_table.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 #include "fscd_config.h"
@@ -132,11 +133,19 @@ static uint64_t generation_of(fsc_t *c, const char *probe)
 	return info.generation;
 }
 
+/* The config holds the table's address: the name in the object directory (FSC_DIR). */
+static void assert_name_is(const char *got, const char *name)
+{
+	char want[FSC_ADDR_MAX + 1];
+	assert_int_equal(fsc_shm_addr_resolve(name, want, sizeof(want)), 0);
+	assert_string_equal(got, want);
+}
+
 /* The published table's capacity, slot size and permissions. */
 static void table_params(const char *name, uint64_t *capacity, uint32_t *slot_size, mode_t *mode)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "%s/fsc.%s", FSC_SHM_DIR, name);
+	char path[FSC_SHM_OBJECT_NAME_MAX];
+	assert_int_equal(fsc_shm_object_name(path, sizeof(path), name), 0);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	struct stat st;
@@ -266,7 +275,7 @@ static void test_load_precedence(void **state)
 	struct fscd_config_error err;
 	assert_int_equal(fscd_config_load(&cfg, 9, argv, true, &err), FSCD_CONFIG_RUN);
 	assert_memory_equal(before, argv, sizeof(argv));
-	assert_string_equal(cfg.name, "fromfile");
+	assert_name_is(cfg.name, "fromfile");
 	assert_int_equal(cfg.capacity, 200);
 	assert_int_equal(cfg.poll_interval_ms, 500);
 	assert_int_equal(cfg.max_depth, 3);
@@ -285,7 +294,7 @@ static void test_load_precedence(void **state)
 	/* built-in defaults */
 	char *plain[] = {"fscd", "-w", "/tmp", NULL};
 	assert_int_equal(fscd_config_load(&cfg, 3, plain, true, &err), FSCD_CONFIG_RUN);
-	assert_string_equal(cfg.name, FSCD_DEFAULT_NAME);
+	assert_name_is(cfg.name, FSCD_DEFAULT_NAME);
 	assert_int_equal(cfg.capacity, FSCD_DEFAULT_CAPACITY);
 	assert_int_equal(cfg.poll_interval_ms, FSCD_DEFAULT_POLL_INTERVAL_MS);
 	assert_int_equal(cfg.max_depth, 0);
@@ -571,7 +580,7 @@ static void test_config_bad_bytes(void **state)
 	line[FSCD_CONFIG_LINE_MAX] = '\0';
 	write_conf(f->conf, "watch = %s\n\n%s\nname = %s\n", f->a, line, f->name);
 	assert_int_equal(fscd_config_load(&cfg, 3, argv, true, &err), FSCD_CONFIG_RUN);
-	assert_string_equal(cfg.name, f->name);
+	assert_name_is(cfg.name, f->name);
 	fscd_config_free(&cfg);
 
 	/* over the size bound, however valid: refused before it is read */

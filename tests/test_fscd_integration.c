@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_shm_table.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 
@@ -49,7 +50,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char name[64];
+	char name[sizeof(f->d.name)];
 	snprintf(name, sizeof(name), "%s", f->d.name);
 	fsc_test_daemon_stop(&f->d); /* a clean stop exits 0 and removes the table */
 	assert_null(fsc_open(name));
@@ -206,8 +207,8 @@ static void test_symlinks_are_left_to_stat(void **state)
 static void test_table_permissions(void **state)
 {
 	struct fixture *f = *state;
-	char path[256];
-	snprintf(path, sizeof(path), "/dev/shm/fsc.%s", f->d.name);
+	char path[FSC_SHM_OBJECT_NAME_MAX];
+	assert_int_equal(fsc_shm_object_name(path, sizeof(path), f->d.name), 0);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640); /* default: never world-writable */

@@ -2,8 +2,8 @@
  * millisecond, some mid-scan, some while serving), while two readers (root and uid 65534)
  * keep asking about files that never change: no reader crashes, no call takes 2 s or more,
  * no answer differs from what stat(2) said at the start. One more fscd, stopped cleanly at
- * the end, must leave nothing of the table in /dev/shm: each start removes what its killed
- * predecessors left (shm/PROTOCOL.md "Leftovers"). */
+ * the end, must leave nothing of the table in its object directory: each start removes what its
+ * killed predecessors left (shm/PROTOCOL.md "Leftovers"). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -236,19 +236,27 @@ static void test_kill_torture(void **state)
 	}
 	left = fsc_test_shm_leftovers(t->name, true);
 	if (left)
-		fail_msg("%d objects of table '%s' left in /dev/shm after a clean stop", left,
-			 t->name);
+		fail_msg("%d objects of table '%s' left in the object directory after a clean stop",
+			 left, t->name);
 	unlink(log);
 	fsc_test_rmtree(t->root);
 	free(t->root);
 	munmap(t, sizeof(*t));
 }
 
-/* Makes /dev/shm/<entry>, size bytes starting with head (hlen bytes), owned by uid. */
+/* The test's object directory (FSC_DIR, tests/harness/fsc_harness_dir.c). */
+static const char *obj_dir(void)
+{
+	const char *d = getenv("FSC_DIR");
+	assert_non_null(d);
+	return d;
+}
+
+/* Makes <object dir>/<entry>, size bytes starting with head (hlen bytes), owned by uid. */
 static void shm_make(const char *entry, size_t size, const void *head, size_t hlen, uid_t uid)
 {
-	char path[300];
-	snprintf(path, sizeof(path), "/dev/shm/%.200s", entry);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%.200s", obj_dir(), entry);
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
@@ -259,8 +267,8 @@ static void shm_make(const char *entry, size_t size, const void *head, size_t hl
 
 static bool shm_has(const char *entry)
 {
-	char path[300];
-	snprintf(path, sizeof(path), "/dev/shm/%.200s", entry);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%.200s", obj_dir(), entry);
 	return access(path, F_OK) == 0;
 }
 
@@ -303,8 +311,8 @@ static void test_leftovers_rule(void **state)
 	shm_make(e[6], 4096, "", 0, geteuid());
 	if (root)
 		shm_make(e[7], 4096, "", 0, NOBODY);
-	char dir[300];
-	snprintf(dir, sizeof(dir), "/dev/shm/%.160s", e[9]);
+	char dir[400];
+	snprintf(dir, sizeof(dir), "%s/%.160s", obj_dir(), e[9]);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	uint64_t n, bytes;
 	assert_int_equal(fsc_writer_remove_leftovers(name, &n, &bytes), 0);
@@ -348,7 +356,7 @@ static void wait_for_log(const char *log, const char *needle)
 static void test_failed_reload_falls_back(void **state)
 {
 	(void)state;
-	char name[64], blocked[96], conf[300], log[300], file[300], dir[160], text[512];
+	char name[64], blocked[96], conf[300], log[300], file[300], dir[400], text[512];
 	fsc_test_name(name, sizeof(name), "fallback");
 	snprintf(blocked, sizeof(blocked), "%s_blocked", name);
 	char *root = fsc_test_tmpdir("fallback");
@@ -364,7 +372,7 @@ static void test_failed_reload_falls_back(void **state)
 	assert_int_equal(fsc_lookup(c, file, NULL, &info), FSC_HIT);
 	uint64_t gen = info.generation;
 
-	snprintf(dir, sizeof(dir), "/dev/shm/fsc.%s", blocked);
+	snprintf(dir, sizeof(dir), "%s/fsc.%s", obj_dir(), blocked);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(text, sizeof(text), "name = %s\nwatch = %s\n", blocked, root);
 	write_text(conf, text);

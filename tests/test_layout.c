@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fsc.h"
+#include "fsc_shm_journal.h"
 #include "fsc_shm_table.h"
 #include "fsc_test_util.h"
 
@@ -240,15 +241,59 @@ static void test_names(void **state)
 		assert_false(fsc_shm_name_valid(bad[i]));
 	assert_false(fsc_shm_name_valid(NULL));
 
-	char buf[FSC_SHM_OBJECT_NAME_MAX];
+	/* a plain name lives in the default object directory: here the test's FSC_DIR */
+	char buf[FSC_SHM_OBJECT_NAME_MAX], want[FSC_SHM_OBJECT_NAME_MAX];
+	const char *dir = getenv("FSC_DIR");
+	assert_non_null(dir);
+	snprintf(want, sizeof(want), "%s/fsc.default", dir);
 	assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), "default"), 0);
-	assert_string_equal(buf, "/fsc.default");
+	assert_string_equal(buf, want);
 	assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), n64), -EINVAL);
 	assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), "../x"), -EINVAL);
 	n64[FSC_NAME_MAX] = '\0';
 	assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), n64), 0);
-	assert_int_equal(strlen(buf), 1 + strlen(FSC_SHM_PREFIX) + FSC_NAME_MAX);
+	assert_int_equal(strlen(buf), strlen(dir) + 1 + strlen(FSC_SHM_PREFIX) + FSC_NAME_MAX);
 	assert_int_equal(fsc_shm_object_name(buf, 8, "default"), -ENAMETOOLONG);
+}
+
+/* Addresses: "DIR/NAME" names a table in another directory; only absolute canonical ones. */
+static void test_addresses(void **state)
+{
+	(void)state;
+	char buf[FSC_SHM_OBJECT_NAME_MAX];
+	assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), "/run/x/t1"), 0);
+	assert_string_equal(buf, "/run/x/fsc.t1");
+	assert_int_equal(fsc_shm_journal_name(buf, sizeof(buf), "/run/x/t1"), 0);
+	assert_string_equal(buf, "/run/x/fsc-journal.t1");
+	assert_int_equal(fsc_shm_hints_name(buf, sizeof(buf), "/run/x/t1", 0x2a), 0);
+	assert_string_equal(buf, "/run/x/fsc.t1.hints.2a");
+	assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), "/t1"), 0);
+	assert_string_equal(buf, "/fsc.t1");
+	static const char *const bad[] = {"x/t1",	"/run//t1", "/run/./t1",
+					  "/run/../t1", "/run/x/",  "/run/x/.t1",
+					  "/run/x/a b", "./t1",	    "/run/x/t1/"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_false(fsc_shm_table_name_valid(bad[i]));
+		assert_int_equal(fsc_shm_object_name(buf, sizeof(buf), bad[i]), -EINVAL);
+	}
+	char longdir[FSC_DIR_MAX + 16];
+	memset(longdir, 'd', sizeof(longdir));
+	longdir[0] = '/';
+	strcpy(longdir + FSC_DIR_MAX + 1, "/t1");
+	assert_false(fsc_shm_table_name_valid(longdir));
+	/* the address is resolved once; a plain name takes $FSC_DIR */
+	char addr[FSC_ADDR_MAX + 1], want[FSC_ADDR_MAX + 1];
+	snprintf(want, sizeof(want), "%s/t1", getenv("FSC_DIR"));
+	assert_int_equal(fsc_shm_addr_resolve("t1", addr, sizeof(addr)), 0);
+	assert_string_equal(addr, want);
+	assert_int_equal(fsc_shm_addr_resolve("/a/b/t1", addr, sizeof(addr)), 0);
+	assert_string_equal(addr, "/a/b/t1");
+	/* a relative or empty-looking FSC_DIR is an error, never "somewhere relative" */
+	char saved[FSC_DIR_MAX + 1];
+	snprintf(saved, sizeof(saved), "%s", getenv("FSC_DIR"));
+	setenv("FSC_DIR", "relative/dir", 1);
+	assert_int_equal(fsc_shm_addr_resolve("t1", addr, sizeof(addr)), -EINVAL);
+	setenv("FSC_DIR", saved, 1);
 }
 
 static void test_path_cacheable(void **state)
@@ -287,7 +332,7 @@ static void make_object(const char *name, const void *src, size_t src_size, size
 {
 	char oname[FSC_SHM_OBJECT_NAME_MAX];
 	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), name), 0);
-	int fd = shm_open(oname, O_RDWR | O_CREAT | O_EXCL, 0600);
+	int fd = open(oname, O_RDWR | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(fchmod(fd, mode), 0); /* not subject to the umask */
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
@@ -304,7 +349,7 @@ static int unlink_pending(void **state)
 	(void)state;
 	char oname[FSC_SHM_OBJECT_NAME_MAX];
 	if (pending[0] && fsc_shm_object_name(oname, sizeof(oname), pending) == 0)
-		shm_unlink(oname);
+		unlink(oname);
 	pending[0] = '\0';
 	return 0;
 }
@@ -374,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_edge_values_accepted),
 	    cmocka_unit_test(test_geometry),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_path_cacheable),
 	    cmocka_unit_test_teardown(test_open_refuses_unsafe_objects, unlink_pending),
 	};

@@ -292,7 +292,7 @@ static void reader_finds_successor(struct fixture *f, bool unlink_dead)
 		assert_int_equal(lookup_gen(f->c, NULL), FSC_UNAVAILABLE);
 		char oname[FSC_SHM_OBJECT_NAME_MAX];
 		assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), f->name), 0);
-		assert_int_equal(shm_unlink(oname), 0);
+		assert_int_equal(unlink(oname), 0);
 	}
 	uint64_t gen_b = spawn_writer(f, 1);
 	assert_true(gen_b != gen_a);

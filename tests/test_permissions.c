@@ -27,6 +27,7 @@
 
 #include "fsc.h"
 #include "fsc_shm_format.h"
+#include "fsc_shm_table.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 
@@ -130,10 +131,18 @@ static void assert_fscd_running(const struct fsc_test_daemon *f)
 			 r > 0 ? status : 0, fsc_test_read_file(f->errlog));
 }
 
-/* fscd as nobody: no supplementary groups, no capabilities. */
+/* nobody's $XDG_RUNTIME_DIR (0700, its own), where its fscd keeps a per-user setup */
+static char xdg[64];
+
+/* fscd as nobody: no supplementary groups, no capabilities, and the per-user setup: a plain
+ * table name, no FSC_DIR, so its objects go to $XDG_RUNTIME_DIR/fsc, which it makes. f->name
+ * then becomes the address root's readers are given: "<xdg>/fsc/NAME". */
 static void start_fscd_as_nobody(struct fsc_test_daemon *f)
 {
-	const char *argv[] = {"fscd", "--name", f->name, "--watch", f->root, NULL};
+	char base[FSC_NAME_MAX + 1];
+	snprintf(base, sizeof(base), "%.*s", FSC_NAME_MAX, f->name);
+	snprintf(f->name, sizeof(f->name), "%s/fsc/%s", xdg, base);
+	const char *argv[] = {"fscd", "--name", base, "--watch", f->root, NULL};
 	/* run from a descriptor opened as root: the build tree need not be open to nobody */
 	int exe = open(FSCD_PATH, O_RDONLY | O_CLOEXEC);
 	assert_true(exe >= 0);
@@ -143,7 +152,8 @@ static void start_fscd_as_nobody(struct fsc_test_daemon *f)
 		int fd = open(f->errlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
-		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0 ||
+		if (unsetenv("FSC_DIR") < 0 || setenv("XDG_RUNTIME_DIR", xdg, 1) < 0 ||
+		    setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0 ||
 		    getuid() != NOBODY || geteuid() != NOBODY)
 			dprintf(STDERR_FILENO, "cannot become uid %d: %s\n", NOBODY,
 				strerror(errno));
@@ -183,6 +193,17 @@ static void open_table(struct fsc_test_daemon *f)
 	fsc_t *by_env = fsc_open(f->name);
 	assert_non_null(by_env);
 	fsc_close(by_env);
+	/* root never looks in a user's runtime directory for a plain name, even with that
+	 * user's XDG_RUNTIME_DIR and no FSC_DIR: /run/fsc, where no such table is */
+	char saved[FSC_DIR_MAX + 1];
+	snprintf(saved, sizeof(saved), "%s", getenv("FSC_DIR"));
+	assert_int_equal(unsetenv("FSC_DIR"), 0);
+	assert_int_equal(setenv("XDG_RUNTIME_DIR", xdg, 1), 0);
+	errno = 0;
+	assert_null(fsc_open(strrchr(f->name, '/') + 1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(setenv("FSC_DIR", saved, 1), 0);
+	assert_int_equal(unsetenv("XDG_RUNTIME_DIR"), 0);
 }
 
 static void wait_one(const struct fsc_test_daemon *f, const char *path, enum fsc_test_expect e)
@@ -225,6 +246,9 @@ static int setup(void **state)
 		return 0; /* every test skips: only root can hand the tree to another user */
 	fsc_test_daemon_prepare(&f, "perm");
 	set_owner(f.root, NOBODY, 0755);
+	snprintf(xdg, sizeof(xdg), "/dev/shm/fsc-xdg.%d", (int)getpid());
+	assert_int_equal(mkdir(xdg, 0700), 0);
+	assert_int_equal(chown(xdg, NOBODY, NOBODY), 0);
 	/* fscd runs as nobody: its table is believed only by readers that trust that uid */
 	char nobody[16];
 	snprintf(nobody, sizeof(nobody), "%d", NOBODY);
@@ -247,8 +271,13 @@ static int teardown(void **state)
 	struct fsc_test_daemon *f = *state;
 	if (!f->root)
 		return 0;
-	/* a clean stop exits 0 and removes the objects nobody created */
+	/* a clean stop exits 0 and removes the objects nobody created; the per-user directory
+	 * it made is all that is left */
 	fsc_test_daemon_stop(f);
+	char dir[sizeof(xdg) + 8];
+	snprintf(dir, sizeof(dir), "%s/fsc", xdg);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(rmdir(xdg), 0);
 	return 0;
 }
 
@@ -257,10 +286,16 @@ static void test_inaccessible_subtrees_are_misses(void **state)
 	struct fsc_test_daemon *f = *state;
 	if (!f->root)
 		skip();
-	/* the table is nobody's, 0640: root reads it all the same */
-	char obj[160];
+	/* the per-user object directory fscd made: nobody's own, 0755 inside its 0700 runtime
+	 * directory. The table is nobody's, 0640: root reads it all the same */
+	char obj[FSC_SHM_OBJECT_NAME_MAX];
 	struct stat st;
-	snprintf(obj, sizeof(obj), "%s/%s%s", FSC_SHM_DIR, FSC_SHM_PREFIX, f->name);
+	struct fsc_shm_addr a;
+	assert_int_equal(fsc_shm_addr_parse(f->name, &a), 0);
+	assert_int_equal(lstat(a.dir, &st), 0);
+	assert_int_equal(st.st_uid, NOBODY);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(fsc_shm_object_name(obj, sizeof(obj), f->name), 0);
 	assert_int_equal(stat(obj, &st), 0);
 	assert_int_equal(st.st_uid, NOBODY);
 	assert_int_equal(st.st_mode & 07777, 0640);

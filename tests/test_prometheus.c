@@ -78,7 +78,7 @@ static void check_line(struct exposition *e, const char *line, const char *table
 	}
 	size_t n = name_len(line);
 	assert_true(n > 0);
-	char label[160];
+	char label[4200];
 	snprintf(label, sizeof(label), "{table=\"%s\"} ", table);
 	if (strncmp(line + n, label, strlen(label)) != 0)
 		fail_msg("sample line without the table label: %s", line);

@@ -38,10 +38,9 @@ struct fixture {
 
 static bool hints_exist(const char *name, uint64_t generation)
 {
-	char hname[FSC_SHM_OBJECT_NAME_MAX], path[FSC_SHM_OBJECT_NAME_MAX + 16];
+	char hname[FSC_SHM_OBJECT_NAME_MAX];
 	assert_int_equal(fsc_shm_hints_name(hname, sizeof(hname), name, generation), 0);
-	snprintf(path, sizeof(path), "%s%s", FSC_SHM_DIR, hname);
-	return access(path, F_OK) == 0;
+	return access(hname, F_OK) == 0;
 }
 
 static int setup(void **state)

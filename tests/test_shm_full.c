@@ -1,16 +1,17 @@
-/* /dev/shm full. Each scenario runs in a private mount namespace with a small tmpfs of its
- * own over /dev/shm: a forked child unshares, mounts it, and re-executes this program with
- * the scenario's name, so fscd and the reader checks share that /dev/shm (readers elsewhere
- * see another one). The child reports through its exit status (77: cannot be set up here).
+/* The object directory full. Each scenario runs in a private mount namespace with a small
+ * tmpfs of its own over this test's object directory (FSC_DIR): a forked child unshares,
+ * mounts it, and re-executes this program with the scenario's name, so fscd and the reader
+ * checks share that directory (readers elsewhere see another one). The child reports through its
+ * exit status (77: cannot be set up here).
  *
- * - A table that does not fit: fscd exits at once, non-zero, says /dev/shm is full and what
- *   to do, and leaves nothing behind; following the advice (a smaller --capacity) works.
- * - /dev/shm filled while fscd serves: the table replacement a compaction needs cannot be
- *   allocated. fscd must keep serving the table it has, with correct answers (lookups equal
- *   lstat, deleted files negative), leave no half-made table behind, and compact once there
- *   is room again; and still answer right when, full for long, its table has no empty slot
- *   left at all. Churn (files cached, turned into symlinks, deleted) makes the tombstones
- *   that call for compactions; an inotify watch on /dev/shm sees each replacement tried. */
+ * - A table that does not fit: fscd exits at once, non-zero, says the object directory is full and
+ * what to do, and leaves nothing behind; following the advice (a smaller --capacity) works.
+ * - the object directory filled while fscd serves: the table replacement a compaction needs cannot
+ * be allocated. fscd must keep serving the table it has, with correct answers (lookups equal lstat,
+ * deleted files negative), leave no half-made table behind, and compact once there is room again;
+ * and still answer right when, full for long, its table has no empty slot left at all. Churn (files
+ * cached, turned into symlinks, deleted) makes the tombstones that call for compactions; an inotify
+ * watch on the object directory sees each replacement tried. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -51,10 +52,25 @@
 #define PATH_BYTES   512
 #define NS_ARG	     "--in-private-shm"
 #define EXIT_SKIP    77
-#define FILLER	     FSC_SHM_DIR "/filler"
 #define SMALL_CAP    256 /* 512 slots: a 257 KiB table, compacted at 128 tombstones */
 #define BALLAST	     150 /* files in the tree from the start: a well loaded table */
 #define CHURN_PER_GO 64
+
+/* The object directory (FSC_DIR, this test process's own, tests/harness/fsc_harness_dir.c)
+ * that the scenario child covers with the small tmpfs. */
+static const char *shm_dir(void)
+{
+	const char *d = getenv("FSC_DIR");
+	return d ? d : "/nonexistent";
+}
+
+/* The file that fills the small tmpfs. */
+static const char *filler(void)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/filler", shm_dir());
+	return path;
+}
 
 static void pause_ms(int ms)
 {
@@ -76,11 +92,11 @@ static void assert_running(pid_t pid)
 		fail_msg("fscd is gone (waitpid %d, status 0x%x)", (int)r, r > 0 ? status : 0);
 }
 
-/* Objects in /dev/shm (ours alone in this namespace); with bad != NULL, fails the test if a
- * name contains it. */
+/* Objects in the object directory (ours alone in this namespace); with bad != NULL, fails the test
+ * if a name contains it. */
 static int shm_objects(const char *bad)
 {
-	DIR *d = opendir(FSC_SHM_DIR);
+	DIR *d = opendir(shm_dir());
 	assert_non_null(d);
 	int n = 0;
 	struct dirent *e;
@@ -88,7 +104,7 @@ static int shm_objects(const char *bad)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (bad && strstr(e->d_name, bad))
-			fail_msg("left behind in /dev/shm: %s", e->d_name);
+			fail_msg("left behind in the object directory: %s", e->d_name);
 		n++;
 	}
 	closedir(d);
@@ -116,7 +132,7 @@ static void ns_table_too_big(void **state)
 	uint64_t took = fsc_test_now_ms() - t0;
 	if (took > QUICK_MS)
 		fail_msg("fscd took %llu ms to give up", (unsigned long long)took);
-	const char *said[] = {name, "/dev/shm is full", "--capacity", NULL};
+	const char *said[] = {name, "filesystem is full", "--capacity", NULL};
 	for (size_t i = 0; said[i]; i++)
 		if (!strstr(err, said[i]))
 			fail_msg("fscd's message lacks \"%s\": %s", said[i], err);
@@ -140,12 +156,13 @@ static void ns_table_too_big(void **state)
 	free(root);
 }
 
-/* Fills /dev/shm with a file of its own: what is left cannot hold another table of size. */
+/* Fills the object directory with a file of its own: what is left cannot hold another table of
+ * size. */
 static void fill_shm(uint64_t size)
 {
 	static char chunk[65536];
 	memset(chunk, 'f', sizeof(chunk));
-	int fd = open(FILLER, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = open(filler(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	for (int i = 0; i < 1024; i++) { /* 64 MiB at most: far past the tmpfs */
 		if (write(fd, chunk, sizeof(chunk)) < 0) {
@@ -155,7 +172,7 @@ static void fill_shm(uint64_t size)
 	}
 	close(fd);
 	struct statvfs v;
-	assert_int_equal(statvfs(FSC_SHM_DIR, &v), 0);
+	assert_int_equal(statvfs(shm_dir(), &v), 0);
 	assert_true((uint64_t)v.f_bavail * v.f_frsize < size);
 }
 
@@ -166,8 +183,8 @@ struct churn {
 	fsc_t *c;
 	uint64_t slots, size; /* the table's */
 	unsigned next;	      /* files churned so far: c0 .. c<next-1> */
-	int ifd;	      /* inotify on /dev/shm, for replacement tables coming and going */
-	char prefix[96];      /* "fsc.<name>.new.": a replacement table before it is published */
+	int ifd; /* inotify on the object directory, for replacement tables coming and going */
+	char prefix[96]; /* "fsc.<name>.new.": a replacement table before it is published */
 	bool created, deleted, published;
 };
 
@@ -208,7 +225,8 @@ static void churn_go(struct churn *ch)
 	ch->next = first + CHURN_PER_GO;
 }
 
-/* Notes replacement tables of ours created, deleted and renamed (published) in /dev/shm. */
+/* Notes replacement tables of ours created, deleted and renamed (published) in the object
+ * directory. */
 static void watch_replacements(struct churn *ch)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -313,8 +331,8 @@ static void start_small(struct churn *ch)
 	    fsc_shm_geometry(SMALL_CAP, FSC_SLOT_SIZE_DEFAULT, &ch->slots, &ch->size, &why), 0);
 	ch->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	assert_true(ch->ifd >= 0);
-	assert_true(
-	    inotify_add_watch(ch->ifd, FSC_SHM_DIR, IN_CREATE | IN_DELETE | IN_MOVED_FROM) >= 0);
+	assert_true(inotify_add_watch(ch->ifd, shm_dir(), IN_CREATE | IN_DELETE | IN_MOVED_FROM) >=
+		    0);
 }
 
 /* The generation of the table published under the name now (any record may be evicted). */
@@ -350,7 +368,7 @@ static void full_briefly(struct churn *ch)
 	unsigned refused_at = ch->next;
 	assert_not_replaced(ch, gen, rebuilds);
 	assert_serving(ch);
-	assert_int_equal(unlink(FILLER), 0);
+	assert_int_equal(unlink(filler()), 0);
 	churn_until_replacement(ch, true);
 	print_message("compaction refused after %u files churned, done after %u more once "
 		      "there was room\n",
@@ -380,10 +398,10 @@ static void full_for_long(struct churn *ch)
 		      ch->next - from, (unsigned long long)used, (unsigned long long)ch->slots);
 	assert_not_replaced(ch, gen, rebuilds);
 	assert_serving(ch);
-	assert_int_equal(unlink(FILLER), 0);
+	assert_int_equal(unlink(filler()), 0);
 }
 
-/* In the namespace: a 1 MiB /dev/shm holds the table fscd starts with and room for the
+/* In the namespace: a 1 MiB the object directory holds the table fscd starts with and room for the
  * replacement a compaction builds, until a filler takes that room. */
 static void ns_full_while_serving(void **state)
 {
@@ -417,8 +435,8 @@ static void wait_log_while_running(pid_t pid, const char *log, const char *needl
 	}
 }
 
-/* In the namespace: SIGHUP asks for a new table (a restart in place), and a full /dev/shm
- * has no room for it next to the one serving. fscd must say so and keep serving the old
+/* In the namespace: SIGHUP asks for a new table (a restart in place), and a full the object
+ * directory has no room for it next to the one serving. fscd must say so and keep serving the old
  * table, and reload once there is room. */
 static void ns_reload_while_full(void **state)
 {
@@ -443,7 +461,7 @@ static void ns_reload_while_full(void **state)
 	fill_shm(size);
 	assert_int_equal(kill(pid, SIGHUP), 0);
 	wait_log_while_running(pid, log, "reload refused");
-	const char *said[] = {"/dev/shm", "still serving table", NULL};
+	const char *said[] = {"has no room for the new table", "still serving table", NULL};
 	for (size_t i = 0; said[i]; i++)
 		if (!strstr(fsc_test_read_file(log), said[i]))
 			fail_msg("fscd's log lacks \"%s\": %s", said[i], fsc_test_read_file(log));
@@ -455,7 +473,7 @@ static void ns_reload_while_full(void **state)
 	assert_int_equal(shm_objects(".new."), 3); /* the table, its hints, the filler */
 
 	/* room again: the same SIGHUP now restarts fscd in place with a new table */
-	assert_int_equal(unlink(FILLER), 0);
+	assert_int_equal(unlink(filler()), 0);
 	assert_int_equal(kill(pid, SIGHUP), 0);
 	wait_log_while_running(pid, log, "restarting in place");
 	fsc_close(c);
@@ -491,15 +509,17 @@ static const struct scenario *scenario_named(const char *name)
 }
 
 /* The child: a mount namespace of its own, / private (nothing propagates back), a small
- * tmpfs over /dev/shm, then this program again to run the scenario there. */
+ * tmpfs over the object directory, then this program again to run the scenario there. */
 static void private_shm_child(const struct scenario *s)
 {
 	setpgid(0, 0); /* the scenario and its fscd: one group, killed together on timeout */
 	char opts[64];
-	snprintf(opts, sizeof(opts), "size=%s,mode=1777", s->tmpfs_size);
+	/* 0755: an object directory nobody else may write (readers refuse any other) */
+	snprintf(opts, sizeof(opts), "size=%s,mode=0755", s->tmpfs_size);
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("fsc-test-shm", FSC_SHM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
-		fprintf(stderr, "no private /dev/shm here (%s): skipped\n", strerror(errno));
+	    mount("fsc-test-shm", shm_dir(), "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+		fprintf(stderr, "no private the object directory here (%s): skipped\n",
+			strerror(errno));
 		_exit(EXIT_SKIP);
 	}
 	execl("/proc/self/exe", "test_shm_full", NS_ARG, s->name, (char *)NULL);
@@ -536,9 +556,9 @@ static int in_private_shm(const char *name)
 {
 	const struct scenario *s = scenario_named(name);
 	struct statvfs v;
-	/* never fill a real /dev/shm: only the small private tmpfs will do */
-	if (!s || statvfs(FSC_SHM_DIR, &v) < 0 || (uint64_t)v.f_blocks * v.f_frsize > (4u << 20)) {
-		fprintf(stderr, "%s is not a private test tmpfs: refusing to run %s\n", FSC_SHM_DIR,
+	/* never fill a real the object directory: only the small private tmpfs will do */
+	if (!s || statvfs(shm_dir(), &v) < 0 || (uint64_t)v.f_blocks * v.f_frsize > (4u << 20)) {
+		fprintf(stderr, "%s is not a private test tmpfs: refusing to run %s\n", shm_dir(),
 			name);
 		return 2;
 	}

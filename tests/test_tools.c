@@ -281,7 +281,7 @@ static void test_shmdump_busy_and_damaged_slots(void **state)
 	struct fixture *f = *state;
 	char oname[FSC_SHM_OBJECT_NAME_MAX];
 	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), f->name), 0);
-	int fd = shm_open(oname, O_RDWR, 0);
+	int fd = open(oname, O_RDWR, 0);
 	assert_true(fd >= 0);
 	const struct fsc_shm_header *h = fsc_writer_header(f->w);
 	void *base = mmap(NULL, h->object_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -324,13 +324,13 @@ static void test_shmdump_missing_table(void **state)
 	fsc_test_run_free(&r);
 }
 
-/* An object at /fsc.<name> that is not a table: an error with exit 2, never a crash. */
+/* An object at DIR/fsc.<name> that is not a table: an error with exit 2, never a crash. */
 static void check_foreign_object(size_t size, mode_t mode, const char *why)
 {
-	char name[64], oname[128];
+	char name[64], oname[FSC_SHM_OBJECT_NAME_MAX];
 	fsc_test_name(name, sizeof(name), "junk");
-	snprintf(oname, sizeof(oname), "/fsc.%s", name);
-	int fd = shm_open(oname, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), name), 0);
+	int fd = open(oname, O_RDWR | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(fchmod(fd, mode), 0);
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
@@ -340,7 +340,7 @@ static void check_foreign_object(size_t size, mode_t mode, const char *why)
 	close(fd);
 	struct fsc_test_run r;
 	fsc_test_run_tool(&r, FSC_SHMDUMP_PATH, "--name", name, "--entries", (char *)NULL);
-	shm_unlink(oname);
+	unlink(oname);
 	assert_int_equal(r.status, 2);
 	assert_contains(r.err, oname);
 	assert_contains(r.err, why);
@@ -519,7 +519,7 @@ static void test_shmdump_sparse_table(void **state)
 	const struct fsc_shm_layout *l = fsc_writer_layout(w);
 	uint64_t size = fsc_writer_header(w)->object_size;
 	assert_true(size >= (128u << 20));
-	int fd = shm_open(oname, O_RDWR, 0);
+	int fd = open(oname, O_RDWR, 0);
 	assert_true(fd >= 0);
 	off_t from = (off_t)((l->slots_offset + 4095) & ~(uint64_t)4095);
 	assert_int_equal(

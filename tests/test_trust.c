@@ -48,9 +48,14 @@ static void forge_records(struct fsc_writer *w)
 	fsc_writer_put_negative(w, "/etc/passwd", 11);
 }
 
-/* Forks a process that becomes uid NOBODY, publishes a live table under name with forged
- * records, says so on a pipe, and keeps it live until released. */
-static struct forger forge_as_nobody(const char *name)
+/* Forks a process that publishes a live table under name with forged records, owned by uid
+ * NOBODY, says so on a pipe, and keeps it live (as NOBODY) until released. With own_dir, the
+ * forger makes the table's directory itself (uid NOBODY's own, in /dev/shm) and publishes
+ * there as NOBODY: the reader must refuse the directory. Without, the table is made in the
+ * test's own object directory, where only root may create anything, and then handed to
+ * NOBODY (as a table left by an fscd that ran as that user would be): the reader must refuse
+ * the table's owner. */
+static struct forger forge_as_nobody(const char *name, const char *own_dir)
 {
 	int ready[2], release[2];
 	assert_int_equal(pipe(ready), 0);
@@ -60,13 +65,20 @@ static struct forger forge_as_nobody(const char *name)
 	if (pid == 0) {
 		close(ready[0]);
 		close(release[1]);
-		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		bool drop_first = own_dir != NULL;
+		if (drop_first && (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) ||
+				   mkdir(own_dir, 0755) < 0))
 			_exit(2);
 		struct fsc_writer_opts o = {.name = name, .capacity = 64, .group = (gid_t)-1};
 		struct fsc_writer *w;
 		const char *why;
 		if (fsc_writer_open(&w, &o, &why))
 			_exit(3);
+		char oname[FSC_SHM_OBJECT_NAME_MAX];
+		if (!drop_first && (fsc_shm_object_name(oname, sizeof(oname), name) ||
+				    chown(oname, NOBODY, NOBODY) || setgroups(0, NULL) ||
+				    setgid(NOBODY) || setuid(NOBODY)))
+			_exit(5);
 		forge_records(w);
 		fsc_writer_heartbeat(w);
 		if (write(ready[1], "r", 1) != 1)
@@ -75,6 +87,8 @@ static struct forger forge_as_nobody(const char *name)
 		while (read(release[0], &c, 1) > 0) /* until the parent closes its end */
 			;
 		fsc_writer_close(w);
+		if (own_dir)
+			rmdir(own_dir);
 		_exit(0);
 	}
 	close(ready[1]);
@@ -112,15 +126,18 @@ static void skip_unless_root(void)
 		skip(); /* only root can be the victim and make another user's objects */
 }
 
-/* A live table published by another user is refused by a root reader: no forged answer. */
+/* A live table another user published in a directory of its own is refused by a root reader
+ * (told to read there): no forged answer. Trusting that user is what makes it readable. */
 static void test_foreign_table_refused(void **state)
 {
 	(void)state;
 	skip_unless_root();
-	char name[64];
-	fsc_test_name(name, sizeof(name), "forged");
+	char base[64], dir[64], name[160];
+	fsc_test_name(base, sizeof(base), "forged");
+	snprintf(dir, sizeof(dir), "/dev/shm/fsc-forge.%d", (int)getpid());
+	snprintf(name, sizeof(name), "%s/%s", dir, base);
 	unsetenv(FSC_TRUST_ENV);
-	struct forger f = forge_as_nobody(name);
+	struct forger f = forge_as_nobody(name, dir);
 	errno = 0;
 	assert_null(fsc_open(name));
 	assert_int_equal(errno, EPERM);
@@ -163,7 +180,7 @@ static void test_foreign_successor_refused(void **state)
 	assert_non_null(c);
 	assert_int_equal(fsc_lookup(c, "/etc/passwd", &st, NULL), FSC_HIT);
 	fsc_writer_close(w); /* the trusted writer stops and removes its name */
-	struct forger f = forge_as_nobody(name);
+	struct forger f = forge_as_nobody(name, NULL);
 	fsc_test_pause_ms(150); /* past the reader's 100 ms re-attach back-off */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(fsc_lookup(c, "/etc/passwd", &st, NULL), FSC_UNAVAILABLE);
@@ -183,7 +200,7 @@ static struct fsc_shm_header *map_rw(const char *name, int *fd_out, size_t *size
 {
 	char oname[FSC_SHM_OBJECT_NAME_MAX];
 	assert_int_equal(fsc_shm_object_name(oname, sizeof(oname), name), 0);
-	int fd = shm_open(oname, O_RDWR, 0);
+	int fd = open(oname, O_RDWR, 0);
 	assert_true(fd >= 0);
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
@@ -277,14 +294,15 @@ static int open_in_child(const char *name, uint64_t *took_ns)
 	return e;
 }
 
-/* A FIFO squatted at the table's name (by anyone: /dev/shm is world-writable) must not make
- * fsc_open or fsc-shmdump wait for a writer that never comes. */
+/* A FIFO at the table's name must not make fsc_open or fsc-shmdump wait for a writer that
+ * never comes. (In an object directory only fscd's user may write, only that user could make
+ * one; but a reader told to look elsewhere must not hang either.) */
 static void test_fifo_squat_does_not_block(void **state)
 {
 	(void)state;
-	char name[64], path[128];
+	char name[64], path[FSC_SHM_OBJECT_NAME_MAX];
 	fsc_test_name(name, sizeof(name), "fifo");
-	snprintf(path, sizeof(path), "/dev/shm/fsc.%s", name);
+	assert_int_equal(fsc_shm_object_name(path, sizeof(path), name), 0);
 	assert_int_equal(mkfifo(path, 0644), 0);
 	if (geteuid() == 0)
 		assert_int_equal(chown(path, NOBODY, NOBODY), 0);

@@ -119,14 +119,16 @@ fuzz() {
 		rm -rf "$dir/fuzz-corpus/$t"
 		mkdir -p "$dir/fuzz-corpus/$t" "$dir/fuzz-artifacts"
 		cp "$top/tests/fuzz/corpus/$t/"* "$dir/fuzz-corpus/$t/"
-		local rc=0
-		"$dir/tests/fuzz/fsc-fuzz-$t" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 \
+		local rc=0 objdir
+		# the objects it forges go to a directory of this run's own, removed after it
+		objdir=$(mktemp -d /dev/shm/fsc-fuzz.XXXXXX)
+		chmod 755 "$objdir"
+		FSC_DIR=$objdir "$dir/tests/fuzz/fsc-fuzz-$t" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 \
 			-print_final_stats=1 -artifact_prefix="$dir/fuzz-artifacts/$t-" \
 			"$dir/fuzz-corpus/$t" >"$dir/fuzz-$t.log" 2>&1 &
 		local pid=$!
 		wait "$pid" || rc=$?
-		# a run that crashed left its objects (fuzz_common.h): this pid's, nobody else's
-		rm -f "/dev/shm/fsc.fuzz-$pid" "/dev/shm/fsc-journal.fuzz-$pid"
+		rm -rf "$objdir" # with what a run that crashed left in it
 		grep -E '^#[0-9]+[[:space:]]+DONE' "$dir/fuzz-$t.log" >&2 || true
 		if [ "$rc" -ne 0 ]; then
 			tail -n 60 "$dir/fuzz-$t.log" >&2

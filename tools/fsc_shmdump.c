@@ -69,8 +69,10 @@ static void fsc_dump_usage(FILE *out)
 	    "usage: fsc-shmdump [--name NAME] [--json] [--entries] [--prometheus] [--help]\n"
 	    "                   [--version]\n"
 	    "\n"
-	    "Print the fsc table published as /dev/shm/fsc.NAME exactly as it is in shared\n"
+	    "Print the fsc table published as DIR/fsc.NAME exactly as it is in shared\n"
 	    "memory: header, liveness, counters and, with --entries, every live slot.\n"
+	    "DIR is $FSC_DIR if set, else /run/fsc for root and, for other users,\n"
+	    "$XDG_RUNTIME_DIR/fsc if it exists, else /run/fsc; or give NAME as DIR/NAME.\n"
 	    "\n"
 	    "  -n, --name NAME  table name (default \"default\"), as given to fscd --name\n"
 	    "  -j, --json       print one JSON object instead of text. Paths are JSON strings\n"
@@ -140,10 +142,11 @@ static int fsc_dump_opts_parse(struct fsc_dump_opts *o, int argc, char **argv)
 		fsc_dump_usage(stderr);
 		return FSC_DUMP_EXIT_INVALID;
 	}
-	if (!fsc_shm_name_valid(o->name)) {
+	if (!fsc_shm_table_name_valid(o->name)) {
 		fprintf(stderr,
 			"fsc-shmdump: invalid table name '%s': use 1-%d characters of "
-			"[A-Za-z0-9._-], not starting with '.'\n",
+			"[A-Za-z0-9._-], not starting with '.', or an absolute DIR/NAME (and "
+			"FSC_DIR, if set, must be an absolute path)\n",
 			o->name, FSC_NAME_MAX);
 		fsc_dump_usage(stderr);
 		return FSC_DUMP_EXIT_INVALID;
@@ -160,7 +163,7 @@ static int fsc_dump_open_error(const struct fsc_dump_table *t, int err)
 			t->name, t->name);
 		return FSC_DUMP_EXIT_NO_TABLE;
 	}
-	fprintf(stderr, "fsc-shmdump: cannot open table %s (" FSC_SHM_DIR "%s): %s", t->name,
+	fprintf(stderr, "fsc-shmdump: cannot open table %s (%s): %s", t->name,
 		t->object, strerror(err));
 	if (err == EACCES)
 		fprintf(stderr, "; run as the table's owner or a member of its group "
@@ -172,13 +175,13 @@ static int fsc_dump_open_error(const struct fsc_dump_table *t, int err)
 static int fsc_dump_invalid(const struct fsc_dump_table *t, const char *what)
 {
 	fprintf(stderr,
-		"fsc-shmdump: " FSC_SHM_DIR "%s (table %s) is not a usable fsc table: %s. If no "
+		"fsc-shmdump: %s (table %s) is not a usable fsc table: %s. If no "
 		"fscd serves it, it is a leftover: remove it and restart fscd --name %s.\n",
 		t->object, t->name, what, t->name);
 	return FSC_DUMP_EXIT_INVALID;
 }
 
-/* Maps /fsc.<name> read-only and validates its header, as libfsc does (fsc_shm_map_table).
+/* Maps DIR/fsc.<name> read-only and validates its header, as libfsc does (fsc_shm_map_table).
  * Returns 0 or an exit status. */
 static int fsc_dump_table_open(struct fsc_dump_table *t, const char *name)
 {
@@ -197,7 +200,7 @@ static int fsc_dump_table_open(struct fsc_dump_table *t, const char *name)
 	int rc = fsc_shm_map_table(name, &t->trust, &t->map, &t->layout, &why);
 	if (rc == -EPERM && why) {
 		fprintf(stderr,
-			"fsc-shmdump: " FSC_SHM_DIR "%s (table %s) is refused: %s. Readers do not "
+			"fsc-shmdump: %s (table %s) is refused: %s. Readers do not "
 			"believe it. If that user runs your fscd, add its uid to " FSC_TRUST_ENV
 			"; otherwise someone else put it there: remove it (as root) and start "
 			"fscd --name %s.\n",
@@ -240,7 +243,7 @@ static void fsc_dump_print_text(const struct fsc_dump_table *t, const struct fsc
 {
 	const struct fsc_shm_header *h = t->hdr;
 	const struct fsc_shm_layout *l = &t->layout;
-	printf("%-18s %s (" FSC_SHM_DIR "%s)\n", "name", t->name, t->object);
+	printf("%-18s %s (%s)\n", "name", t->name, t->object);
 	printf("%-18s %s\n", "state", fsc_shm_state_name(s->state));
 	printf("%-18s %s\n", "usable",
 	       s->usable ? "yes (readers answer from it)" : "no (readers fall back to stat)");

@@ -65,7 +65,7 @@ const char *fsc_fuzz_name(void)
 static void unlink_objects(void)
 {
 	for (int i = 0; i < nobjects; i++)
-		shm_unlink(objects[i].object);
+		unlink(objects[i].object);
 }
 
 static int object_fd(const char *object)
@@ -76,10 +76,10 @@ static int object_fd(const char *object)
 	if (nobjects == FUZZ_OBJECTS_MAX || strlen(object) >= sizeof(objects[0].object))
 		abort();
 	/* ours alone: 0600, and made here (O_EXCL) rather than found */
-	shm_unlink(object);
-	int fd = shm_open(object, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	unlink(object);
+	int fd = open(object, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "fuzz: shm_open %s: %s\n", object, strerror(errno));
+		fprintf(stderr, "fuzz: open %s: %s\n", object, strerror(errno));
 		abort();
 	}
 	if (nobjects == 0)

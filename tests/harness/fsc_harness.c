@@ -130,9 +130,9 @@ int fsc_harness_remove_leftovers(const char *name)
 	char oname[FSC_SHM_OBJECT_NAME_MAX + 16];
 	int n = 0;
 	if (fsc_shm_object_name(oname, sizeof(oname), name) == 0)
-		n += shm_unlink(oname) == 0;
+		n += unlink(oname) == 0;
 	if (fsc_shm_journal_name(oname, sizeof(oname), name) == 0)
-		n += shm_unlink(oname) == 0;
+		n += unlink(oname) == 0;
 	return n;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "fsc.h"
+#include "fsc_shm_dir.h"
 #include "fsc_shm_format.h"
 
 #define FSC_HARNESS_NS_PER_MS 1000000ull
@@ -33,7 +34,7 @@ enum fsc_harness_flags {
 /* A running fscd. */
 struct fsc_harness_fscd {
 	pid_t pid; /* 0: not running */
-	char name[FSC_NAME_MAX + 1];
+	char name[FSC_ADDR_MAX + 1];
 	char log[512]; /* its stderr ("/dev/null" if none) */
 };
 

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "fscd_config.h"
 
+#include "fsc_shm_dir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,11 +54,11 @@ void fscd_config_usage(FILE *out)
 	      "table that programs read through libfsc (fsc_stat, fsc_lookup) with no syscall.\n"
 	      "Runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it cleanly.\n"
 	      "SIGHUP re-reads the configuration: if it is valid, fscd restarts in place (same\n"
-	      "pid) and publishes a new table that readers follow; if not (or if /dev/shm has no\n"
-	      "room for the new table next to the old one), it logs why and keeps running as it\n"
-	      "was. If the restarted fscd still cannot start (a root gone meanwhile, a table name\n"
-	      "it cannot publish), it logs why and restarts once more with the previous\n"
-	      "configuration.\n"
+	      "pid) and publishes a new table that readers follow; if not (or if the object\n"
+	      "directory has no room for the new table next to the old one), it logs why and\n"
+	      "keeps running as it was. If the restarted fscd still cannot start (a root gone\n"
+	      "meanwhile, a table name it cannot publish), it logs why and restarts once more\n"
+	      "with the previous configuration.\n"
 	      "\n"
 	      "settings: a flag, or a 'key = value' line in the config file\n"
 	      "  flag                         config-file key\n",
@@ -384,6 +387,26 @@ static enum fscd_config_status fscd_config_pass_settings(struct fscd_config *cfg
 	return FSCD_CONFIG_RUN;
 }
 
+/* The table name as its address, "DIR/NAME" (shm/fsc_shm_dir.h), resolved once: logs, the
+ * writer, leftovers and a reload's comparison all speak of the same place. */
+static bool fscd_config_resolve_name(struct fscd_config *cfg, struct fscd_config_error *err)
+{
+	char addr[FSC_ADDR_MAX + 1];
+	int rc = fsc_shm_addr_resolve_for(cfg->name, addr, sizeof(addr), FSC_SHM_WRITER);
+	char *copy = rc ? NULL : strdup(addr);
+	if (!copy) {
+		snprintf(err->msg, sizeof(err->msg),
+			 rc ? "table '%s': cannot find its object directory: %s (FSC_DIR and "
+			      "XDG_RUNTIME_DIR must be absolute paths of at most %d bytes)"
+			    : "table '%s': out of memory",
+			 cfg->name, strerror(-rc), FSC_DIR_MAX);
+		return false;
+	}
+	free(cfg->name);
+	cfg->name = copy;
+	return true;
+}
+
 static void fscd_config_defaults(struct fscd_config *cfg)
 {
 	*cfg = (struct fscd_config){
@@ -421,6 +444,8 @@ enum fscd_config_status fscd_config_load(struct fscd_config *cfg, int argc, char
 	if (st == FSCD_CONFIG_RUN)
 		st = fscd_config_pass_settings(cfg, argc, args, &g, err);
 	free(args);
+	if (st == FSCD_CONFIG_RUN && !fscd_config_resolve_name(cfg, err))
+		st = FSCD_CONFIG_ERROR;
 	return st;
 }
 

@@ -80,8 +80,8 @@ static const char *fscd_config_set_max_depth(struct fscd_config *cfg, const char
 static const char *fscd_config_set_name(struct fscd_config *cfg, const char *v, bool in_file)
 {
 	(void)in_file;
-	if (!fsc_shm_name_valid(v))
-		return "use 1-64 of [A-Za-z0-9._-], not starting with '.'";
+	if (!fsc_shm_table_name_valid(v))
+		return "use 1-64 of [A-Za-z0-9._-], not starting with '.', or an absolute DIR/NAME";
 	char *name = strdup(v);
 	if (!name)
 		return "out of memory";
@@ -233,8 +233,10 @@ static const struct fscd_setting fscd_settings_table[] = {
      "cache at most N levels below each root (1: the root's entries only);\n"
      "0 for unlimited (default 0)",
      fscd_config_set_max_depth, NULL},
-    {"name", 'n', "NAME", "table name, /dev/shm/fsc.NAME (default: default)", fscd_config_set_name,
-     NULL},
+    {"name", 'n', "NAME",
+     "table name (default: default) in the object directory ($FSC_DIR, else /run/fsc for root, "
+     "$XDG_RUNTIME_DIR/fsc for others), or an absolute DIR/NAME",
+     fscd_config_set_name, NULL},
     {"capacity", 'c', "N", "most entries kept; CLOCK evicts beyond it (default 16384)",
      fscd_config_set_capacity, NULL},
     {"slot-size", FSCD_OPT_SLOT_SIZE, "BYTES",

@@ -46,7 +46,7 @@ struct fscd_daemon {
 	uint64_t compaction_failures_seen; /* FSC_CTR_REBUILD_FAILURES at the last report */
 };
 
-/* A compaction that could not be published (/dev/shm full) changes no answer, but misses get
+/* A compaction that could not be published (object directory full) changes no answer, but misses get
  * slower until it can: say so once per new failure streak, with the reason. */
 static void fscd_report_compaction_failures(struct fscd_daemon *d)
 {
@@ -246,7 +246,7 @@ static int fscd_table_open(const struct fscd_config *cfg, uint64_t request_nonce
 	if (fsc_writer_remove_leftovers(cfg->name, &n, &bytes) == 0 && n)
 		fscd_log(FSCD_LOG_INFO,
 			 "removed %" PRIu64 " objects (%" PRIu64 " KiB) that dead fscd processes "
-			 "left of table '%s' in " FSC_SHM_DIR,
+			 "left of table '%s'",
 			 n, bytes / 1024, cfg->name);
 	int rc = fsc_writer_open(w, &o, &why);
 	if (rc)

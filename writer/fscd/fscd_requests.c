@@ -22,7 +22,7 @@
 struct fscd_requests {
 	int fd;
 	bool bound, busy_logged;
-	char name[FSC_NAME_MAX + 1];
+	char name[FSC_ADDR_MAX + 1];
 	bool admit_all; /* window 0 */
 	struct fscd_admit admit;
 	struct fscd_ratelimit limit;

@@ -1,6 +1,8 @@
-/* Room in /dev/shm for a restart in place: see fscd_reserve.h. */
+/* Room in the object directory for a restart in place: see fscd_reserve.h. */
 #define _GNU_SOURCE
 #include "fscd_reserve.h"
+
+#include "fsc_shm_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,33 +46,38 @@ uint64_t fscd_reserve_size(const struct fscd_config *cfg, bool with_journal)
 	return bytes;
 }
 
-static void fscd_reserve_no_room(uint64_t bytes, char *why, size_t n)
+static void fscd_reserve_no_room(const char *dir, uint64_t bytes, char *why, size_t n)
 {
 	snprintf(why, n,
-		 FSC_SHM_DIR " has no room for the new table (%" PRIu64 " KiB) next to the one "
-			     "serving: free space in " FSC_SHM_DIR " or lower --capacity",
-		 bytes / 1024);
+		 "%s has no room for the new table (%" PRIu64 " KiB) next to the one "
+		 "serving: free space there or lower --capacity",
+		 dir, bytes / 1024);
 }
 
-int fscd_reserve_take(uint64_t bytes, char *why, size_t n)
+int fscd_reserve_take(const char *table_name, uint64_t bytes, char *why, size_t n)
 {
-	int fd = open(FSC_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	struct fsc_shm_addr a;
+	if (fsc_shm_addr_parse(table_name, &a)) {
+		snprintf(why, n, "invalid table name '%s'", table_name);
+		return -1;
+	}
+	int fd = open(a.dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		/* no unnamed files here: check the free space instead (a weaker promise) */
 		struct statvfs v;
-		if (statvfs(FSC_SHM_DIR, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize >= bytes)
+		if (statvfs(a.dir, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize >= bytes)
 			return -2;
-		fscd_reserve_no_room(bytes, why, n);
+		fscd_reserve_no_room(a.dir, bytes, why, n);
 		return -1;
 	}
 	int err = posix_fallocate(fd, 0, (off_t)bytes);
 	if (err) {
 		close(fd);
 		if (err == ENOSPC)
-			fscd_reserve_no_room(bytes, why, n);
+			fscd_reserve_no_room(a.dir, bytes, why, n);
 		else
-			snprintf(why, n, "cannot reserve %" PRIu64 " KiB in " FSC_SHM_DIR ": %s",
-				 bytes / 1024, strerror(err));
+			snprintf(why, n, "cannot reserve %" PRIu64 " KiB in %s: %s", bytes / 1024,
+				 a.dir, strerror(err));
 		return -1;
 	}
 	return fd;

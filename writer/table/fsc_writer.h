@@ -44,7 +44,12 @@ int fsc_writer_publish(struct fsc_writer *w, const char **why);
 void fsc_writer_close(struct fsc_writer *w);
 /* Marks the table retired without removing the name (a successor owns it). */
 void fsc_writer_abandon(struct fsc_writer *w);
-/* Removes from /dev/shm what dead writers of table name left behind, objects of this euid
+/* Resolves table name (a name or "DIR/NAME", fsc_shm_dir.h) into its address in addr and
+ * makes sure its object directory can be published in: made (0755) if it is a default one
+ * and missing, owned by root or this euid, like every directory above it, and writable by
+ * nobody else (what readers will check). 0, or -errno with *why. fsc_writer_open calls it. */
+int fsc_wdir_prepare(const char *name, char *addr, size_t size, const char **why);
+/* Removes from the object directory what dead writers of table name left behind, objects of this euid
  * only (shm/PROTOCOL.md "Leftovers"): to be called before this process creates any object of
  * the name. *count and *bytes: what was removed. 0, or -errno (-EINVAL: bad name). */
 int fsc_writer_remove_leftovers(const char *name, uint64_t *count, uint64_t *bytes);

@@ -23,7 +23,7 @@ struct fsc_wtable {
 
 struct fsc_writer {
 	struct fsc_writer_opts opts;
-	char name[FSC_NAME_MAX + 1];
+	char name[FSC_ADDR_MAX + 1]; /* the table's address, "DIR/NAME" */
 	char object_name[FSC_SHM_OBJECT_NAME_MAX];
 	struct fsc_wtable t;
 	uint64_t compact_at_tombstones; /* compact once this many tombstones exist */
@@ -33,7 +33,7 @@ struct fsc_writer {
 	const char *journal_error;	/* why there is none although one was asked for */
 };
 
-/* Creates, sizes and maps a shm object read-write, its pages allocated now (a full /dev/shm
+/* Creates, sizes and maps an object read-write, its pages allocated now (a full directory
  * is an error here, not a SIGBUS later). NULL with errno and *why on failure. */
 void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
 			 const char **why);

@@ -181,9 +181,9 @@ void fsc_wjournal_close(struct fsc_writer *w, bool unlink_name)
 	atomic_store_explicit(&j->hdr->state, FSC_JOURNAL_STOPPED, memory_order_release);
 	wake_all(j); /* waiters return and find their cursor lost */
 	if (!j->published)
-		shm_unlink(j->tmp_name);
+		unlink(j->tmp_name);
 	else if (unlink_name && fsc_wobject_is(j->name, j->dev, j->ino))
-		shm_unlink(j->name); /* still ours: no successor renamed its journal over it */
+		unlink(j->name); /* still ours: no successor renamed its journal over it */
 	munmap(j->hdr, j->size);
 	free(j);
 	w->journal = NULL;

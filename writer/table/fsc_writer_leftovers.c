@@ -1,4 +1,4 @@
-/* What dead writers of a table name left in /dev/shm: removed by the next writer before it
+/* What dead writers of a table name left in its object directory: removed by the next writer before it
  * creates anything (shm/PROTOCOL.md "Leftovers"). Only private names are unlinked: a build
  * object or journal whose writer is gone, and hint segments no table being served or built
  * uses. Public names are never unlinked here; a publication renames over them. */
@@ -280,10 +280,12 @@ static void leftover_judge(struct leftover_scan *s, struct leftover_entry *v, si
 int fsc_writer_remove_leftovers(const char *name, uint64_t *count, uint64_t *bytes)
 {
 	*count = *bytes = 0;
-	if (!fsc_shm_name_valid(name))
+	struct fsc_shm_addr a;
+	if (fsc_shm_addr_parse(name, &a))
 		return -EINVAL;
-	struct leftover_scan s = {.name = name};
-	s.dirfd = open(FSC_SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* entries are matched by the name proper, in the address's directory */
+	struct leftover_scan s = {.name = a.base};
+	s.dirfd = open(a.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (s.dirfd < 0)
 		return -errno;
 	struct leftover_entry *v = NULL;

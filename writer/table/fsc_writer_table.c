@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "fsc_writer_internal.h"
 
+#include "fsc_shm_map.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,35 +37,26 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void shm_path(char *buf, size_t size, const char *object_name)
-{
-	/* object names are "/fsc.<...>"; glibc keeps them as files in FSC_SHM_DIR */
-	snprintf(buf, size, "%s%s", FSC_SHM_DIR, object_name);
-}
-
+/* Object names are paths in the table's object directory (fsc_shm_dir.h), checked by
+ * fsc_writer_create before anything is made there. */
 int fsc_wobject_rename(const char *from_object, const char *to_object)
 {
-	char from[FSC_SHM_OBJECT_NAME_MAX + 64], to[FSC_SHM_OBJECT_NAME_MAX + 64];
-	shm_path(from, sizeof(from), from_object);
-	shm_path(to, sizeof(to), to_object);
-	return rename(from, to) < 0 ? -errno : 0;
+	return rename(from_object, to_object) < 0 ? -errno : 0;
 }
 
 bool fsc_wobject_is(const char *object, dev_t dev, ino_t ino)
 {
-	char path[FSC_SHM_OBJECT_NAME_MAX + 64];
 	struct stat st;
-	shm_path(path, sizeof(path), object);
-	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+	return lstat(object, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t group, struct stat *st,
 			 const char **why)
 {
-	int fd = shm_open(oname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int fd = open(oname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
-		*why = errno == EEXIST ? "a shm object with the new table's name already exists"
-				       : "cannot create the shm object";
+		*why = errno == EEXIST ? "an object with the new table's name already exists"
+				       : "cannot create the object in the object directory";
 		return NULL;
 	}
 	void *p = NULL;
@@ -72,7 +65,8 @@ void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t grou
 		err = errno;
 		*why = "cannot set the shm object's mode or group";
 	} else if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0) {
-		*why = err == ENOSPC ? "/dev/shm is full: free space or lower --capacity"
+		*why = err == ENOSPC ? "the object directory's filesystem is full: free space "
+				       "or lower --capacity"
 				     : "cannot allocate the shm object";
 	} else if (fstat(fd, st) < 0) {
 		err = errno;
@@ -87,7 +81,7 @@ void *fsc_wobject_create(const char *oname, size_t size, mode_t mode, gid_t grou
 	}
 	close(fd);
 	if (!p) {
-		shm_unlink(oname);
+		unlink(oname);
 		errno = err;
 	}
 	return p;
@@ -133,8 +127,8 @@ void *fsc_wobject_create_private(char *oname, size_t oname_size, const char *pub
 		if (p || errno != EEXIST)
 			return p;
 	}
-	*why = "every private name tried for a new shm object was taken (someone creates "
-	       "objects in " FSC_SHM_DIR " to block fscd?)";
+	*why = "every private name tried for a new object was taken (someone creates objects in "
+	       "the object directory to block fscd?)";
 	errno = EEXIST;
 	return NULL;
 }
@@ -148,7 +142,7 @@ static void hints_create(struct fsc_writer *w, struct fsc_wtable *t)
 	struct stat st;
 	const char *why;
 	fsc_shm_hints_name(t->hints_name, sizeof(t->hints_name), w->name, t->layout.generation);
-	shm_unlink(t->hints_name); /* a leftover of a crashed writer with this generation */
+	unlink(t->hints_name); /* a leftover of a crashed writer with this generation */
 	t->hints =
 	    fsc_wobject_create(t->hints_name, t->layout.slot_count, mode, w->opts.group, &st, &why);
 	if (!t->hints)
@@ -235,7 +229,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	char *tmpname = strdup(tmp);
 	if (!tmpname) {
 		fsc_wtable_unmap(t);
-		shm_unlink(tmp);
+		unlink(tmp);
 		*why = "out of memory";
 		return -ENOMEM;
 	}
@@ -262,7 +256,7 @@ static void retire_object(struct fsc_writer *w, int fd, const struct fsc_wtable 
 		char hints[FSC_SHM_OBJECT_NAME_MAX];
 		if (fsc_shm_hints_name(hints, sizeof(hints), w->name, h->generation) == 0 &&
 		    strcmp(hints, ours->hints_name) != 0)
-			shm_unlink(hints);
+			unlink(hints);
 	}
 	munmap(h, sizeof(*h));
 }
@@ -270,7 +264,7 @@ static void retire_object(struct fsc_writer *w, int fd, const struct fsc_wtable 
 int fsc_wtable_publish(struct fsc_writer *w, struct fsc_wtable *t, const char **why)
 {
 	/* hold the previous table (if any) open across the rename, to retire exactly it */
-	int prev = shm_open(w->object_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	int prev = open(w->object_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 	/* release: every slot and header store made while building happens-before a reader's
 	 * acquire load of LIVE (readers check state on every lookup) */
 	atomic_store_explicit(&t->hdr->state, FSC_TABLE_LIVE, memory_order_release);
@@ -313,10 +307,10 @@ void fsc_wtable_unmap(struct fsc_wtable *t)
 		t->hints = NULL;
 	}
 	if (t->hints_name[0])
-		shm_unlink(t->hints_name);
+		unlink(t->hints_name);
 	t->hints_name[0] = '\0';
 	if (t->tmp_name) {
-		shm_unlink(t->tmp_name);
+		unlink(t->tmp_name);
 		free(t->tmp_name);
 		t->tmp_name = NULL;
 	}
@@ -325,6 +319,53 @@ void fsc_wtable_unmap(struct fsc_wtable *t)
 bool fsc_writer_owns_name(struct fsc_writer *w)
 {
 	return fsc_wobject_is(w->object_name, w->t.dev, w->t.ino);
+}
+
+/* The object directories fscd makes itself when they are missing: the system one (root, or
+ * the service user when systemd has not made it) and a user's own under $XDG_RUNTIME_DIR. */
+static bool dir_is_default(const char *dir)
+{
+	char user[FSC_DIR_MAX + 8];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (strcmp(dir, FSC_DIR_SYSTEM) == 0)
+		return true;
+	return xdg &&
+	       snprintf(user, sizeof(user), "%s" FSC_DIR_USER_SUB, xdg) < (int)sizeof(user) &&
+	       strcmp(dir, user) == 0;
+}
+
+int fsc_wdir_prepare(const char *name, char *addr, size_t size, const char **why)
+{
+	struct fsc_shm_addr a;
+	if (fsc_shm_addr_resolve_for(name, addr, size, FSC_SHM_WRITER) ||
+	    fsc_shm_addr_parse(addr, &a)) {
+		*why =
+		    "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.', or an "
+		    "absolute DIR/NAME whose DIR is at most 160 bytes)";
+		return -EINVAL;
+	}
+	/* 0755: readers of every user the table's mode admits must be able to reach it; the
+	 * table's own mode says who may open it */
+	if (dir_is_default(a.dir) && mkdir(a.dir, 0755) < 0 && errno != EEXIST) {
+		*why = "cannot create the object directory (run as root, or create it owned by "
+		       "fscd's user with mode 0755, or set FSC_DIR)";
+		return -errno;
+	}
+	/* only root or this user may own the directory (and those above it), and nobody else
+	 * may write it: the checks readers make (PROTOCOL.md "Trust"), so that what fscd
+	 * publishes there is what readers will believe, and nobody can take its names first */
+	struct fsc_shm_trust self = {0};
+	int fd = fsc_shm_dir_open(a.dir, &self, why);
+	if (fd < 0) {
+		if (!*why)
+			*why = fd == -ENOENT
+				   ? "the object directory does not exist (create it owned "
+				     "by fscd's user, mode 0755)"
+				   : "cannot open the object directory";
+		return fd;
+	}
+	close(fd);
+	return 0;
 }
 
 int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts, const char **why)
@@ -347,15 +388,16 @@ int fsc_writer_open(struct fsc_writer **out, const struct fsc_writer_opts *opts,
 		       "truncate it under readers (who refuse it): drop g+w and o+w from the mode";
 		return -EINVAL;
 	}
-	if (fsc_shm_object_name(w->object_name, sizeof(w->object_name), w->opts.name)) {
+	int rc = fsc_wdir_prepare(w->opts.name, w->name, sizeof(w->name), why);
+	if (rc == 0 && fsc_shm_object_name(w->object_name, sizeof(w->object_name), w->name))
+		rc = -EINVAL;
+	if (rc) {
 		free(w);
-		*why = "invalid table name (use 1-64 of [A-Za-z0-9._-], not starting with '.')";
-		return -EINVAL;
+		return rc;
 	}
-	strcpy(w->name, w->opts.name);
 	w->opts.name = w->name;
-	int rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
-	/* The journal after the table, and optional: where /dev/shm has room for only one, the
+	rc = fsc_wtable_create(w, w->opts.capacity, NULL, &w->t, why);
+	/* The journal after the table, and optional: where the directory has room for only one, the
 	 * table (every lookup) matters more than the journal (readers of it then see ENOENT
 	 * and look at every file, as they would without fsc) */
 	if (rc == 0 && w->opts.journal_bytes) {
@@ -389,7 +431,7 @@ static void writer_free(struct fsc_writer *w, enum fsc_table_state final, bool u
 	/* a table another writer has taken over stays RETIRED: its readers must move on */
 	fsc_wtable_set_state(&w->t, ours ? final : FSC_TABLE_RETIRED);
 	if (ours && unlink_name)
-		shm_unlink(w->object_name);
+		unlink(w->object_name);
 	/* a journal published for a table that never was (its rename failed) names nothing:
 	 * removed too, if it is still at the name */
 	fsc_wjournal_close(w, unlink_name && (ours || w->t.tmp_name));
@@ -455,8 +497,9 @@ void fsc_writer_compact_if_needed(struct fsc_writer *w)
 		return;
 	const char *why;
 	if (fsc_writer_replace(w, w->t.layout.capacity, &why) != 0) {
-		/* e.g. /dev/shm full: keep serving with long chains (answers stay right, misses
-		 * get slower) and try again in a second, however many tombstones come meanwhile */
+		/* e.g. the object directory full: keep serving with long chains (answers stay
+		 * right, misses get slower) and try again in a second, however many tombstones come
+		 * meanwhile */
 		w->compact_retry_ns = now + 1000000000ull;
 		w->last_error = why;
 		fsc_writer_count(w, FSC_CTR_REBUILD_FAILURES, 1);
