@@ -3,9 +3,11 @@
  *
  *   fsc-wait-complete [--name NAME] [--quiet-ms MS] [--timeout MS] FILE
  *
- * FILE is complete when it exists, no writer has it open (FSC_FLAG_WRITING clear: fscd saw
- * the last close after writing) and its record has not changed for MS milliseconds (default
- * 1000; with an fscd that reports writers, --quiet-ms 0 waits for exactly the last close).
+ * FILE is complete when it exists, is not being written (FSC_FLAG_WRITING clear: fscd saw a
+ * close after the last write) and its record has not changed for MS milliseconds (default
+ * 1000: for writers that close and reopen the file; 0 waits for exactly the last close).
+ * (The fsc-wait tool does this and more: a read-lease probe for writers that hold the file
+ * open without writing, several files, --gone.)
  * Between looks it sleeps on fscd's change journal and wakes when FILE changes.
  * Prints "FILE complete: N bytes" and exits 0; exits 1 on timeout (default: none) or when no
  * fscd serves the table, 2 on a usage error. */
@@ -17,10 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef FSC_FLAG_WRITING
-#define FSC_FLAG_WRITING 0 /* an fsc.h from before writers were reported */
-#endif
 
 /* What FILE looks like now; two equal looks mean nothing happened in between. */
 struct wait_look {

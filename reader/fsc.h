@@ -38,6 +38,7 @@
 #ifndef FSC_H
 #define FSC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -62,6 +63,11 @@ enum fsc_result {
 #define FSC_FLAG_NEGATIVE 0x1u /* the record says the path does not exist */
 #define FSC_FLAG_POLLED	  0x2u /* kept current by polling: compare verified_ns with now */
 #define FSC_FLAG_STALE	  0x4u /* fscd knows the record may be out of date */
+/* Being written: set when fscd sees the file modified, cleared when it sees a close after
+ * writing or the file replaced by a rename. What inotify cannot see is not reflected: writes
+ * through a shared mmap, writes made on another machine (NFS, CIFS), and of several writers
+ * of one file the first close clears it (shm/PROTOCOL.md "Records"). */
+#define FSC_FLAG_WRITING 0x8u
 
 struct fsc_info {
 	uint64_t change_seq;  /* table-wide sequence number of the record's last change */
@@ -182,8 +188,11 @@ FSC_API int fsc_request(fsc_t *c, const char *path);
  * baseline's lookups or returned by fsc_journal_next. The ring is finite: a reader that falls
  * more than its size behind (fscd --journal-kib), a restarted fscd, or an fscd that died or
  * went silent all give FSC_CURSOR_LOST, and the reader starts over. A damaged journal is
- * FSC_CURSOR_LOST too, never a crash or a made-up path. Entries are not merged: a path
- * changed five times appears five times.
+ * FSC_CURSOR_LOST too, never a crash or a made-up path. Entries are merged only within one
+ * batch of fscd's (one pass over the events it read together): a path changed five times in
+ * one batch may be one entry whose kinds say everything that happened (FSC_KIND_MODIFY |
+ * FSC_KIND_CLOSE_WRITE); changed in five batches, it appears five times. Each entry says
+ * what happened (struct fsc_change.kinds, FSC_KIND_*), so a reader can filter by kind.
  *
  * Ordering (shm/PROTOCOL.md, "Change journal", invariants a and b): fscd appends an entry
  * only after the table holds the change it reports, and the reader reads the journal's head
@@ -205,10 +214,26 @@ typedef struct fsc_cursor {
 /* struct fsc_change.flags: FSC_FLAG_* of the record after the change, and: */
 #define FSC_CHANGE_DROPPED 0x100u /* fscd no longer holds the path: ask stat(2) */
 
+/* struct fsc_change.kinds: what happened to the path. fscd may merge the entries of one
+ * batch for one path into one entry carrying several kinds. */
+#define FSC_KIND_CREATE	     0x001u /* created (or found new by a scan) */
+#define FSC_KIND_MODIFY	     0x002u /* content modified */
+#define FSC_KIND_ATTRIB	     0x004u /* attributes changed (mode, owner, times, links) */
+#define FSC_KIND_CLOSE_WRITE 0x008u /* closed after writing */
+#define FSC_KIND_DELETE	     0x010u /* deleted */
+#define FSC_KIND_MOVED_FROM  0x020u /* moved away from this path */
+#define FSC_KIND_MOVED_TO    0x040u /* moved to this path */
+#define FSC_KIND_DIR	     0x080u /* the path is a directory */
+/* fscd lost events here (queue overflow) and rescanned: anything at or below this directory
+ * may have changed */
+#define FSC_KIND_RESCAN 0x100u
+
 struct fsc_change {
 	uint64_t change_seq; /* the record's change_seq (struct fsc_info) after the change */
-	uint32_t flags;	     /* FSC_FLAG_NEGATIVE: now absent; FSC_CHANGE_DROPPED; ... */
+	uint32_t flags;	     /* FSC_FLAG_* of the record after the change, FSC_CHANGE_DROPPED */
 	uint32_t path_len;
+	uint32_t kinds; /* FSC_KIND_* (0 only for entries fscd could not classify) */
+	uint32_t reserved;
 	char path[FSC_CHANGE_PATH_MAX]; /* NUL-terminated */
 };
 
@@ -247,6 +272,18 @@ FSC_API int fsc_journal_next(fsc_t *c, fsc_cursor_t *cursor, struct fsc_change *
  * notice fscd's death, which wakes nobody); a signal handler interrupts a slice, not the
  * wait. Returns at once, without a syscall, when entries are already there. */
 FSC_API int fsc_journal_wait(fsc_t *c, const fsc_cursor_t *cursor, int timeout_ms);
+
+/* Does the table c answers from serve path (under one of fscd's roots and not excluded by
+ * its filters, as far as the table records them)? 1 yes, 0 no (or no usable table),
+ * -1 with errno EINVAL (c or path NULL, path not absolute). No syscall once attached.
+ * Threads: any, concurrently with every call but fsc_close.
+ * Syscalls: none while the table held is usable; re-attaches as fsc_lookup does. */
+FSC_API int fsc_covers(fsc_t *c, const char *path);
+
+/* "create,modify,..." for kinds into buf (size bytes); returns buf. Unknown bits are
+ * written as one hex number ("0x200"); 0 is "". Truncated (still NUL-ended) if size is short.
+ * Threads: any. Syscalls: none. */
+FSC_API const char *fsc_kinds_format(uint32_t kinds, char *buf, size_t size);
 
 /* The name of a result, for messages: every enum fsc_result and enum fsc_journal_result
  * value has its own ("hit", "negative", "miss", "unavailable", "caught up", "change",

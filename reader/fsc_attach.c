@@ -28,9 +28,12 @@ int fsc_map_attach(const fsc_t *c, struct fsc_map **out, const char **why)
 	if (rc)
 		return rc;
 	struct fsc_map *m = calloc(1, sizeof(*m));
-	if (!m) {
+	/* what it serves: copied and checked now, like the header (a damaged region: EPROTO) */
+	rc = m ? fsc_shm_served_parse(table.base, table.size, &layout, &m->served, why) : -ENOMEM;
+	if (rc) {
+		free(m);
 		fsc_shm_unmap(&table);
-		return -ENOMEM;
+		return rc;
 	}
 	m->base = table.base;
 	m->map_size = table.size;
@@ -59,6 +62,7 @@ static void fsc_map_free(struct fsc_map *m)
 	munmap((void *)m->base, m->map_size);
 	if (m->hints)
 		munmap(m->hints, m->layout.slot_count);
+	free(m->served);
 	free(m);
 }
 
@@ -142,6 +146,7 @@ void fsc_close(fsc_t *c)
 	}
 	while (c->husks) { /* their ranges belong to maps freed above */
 		struct fsc_map *next = c->husks->next_retired;
+		free(c->husks->served);
 		free(c->husks);
 		c->husks = next;
 	}

@@ -171,6 +171,8 @@ int fsc_journal_next(fsc_t *c, fsc_cursor_t *cur, struct fsc_change *ch)
 			continue;
 		ch->change_seq = e.change_seq;
 		ch->path_len = e.path_len;
+		ch->kinds = e.what;
+		ch->reserved = 0;
 		/* masked: a damaged entry's stray bits must not read as FSC_CHANGE_DROPPED */
 		ch->flags =
 		    e.kind == FSC_JOURNAL_DROPPED ? FSC_CHANGE_DROPPED : e.flags & FSC_REC_MASK;

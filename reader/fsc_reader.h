@@ -12,6 +12,7 @@
 #include "fsc.h"
 #include "fsc_shm_journal.h"
 #include "fsc_shm_map.h"
+#include "fsc_shm_served.h"
 #include "fsc_shm_table.h"
 
 /* fsc.h restates, for its users, values the format defines (shm/ is not installed). They are
@@ -19,12 +20,21 @@
 _Static_assert(FSC_FLAG_NEGATIVE == FSC_REC_NEGATIVE, "fsc_info.flags are the record flags");
 _Static_assert(FSC_FLAG_POLLED == FSC_REC_POLLED, "fsc_info.flags are the record flags");
 _Static_assert(FSC_FLAG_STALE == FSC_REC_STALE, "fsc_info.flags are the record flags");
-_Static_assert((FSC_FLAG_NEGATIVE | FSC_FLAG_POLLED | FSC_FLAG_STALE) == FSC_REC_MASK,
+_Static_assert(FSC_FLAG_WRITING == FSC_REC_WRITING, "fsc_info.flags are the record flags");
+_Static_assert((FSC_FLAG_NEGATIVE | FSC_FLAG_POLLED | FSC_FLAG_STALE | FSC_FLAG_WRITING) ==
+		   FSC_REC_MASK,
 	       "every record flag has a public name");
 /* fsc_change.flags: a journal entry's record flags (FSC_REC_*, masked) or DROPPED */
 _Static_assert((FSC_CHANGE_DROPPED & FSC_REC_MASK) == 0, "DROPPED is not a record flag");
 /* fsc_shm_journal_read fills FSC_JOURNAL_PATH_MAX bytes and a NUL into fsc_change.path */
 _Static_assert(FSC_CHANGE_PATH_MAX == FSC_JOURNAL_PATH_MAX + 1, "fsc_change.path holds any path");
+/* fsc_change.kinds are the journal's FSC_CK_* bits */
+_Static_assert(FSC_KIND_CREATE == FSC_CK_CREATE && FSC_KIND_MODIFY == FSC_CK_MODIFY &&
+		   FSC_KIND_ATTRIB == FSC_CK_ATTRIB && FSC_KIND_CLOSE_WRITE == FSC_CK_CLOSE_WRITE &&
+		   FSC_KIND_DELETE == FSC_CK_DELETE && FSC_KIND_MOVED_FROM == FSC_CK_MOVED_FROM &&
+		   FSC_KIND_MOVED_TO == FSC_CK_MOVED_TO && FSC_KIND_DIR == FSC_CK_DIR &&
+		   FSC_KIND_RESCAN == FSC_CK_RESCAN,
+	       "fsc_change.kinds are the journal's change kinds");
 /* No result is 0 (a caller testing a result for truth is a bug, not an answer); that the two
  * enums share no value is checked by the switch in fsc_result_name (duplicate cases). */
 _Static_assert(FSC_HIT != 0 && FSC_NEGATIVE != 0 && FSC_MISS != 0 && FSC_UNAVAILABLE != 0 &&
@@ -37,6 +47,7 @@ struct fsc_map {
 	size_t map_size;
 	struct fsc_shm_layout layout; /* validated private copy of the header geometry */
 	_Atomic uint8_t *hints;	      /* writable hit-hint bytes, one per slot, or NULL */
+	struct fsc_served *served;    /* validated private copy of what it serves, or NULL */
 	struct fsc_map *next_retired;
 };
 

@@ -8,6 +8,7 @@
  *
  *   [0, header_size)                       struct fsc_shm_header
  *   [slots_offset, + slot_count*slot_size) slot_count slots of slot_size bytes each
+ *   [that end, + served_size)              what is served (fsc_shm_served.h), if any
  *
  * Every multi-byte field is native-endian; readers reject an object whose magic does not match
  * (which also rejects the other endianness). Every field a reader loads while the writer may
@@ -64,7 +65,8 @@ enum fsc_slot_state {
 #define FSC_REC_NEGATIVE 0x1u /* the path does not exist; stat fields are zero */
 #define FSC_REC_POLLED	 0x2u /* kept current by polling, not inotify: check verified_ns */
 #define FSC_REC_STALE	 0x4u /* the writer knows it may be out of date: do not trust */
-#define FSC_REC_MASK	 0x7u
+#define FSC_REC_WRITING	 0x8u /* being written: modified, no close-after-write seen since */
+#define FSC_REC_MASK	 0xfu
 
 static inline uint64_t fsc_shm_meta_pack(uint32_t state, uint32_t flags, uint32_t path_len)
 {
@@ -209,7 +211,9 @@ struct fsc_shm_header {
 	uint64_t heartbeat_interval_ns;
 	uint64_t writer_timeout_ns; /* readers clamp it to [TIMEOUT_MIN, TIMEOUT_MAX] */
 	uint32_t writer_pid;
-	uint32_t reserved0;
+	/* Bytes of the served region (fsc_shm_served.h: fscd's roots and filters), right after
+	 * the slot array; 0 = none published. */
+	uint32_t served_size;
 	uint64_t journal_id; /* the change journal that goes with this table; 0 = none */
 	/* Random (getrandom, chosen before the first publication and the same in every table
 	 * that fscd publishes) part of its request socket's address, which nobody can bind

@@ -105,6 +105,8 @@ enum fsc_journal_read_result fsc_shm_journal_read(const struct fsc_journal_heade
 	if (!sane)
 		return FSC_JOURNAL_READ_LOST; /* overwritten mid-read, or damaged: either way */
 	copy->change_seq = atomic_load_explicit(&e->change_seq, memory_order_relaxed);
+	/* masked: a damaged entry's stray bits must not read as kinds that do not exist */
+	copy->what = (uint32_t)atomic_load_explicit(&e->what, memory_order_relaxed) & FSC_CK_MASK;
 	path_copy(e, copy->path_len, path);
 	if (!entry_intact(h, pos))
 		return FSC_JOURNAL_READ_LOST;

@@ -26,7 +26,7 @@
 #include "fsc_shm_format.h"
 
 #define FSC_JOURNAL_MAGIC	0x31304c4e524a5346ull /* "FSJRNL01" as little-endian bytes */
-#define FSC_JOURNAL_ABI_VERSION 1u
+#define FSC_JOURNAL_ABI_VERSION 2u		      /* 2: entries carry change kinds */
 #define FSC_JOURNAL_PREFIX	"fsc-journal."
 #define FSC_JOURNAL_ALIGN	16u
 #define FSC_JOURNAL_RING_MIN	(64u * 1024u)		/* bytes */
@@ -68,15 +68,16 @@ struct fsc_journal_header {
 	_Atomic uint32_t state; /* enum fsc_journal_state */
 };
 
-/* One entry: three fixed words, then the path (zero-padded), FSC_JOURNAL_ALIGN aligned. */
+/* One entry: four fixed words, then the path (zero-padded), FSC_JOURNAL_ALIGN aligned. */
 struct fsc_journal_entry {
 	_Atomic uint64_t pos;	     /* the entry's own position: a reader checks it is where it
 					looked (catches damage and stale bytes from a lap ago) */
 	_Atomic uint64_t meta;	     /* fsc_shm_journal_meta_pack(size, kind, flags, path_len) */
 	_Atomic uint64_t change_seq; /* the table's change_seq for this change */
+	_Atomic uint64_t what;	     /* FSC_CK_* bits (what happened); bits 32..63 zero */
 	_Atomic uint64_t path[];
 };
-#define FSC_JOURNAL_ENTRY_FIXED 24u
+#define FSC_JOURNAL_ENTRY_FIXED 32u
 #define FSC_JOURNAL_PAD_MIN	16u /* a pad entry needs pos and meta only */
 _Static_assert(sizeof(struct fsc_journal_entry) == FSC_JOURNAL_ENTRY_FIXED, "entry fixed part");
 _Static_assert(sizeof(struct fsc_journal_header) == 4 * FSC_CACHE_LINE, "journal header");
@@ -87,6 +88,20 @@ enum fsc_journal_kind {
 	FSC_JOURNAL_RECORD = 2,	 /* path's record changed; flags = its FSC_REC_* flags now */
 	FSC_JOURNAL_DROPPED = 3, /* path's record was removed from the table (not evicted) */
 };
+
+/* Change kinds (fsc_journal_entry.what; fsc.h names them FSC_KIND_* for readers): what fscd
+ * saw happen to the path. One entry may carry several (fscd merges the events of one batch
+ * for one path); 0 means fscd could not tell (a flag set, a record dropped). */
+#define FSC_CK_CREATE	   0x001u /* created, or found new by a scan */
+#define FSC_CK_MODIFY	   0x002u /* content modified */
+#define FSC_CK_ATTRIB	   0x004u /* mode, owner, times or link count changed */
+#define FSC_CK_CLOSE_WRITE 0x008u /* closed after writing */
+#define FSC_CK_DELETE	   0x010u /* deleted */
+#define FSC_CK_MOVED_FROM  0x020u /* moved away from this path */
+#define FSC_CK_MOVED_TO	   0x040u /* moved to this path */
+#define FSC_CK_DIR	   0x080u /* the path is (or was) a directory */
+#define FSC_CK_RESCAN	   0x100u /* events were lost here; everything at or below rescanned */
+#define FSC_CK_MASK	   0x1ffu
 
 static inline uint64_t fsc_shm_journal_meta_pack(uint32_t size, uint32_t kind, uint32_t flags,
 						 uint32_t path_len)
@@ -133,6 +148,7 @@ int fsc_shm_journal_validate(const struct fsc_journal_header *h, uint64_t object
 struct fsc_journal_copy {
 	uint32_t kind, flags, path_len, size;
 	uint64_t change_seq;
+	uint32_t what; /* FSC_CK_* bits, masked with FSC_CK_MASK */
 };
 
 enum fsc_journal_read_result {

@@ -109,8 +109,9 @@ static void test_logmon_without_fscd(void **state)
 	fsc_test_run_free(&r);
 }
 
-/* A slow writer: five chunks 50 ms apart, then close. With --quiet-ms 1000 the waiter must
- * report the whole file, never a part of it. */
+/* A slow writer: five chunks 50 ms apart, a pause of a second with the file still open, a
+ * last chunk, then close. The waiter's --quiet-ms 300 is shorter than the pause: only the
+ * record's FSC_FLAG_WRITING keeps it waiting, and it must report the whole file. */
 static void test_wait_complete_waits_for_the_writer(void **state)
 {
 	(void)state;
@@ -126,7 +127,7 @@ static void test_wait_complete_waits_for_the_writer(void **state)
 			"--name",
 			d.name,
 			"--quiet-ms",
-			"1000",
+			"300",
 			"--timeout",
 			"30000",
 			upload,
@@ -139,8 +140,10 @@ static void test_wait_complete_waits_for_the_writer(void **state)
 		assert_int_equal(write(fd, "0123456789", 10), 10);
 		fsc_test_pause_ms(50); /* the workload: a writer that takes its time */
 	}
+	fsc_test_pause_ms(1000); /* the workload: a writer pausing longer than --quiet-ms */
+	assert_int_equal(write(fd, "0123456789", 10), 10);
 	close(fd);
-	capture_expect(&out, 0, "upload.bin complete: 50 bytes\n", LINE_MS);
+	capture_expect(&out, 0, "upload.bin complete: 60 bytes\n", LINE_MS);
 	assert_int_equal(fsc_test_wait_status(pid), 0);
 	close(out.fd);
 	close(err.fd);

@@ -212,6 +212,11 @@ static int fsc_dump_table_open(struct fsc_dump_table *t, const char *name)
 	if (rc)
 		return fsc_dump_open_error(t, -rc);
 	t->hdr = t->map.base;
+	rc = fsc_shm_served_parse(t->hdr, t->map.size, &t->layout, &t->served, &why);
+	if (rc == -EPROTO)
+		return fsc_dump_invalid(t, why); /* libfsc refuses it the same way */
+	if (rc)
+		return fsc_dump_open_error(t, -rc);
 	return 0;
 }
 
@@ -265,6 +270,7 @@ static void fsc_dump_print_text(const struct fsc_dump_table *t, const struct fsc
 	else
 		printf("%-18s %s\n", "journal",
 		       h->journal_id ? "not found" : "none (--journal-kib 0)");
+	fsc_dump_served_print_text(t->served, stdout);
 	printf("%-18s %.4f (%" PRIu64 " entries in %" PRIu64 " slots; %.1f%% of capacity)\n",
 	       "load_factor", s->load_factor, s->counters[FSC_CTR_ENTRIES], l->slot_count,
 	       100.0 * s->capacity_used);
@@ -301,6 +307,7 @@ static void fsc_dump_print_json_header(struct fsc_json *j, const struct fsc_dump
 		fsc_json_u64(j, "journal_ring_bytes", s->journal_ring);
 		fsc_json_u64(j, "journal_head", s->journal_head);
 	}
+	fsc_dump_served_print_json(t->served, j);
 	fsc_json_double(j, "load_factor", s->load_factor);
 	fsc_json_double(j, "capacity_used", s->capacity_used);
 	fsc_json_object_begin(j, "counters");
@@ -354,6 +361,7 @@ int main(int argc, char **argv)
 			fsc_dump_entries_print_text(&t, now, stdout, &scan);
 	}
 	fsc_dump_warn_scan(&t, &scan);
+	free(t.served);
 	fsc_shm_unmap(&t.map);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "fsc-shmdump: cannot write the dump of table %s: %s\n", o.name,

@@ -9,6 +9,7 @@
 
 #include "fsc_json.h"
 #include "fsc_shm_map.h"
+#include "fsc_shm_served.h"
 #include "fsc_shm_table.h"
 
 /* A table mapped read-only and validated. Slot geometry comes only from layout (the private
@@ -20,6 +21,7 @@ struct fsc_dump_table {
 	const struct fsc_shm_header *hdr; /* map.base */
 	struct fsc_shm_layout layout;
 	struct fsc_shm_trust trust; /* whose tables it believes: root, itself, FSC_TRUSTED_UIDS */
+	struct fsc_served *served;  /* checked private copy of what it serves, or NULL */
 };
 
 /* One live slot, copied consistently under its seqlock. */
@@ -58,6 +60,10 @@ void fsc_dump_entries_print_text(const struct fsc_dump_table *t, uint64_t now_ns
 				 struct fsc_dump_scan *scan);
 void fsc_dump_entries_print_json(const struct fsc_dump_table *t, uint64_t now_ns,
 				 struct fsc_json *j, struct fsc_dump_scan *scan);
+
+/* What the table serves (fsc_shmdump_served.c); s NULL: not published. */
+void fsc_dump_served_print_text(const struct fsc_served *s, FILE *out);
+void fsc_dump_served_print_json(const struct fsc_served *s, struct fsc_json *j);
 
 /* CLOCK_MONOTONIC in ns, the clock of heartbeat_ns and verified_ns. */
 uint64_t fsc_dump_now_ns(void);

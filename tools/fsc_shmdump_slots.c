@@ -188,8 +188,10 @@ static const char *fsc_dump_flags_text(uint32_t flags, char *buf, size_t size)
 	static const struct {
 		uint32_t bit;
 		const char *name;
-	} names[] = {
-	    {FSC_REC_NEGATIVE, "negative"}, {FSC_REC_POLLED, "polled"}, {FSC_REC_STALE, "stale"}};
+	} names[] = {{FSC_REC_NEGATIVE, "negative"},
+		     {FSC_REC_POLLED, "polled"},
+		     {FSC_REC_STALE, "stale"},
+		     {FSC_REC_WRITING, "writing"}};
 	size_t n = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -63,7 +63,7 @@ static void fsc_stat_usage(FILE *out)
 	    "\n"
 	    "Fields: size (bytes), mode (octal), mtime (UTC), ino, change_seq (the table's\n"
 	    "sequence number at the record's last change), verified_age_ms (since fscd last\n"
-	    "confirmed the record), flags (negative, polled, stale).\n"
+	    "confirmed the record), flags (negative, polled, stale, writing).\n"
 	    "Exit status: 0 all paths answered; 1 no usable table; 2 usage error.\n",
 	    FSC_STAT_WATCH_MAX_MS);
 }
@@ -191,9 +191,10 @@ static bool fsc_stat_answer_same(const struct fsc_stat_answer *a, const struct f
 
 static const char *fsc_stat_flags_text(uint32_t flags, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s", (flags & FSC_FLAG_NEGATIVE) ? ",negative" : "",
+	snprintf(buf, size, "%s%s%s%s", (flags & FSC_FLAG_NEGATIVE) ? ",negative" : "",
 		 (flags & FSC_FLAG_POLLED) ? ",polled" : "",
-		 (flags & FSC_FLAG_STALE) ? ",stale" : "");
+		 (flags & FSC_FLAG_STALE) ? ",stale" : "",
+		 (flags & FSC_FLAG_WRITING) ? ",writing" : "");
 	return buf[0] ? buf + 1 : "-";
 }
 
@@ -255,6 +256,8 @@ static void fsc_stat_print_json(const char *path, const struct fsc_stat_answer *
 			fsc_json_string(&j, NULL, "polled");
 		if (a->info.flags & FSC_FLAG_STALE)
 			fsc_json_string(&j, NULL, "stale");
+		if (a->info.flags & FSC_FLAG_WRITING)
+			fsc_json_string(&j, NULL, "writing");
 		fsc_json_array_end(&j);
 	}
 	fsc_json_object_end(&j);

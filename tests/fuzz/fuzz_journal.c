@@ -34,7 +34,7 @@
 /* One entry as the walk read it; path_off is where its path lies in the object. */
 struct seen {
 	uint64_t pos, change_seq, path_off;
-	uint32_t kind, flags, path_len, size;
+	uint32_t kind, flags, path_len, size, what;
 };
 
 struct walk {
@@ -88,8 +88,10 @@ static void walk_from(const unsigned char *obj, const struct fsc_journal_layout 
 		FUZZ_CHECK(path[c.path_len] == '\0' && strlen(path) == c.path_len &&
 			   path[0] == '/');
 		FUZZ_CHECK(memcmp(path, e + FSC_JOURNAL_ENTRY_FIXED, c.path_len) == 0 &&
-			   c.change_seq == fsc_fuzz_word(e + 16));
+			   c.change_seq == fsc_fuzz_word(e + 16) &&
+			   c.what == (fsc_fuzz_word(e + 24) & FSC_CK_MASK));
 		s->change_seq = c.change_seq;
+		s->what = c.what;
 		s->flags = c.flags;
 		s->path_len = c.path_len;
 		s->path_off = l->ring_offset + off + FSC_JOURNAL_ENTRY_FIXED;
@@ -189,6 +191,9 @@ static void check_next(fsc_t *c, const unsigned char *obj, uint64_t id, uint64_t
 		FUZZ_CHECK(ch->flags == (s->kind == FSC_JOURNAL_DROPPED
 					     ? FSC_CHANGE_DROPPED
 					     : (s->flags & FSC_REC_MASK)));
+		/* kinds are the entry's, never bits no kind has */
+		FUZZ_CHECK(ch->kinds == s->what && (ch->kinds & ~FSC_CK_MASK) == 0 &&
+			   ch->reserved == 0);
 		i = j + 1;
 	}
 	int r = fsc_journal_wait(c, &cur, 0); /* never blocks: the entries are there or not */

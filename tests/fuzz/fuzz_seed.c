@@ -98,10 +98,27 @@ static void put(struct fsc_writer *w, const char *path, unsigned i, uint32_t fla
 		fprintf(stderr, "fsc-fuzz-seed: put %s refused\n", path);
 }
 
+/* What the seed tables serve (their served region): roots over the keys they hold. */
+static const char *const seed_roots[] = {"/etc", "/var/log/syslog", "/tmp/a"};
+static const bool seed_root_is_file[] = {false, true, false};
+static const char *const seed_exclude[] = {"*.bak", "b"};
+static const char *const seed_include[] = {"*"};
+static const struct fsc_served_spec seed_served = {.roots = seed_roots,
+						   .root_is_file = seed_root_is_file,
+						   .nroots = 3,
+						   .exclude = seed_exclude,
+						   .nexclude = 2,
+						   .include = seed_include,
+						   .ninclude = 1,
+						   .max_depth = 4};
+
 static struct fsc_writer *open_writer(const char *name, uint32_t slot_size, uint64_t journal)
 {
-	struct fsc_writer_opts o = {
-	    .name = name, .capacity = 32, .slot_size = slot_size, .journal_bytes = journal};
+	struct fsc_writer_opts o = {.name = name,
+				    .capacity = 32,
+				    .slot_size = slot_size,
+				    .journal_bytes = journal,
+				    .served = &seed_served};
 	struct fsc_writer *w;
 	const char *why;
 	if (fsc_writer_open(&w, &o, &why) != 0) {
@@ -151,6 +168,14 @@ static void tables(const char *name)
 	fsc_writer_remove(w, "/tmp/gone", strlen("/tmp/gone")); /* a tombstone */
 	struct blob live = copy_object(object);
 	emit("table", "live", ZERO_EXTEND | FORGE_LIVE, live, 0);
+
+	/* a damaged served region: an item's length past the region's end */
+	struct blob sv = blob_dup(live);
+	const struct fsc_shm_header *lh = (const void *)live.bytes;
+	unsigned char *region = sv.bytes + lh->slots_offset + lh->slot_count * lh->slot_size;
+	region[sizeof(struct fsc_served_head) + 2] = 0xff;
+	emit("table", "served-item-past-end", ZERO_EXTEND | FORGE_LIVE, sv, 0);
+	free(sv.bytes);
 
 	/* damaged slots, one of each kind, in one table */
 	struct blob d = blob_dup(live);

@@ -17,10 +17,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fsc.h"
+#include "fsc_shm_served.h"
 #include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 #include "fuzz_common.h"
@@ -223,13 +225,37 @@ static void check_libfsc(const struct fsc_fuzz_object *o, int vrc, const struct 
 	bool forged = o->flags & FUZZ_FORGE_LIVE;
 	errno = 0;
 	fsc_t *c = fsc_open(fsc_fuzz_name());
+	/* the served region is part of the table: damaged, the table is refused */
+	int open_errno = errno;
+	struct fsc_served *served = NULL;
+	if (vrc == 0) {
+		const char *why = NULL;
+		vrc = fsc_shm_served_parse((const void *)o->bytes, o->size, l, &served, &why);
+		FUZZ_CHECK(vrc == 0 || (vrc == -EPROTO && why));
+	}
+	errno = open_errno;
 	if (vrc != 0) {
 		FUZZ_CHECK(!c && errno == EPROTO);
 		return;
 	}
 	FUZZ_CHECK(c || (!forged && errno == ESRCH));
-	if (!c)
+	if (!c) {
+		free(served);
 		return;
+	}
+	/* fsc_covers answers what the checked copy says (IF_DIR: a lookup decides) */
+	for (size_t i = 0; i < nkeys && forged; i++) {
+		const char *path = keys[i].path;
+		int cov = fsc_covers(c, path);
+		enum fsc_served_answer a = fsc_shm_served_covers(served, path, strlen(path));
+		if (path[0] != '/')
+			FUZZ_CHECK(cov == -1 && errno == EINVAL);
+		else if (!fsc_shm_path_cacheable(path, strlen(path), UINT32_MAX))
+			FUZZ_CHECK(cov == 0);
+		else
+			FUZZ_CHECK(a == FSC_SERVED_IF_DIR ? cov == 0 || cov == 1 : cov == (int)a);
+	}
+	free(served);
 	for (size_t i = 0; i < nkeys; i++) {
 		const char *path = keys[i].path;
 		uint64_t index = 0;

@@ -227,10 +227,40 @@ static enum fscd_loop_exit fscd_loop_run(struct fscd_daemon *d)
 	}
 }
 
-static int fscd_table_open(const struct fscd_config *cfg, uint64_t request_nonce,
-			   struct fsc_writer **w)
+/* What the table serves, for readers' fsc_covers and fsc-shmdump: the roots as the tree
+ * resolved them, and the filters. The arrays are malloc'd; free spec->roots and
+ * spec->root_is_file. false if out of memory. */
+static bool fscd_served_spec(const struct fscd_config *cfg, const struct fscd_tree *tree,
+			     struct fsc_served_spec *spec)
 {
+	size_t n = fscd_tree_root_count(tree);
+	const char **roots = calloc(n + 1, sizeof(*roots));
+	bool *is_file = calloc(n + 1, sizeof(*is_file));
+	if (!roots || !is_file) {
+		free(roots);
+		free(is_file);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		roots[i] = fscd_tree_root_path(tree, i, &is_file[i]);
+	*spec = (struct fsc_served_spec){.roots = roots,
+					 .root_is_file = is_file,
+					 .nroots = n,
+					 .exclude = (const char *const *)cfg->exclude.v,
+					 .nexclude = cfg->exclude.n,
+					 .include = (const char *const *)cfg->include.v,
+					 .ninclude = cfg->include.n,
+					 .max_depth = cfg->max_depth};
+	return true;
+}
+
+static int fscd_table_open(const struct fscd_config *cfg, uint64_t request_nonce,
+			   const struct fscd_tree *tree, struct fsc_writer **w)
+{
+	struct fsc_served_spec spec;
+	bool served = fscd_served_spec(cfg, tree, &spec);
 	struct fsc_writer_opts o = {
+	    .served = served ? &spec : NULL, /* none: readers' fsc_covers says 0 */
 	    .name = cfg->name,
 	    .capacity = cfg->capacity,
 	    .slot_size = cfg->slot_size,
@@ -249,6 +279,10 @@ static int fscd_table_open(const struct fscd_config *cfg, uint64_t request_nonce
 			 "left of table '%s'",
 			 n, bytes / 1024, cfg->name);
 	int rc = fsc_writer_open(w, &o, &why);
+	if (served) {
+		free((void *)spec.roots);
+		free((void *)spec.root_is_file);
+	}
 	if (rc)
 		fscd_log(FSCD_LOG_ERROR, "cannot publish table '%s': %s (%s)", cfg->name, why,
 			 strerror(-rc));
@@ -375,7 +409,7 @@ static enum fscd_start fscd_daemon_start(struct fscd_daemon *d)
 	    fscd_loop_add(d->loop.epfd, fscd_tree_poll_fd(d->tree), EPOLLIN) < 0 ||
 	    fscd_requests_open(&d->requests, cfg->name, cfg->request_window_ms) < 0 ||
 	    fscd_loop_add(d->loop.epfd, fscd_requests_fd(d->requests), EPOLLIN) < 0 ||
-	    fscd_table_open(cfg, fscd_requests_nonce(d->requests), &d->w))
+	    fscd_table_open(cfg, fscd_requests_nonce(d->requests), d->tree, &d->w))
 		return fscd_stop_pending() ? FSCD_START_STOPPED : FSCD_START_FAILED;
 	if (cfg->config_file)
 		fscd_log(FSCD_LOG_INFO, "settings from %s, overridden by command-line flags",

@@ -10,6 +10,7 @@
 #define XXH_INLINE_ALL /* one short hash per event: no call into the library */
 #include <xxhash.h>
 
+#include "fsc_shm_journal.h"
 #include "fscd_log.h"
 
 #define FSCD_PENDING_MIN_SLOTS	 64
@@ -98,7 +99,22 @@ static size_t fscd_pending_slot(const struct fscd_pending_set *s, const char *pa
 	}
 }
 
+/* Merges what an event saw into what earlier ones did (see FSCD_SEEN_WRITING). */
+static uint32_t fscd_pending_merge(uint32_t had, uint32_t seen)
+{
+	if (seen & FSC_CK_MODIFY)
+		had = (had & ~FSCD_SEEN_DONE) | FSCD_SEEN_WRITING;
+	if (seen & (FSC_CK_CLOSE_WRITE | FSC_CK_MOVED_TO))
+		had = (had & ~FSCD_SEEN_WRITING) | FSCD_SEEN_DONE;
+	return had | (seen & FSC_CK_MASK);
+}
+
 void fscd_pending_add_len(struct fscd_pending *p, const char *path, size_t len)
+{
+	fscd_pending_add_seen(p, path, len, 0);
+}
+
+void fscd_pending_add_seen(struct fscd_pending *p, const char *path, size_t len, uint32_t seen)
 {
 	struct fscd_pending_set *s = &p->cur;
 	pthread_once(&fscd_pending_seed_once, fscd_pending_seed_init);
@@ -106,12 +122,15 @@ void fscd_pending_add_len(struct fscd_pending *p, const char *path, size_t len)
 	if (!fscd_pending_room_slots(s))
 		goto nomem;
 	size_t i = fscd_pending_slot(s, path, len, hash);
-	if (s->slots[i])
-		return; /* already pending */
+	if (s->slots[i]) { /* already pending: one refresh, all it saw */
+		struct fscd_pending_entry *e = &s->entries[s->slots[i] - 1];
+		e->seen = fscd_pending_merge(e->seen, seen);
+		return;
+	}
 	if (!fscd_pending_room_path(s, len))
 		goto nomem;
-	s->entries[s->count] =
-	    (struct fscd_pending_entry){.off = s->arena_used, .len = len, .hash = hash};
+	s->entries[s->count] = (struct fscd_pending_entry){
+	    .off = s->arena_used, .len = len, .hash = hash, .seen = fscd_pending_merge(0, seen)};
 	memcpy(s->arena + s->arena_used, path, len);
 	s->arena[s->arena_used + len] = '\0';
 	s->arena_used += len + 1;
@@ -157,18 +176,39 @@ static void fscd_pending_set_empty(struct fscd_pending_set *s)
 	s->arena_used = 0;
 }
 
-void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path, size_t len),
-			void *ctx)
+/* One of fn and fn_seen is called for each path. */
+static void
+fscd_pending_flush_any(struct fscd_pending *p, void (*fn)(void *ctx, const char *path, size_t len),
+		       void (*fn_seen)(void *ctx, const char *path, size_t len, uint32_t seen),
+		       void *ctx)
 {
 	/* fn may add paths (a rescan does): they go to a fresh set, for the next flush */
 	struct fscd_pending_set batch = p->cur;
 	p->cur = p->spare;
 	p->spare = (struct fscd_pending_set){0};
-	for (size_t i = 0; i < batch.count; i++)
-		fn(ctx, batch.arena + batch.entries[i].off, batch.entries[i].len);
+	for (size_t i = 0; i < batch.count; i++) {
+		const struct fscd_pending_entry *e = &batch.entries[i];
+		if (fn_seen)
+			fn_seen(ctx, batch.arena + e->off, e->len, e->seen);
+		else
+			fn(ctx, batch.arena + e->off, e->len);
+	}
 	fscd_pending_set_empty(&batch);
 	fscd_pending_set_free(&p->spare); /* only a flush from within fn leaves one */
 	p->spare = batch;
+}
+
+void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path, size_t len),
+			void *ctx)
+{
+	fscd_pending_flush_any(p, fn, NULL, ctx);
+}
+
+void fscd_pending_flush_seen(struct fscd_pending *p,
+			     void (*fn)(void *ctx, const char *path, size_t len, uint32_t seen),
+			     void *ctx)
+{
+	fscd_pending_flush_any(p, NULL, fn, ctx);
 }
 
 size_t fscd_pending_count(const struct fscd_pending *p)

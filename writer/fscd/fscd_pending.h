@@ -16,7 +16,15 @@ struct fscd_pending_entry {
 	size_t off; /* in the arena */
 	size_t len;
 	uint64_t hash;
+	uint32_t seen; /* FSC_CK_* seen for the path since the last flush, and FSCD_SEEN_* */
 };
+
+/* With the FSC_CK_* bits of fscd_pending_add_seen: the last event that said anything about
+ * the path being written. FSC_CK_MODIFY sets WRITING (and clears DONE); FSC_CK_CLOSE_WRITE
+ * and FSC_CK_MOVED_TO set DONE (and clear WRITING): so the order of events within one batch
+ * decides, which the merged kinds alone cannot tell. */
+#define FSCD_SEEN_WRITING 0x40000000u
+#define FSCD_SEEN_DONE	  0x20000000u
 
 struct fscd_pending_set {
 	char *arena; /* the paths, each NUL-terminated, back to back */
@@ -36,10 +44,17 @@ struct fscd_pending {
 void fscd_pending_add(struct fscd_pending *p, const char *path);
 /* The same, len being strlen(path). */
 void fscd_pending_add_len(struct fscd_pending *p, const char *path, size_t len);
+/* The same, with what was seen happen to it (FSC_CK_* bits, from an inotify event): merged
+ * with what earlier adds of the path saw, for fscd_pending_flush_seen. */
+void fscd_pending_add_seen(struct fscd_pending *p, const char *path, size_t len, uint32_t seen);
 /* Calls fn once per distinct path (in the order first added), then empties the set. Paths
  * fn adds go into the set again, for the next flush. */
 void fscd_pending_flush(struct fscd_pending *p, void (*fn)(void *ctx, const char *path, size_t len),
 			void *ctx);
+/* The same, giving fn what was seen (FSC_CK_* and FSCD_SEEN_* bits; 0 if only queued). */
+void fscd_pending_flush_seen(struct fscd_pending *p,
+			     void (*fn)(void *ctx, const char *path, size_t len, uint32_t seen),
+			     void *ctx);
 size_t fscd_pending_count(const struct fscd_pending *p);
 void fscd_pending_free(struct fscd_pending *p);
 

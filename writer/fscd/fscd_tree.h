@@ -25,6 +25,9 @@ int fscd_tree_fd(const struct fscd_tree *t);
 /* Adds a root: a directory (cached with everything below it) or a file (watched through its
  * parent directory). Returns 0, or -errno with a message logged naming the path. */
 int fscd_tree_add_root(struct fscd_tree *t, const char *path);
+/* The roots added (canonical paths, owned by t), for the table to say what it serves. */
+size_t fscd_tree_root_count(const struct fscd_tree *t);
+const char *fscd_tree_root_path(const struct fscd_tree *t, size_t i, bool *is_file);
 /* Scans every root: watches and publishes everything below them. */
 void fscd_tree_scan_all(struct fscd_tree *t);
 /* Reads and applies the pending inotify events; refreshes each changed path once. */

@@ -21,7 +21,8 @@
 
 #define FSCD_WATCH_MASK                                                                            \
 	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |             \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+	 IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |            \
+	 IN_EXCL_UNLINK)
 
 int fscd_dirs_init(struct fscd_tree *t)
 {

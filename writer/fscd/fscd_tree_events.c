@@ -41,6 +41,24 @@ static void dir_gone(struct fscd_tree *t, const struct fscd_dir *d, uint32_t mas
 	}
 }
 
+/* What an event on an entry of a watched directory says happened to it (FSC_CK_* bits). */
+static uint32_t event_seen(uint32_t mask)
+{
+	static const struct {
+		uint32_t in, ck;
+	} map[] = {
+	    {IN_CREATE, FSC_CK_CREATE},	    {IN_MODIFY, FSC_CK_MODIFY},
+	    {IN_ATTRIB, FSC_CK_ATTRIB},	    {IN_CLOSE_WRITE, FSC_CK_CLOSE_WRITE},
+	    {IN_DELETE, FSC_CK_DELETE},	    {IN_MOVED_FROM, FSC_CK_MOVED_FROM},
+	    {IN_MOVED_TO, FSC_CK_MOVED_TO}, {IN_ISDIR, FSC_CK_DIR},
+	};
+	uint32_t seen = 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (mask & map[i].in)
+			seen |= map[i].ck;
+	return seen;
+}
+
 static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 {
 	struct fscd_dir *d = fscd_dir_of(t, ev->wd);
@@ -73,7 +91,7 @@ static void handle_event(struct fscd_tree *t, const struct inotify_event *ev)
 	if (!d->recursive || fscd_filter_wants(t->filter, child, is_dir, d->depth + 1)) {
 		if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && d->recursive)
 			fscd_tree_scan_dir(t, child, d->depth + 1, true);
-		fscd_tree_queue(t, child, len);
+		fscd_tree_queue_seen(t, child, len, event_seen(ev->mask));
 	}
 	if (child != buf)
 		free(child);

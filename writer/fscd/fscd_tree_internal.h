@@ -155,6 +155,8 @@ void fscd_roots_watch_returned(struct fscd_tree *t);
 void fscd_roots_lost(struct fscd_tree *t, int i);
 /* The depth of path below the root it lies under (a file root: exactly it), or -1. */
 int fscd_roots_depth_of(const struct fscd_tree *t, const char *path);
+/* Queues every root with FSC_CK_RESCAN: its journal entry says events were lost below it. */
+void fscd_roots_queue_rescan(struct fscd_tree *t);
 void fscd_roots_free(struct fscd_tree *t);
 
 /* fscd_tree_scan.c: scans */
@@ -170,9 +172,13 @@ void fscd_tree_reverify_all(struct fscd_tree *t);
 /* fscd_tree_refresh.c: the pending set and what a refresh publishes */
 /* Queues path (len: strlen(path)) to be refreshed at the end of the pass. */
 void fscd_tree_queue(struct fscd_tree *t, const char *path, size_t len);
+/* The same, for an event that saw seen (FSC_CK_* bits) happen to path: its journal entry
+ * says so, and FSC_CK_MODIFY / FSC_CK_CLOSE_WRITE / FSC_CK_MOVED_TO set or clear the record's
+ * FSC_REC_WRITING (the last of them in the batch decides). */
+void fscd_tree_queue_seen(struct fscd_tree *t, const char *path, size_t len, uint32_t seen);
 /* Queues every positive record at or below prefix. */
 void fscd_tree_queue_under(struct fscd_tree *t, const char *prefix);
-/* Queues every record (for a full re-verification). */
+/* Queues every record (for a full re-verification), clearing FSC_REC_WRITING. */
 void fscd_tree_queue_all(struct fscd_tree *t);
 /* Queues the live records in count slots from start; returns the slot to go on from. */
 uint64_t fscd_tree_queue_range(struct fscd_tree *t, uint64_t start, uint64_t count);

@@ -15,6 +15,23 @@ void fscd_tree_queue(struct fscd_tree *t, const char *path, size_t len)
 	fscd_pending_add_len(&t->refresh.pending, path, len);
 }
 
+void fscd_tree_queue_seen(struct fscd_tree *t, const char *path, size_t len, uint32_t seen)
+{
+	fscd_pending_add_seen(&t->refresh.pending, path, len, seen);
+}
+
+/* The record flags a refresh publishes for a file that exists: FSC_REC_WRITING as the last
+ * event about writing says (see FSCD_SEEN_WRITING), else as the record had it. */
+static uint32_t refreshed_flags(uint32_t old_flags, uint32_t seen, const struct stat *st)
+{
+	bool writing = (old_flags & FSC_REC_WRITING) != 0;
+	if (seen & FSCD_SEEN_WRITING)
+		writing = true;
+	if (seen & FSCD_SEEN_DONE)
+		writing = false;
+	return writing && S_ISREG(st->st_mode) ? FSC_REC_WRITING : 0;
+}
+
 struct inode_visit {
 	uint64_t dev, ino;
 	const char *except;
@@ -30,23 +47,27 @@ static void collect_inode(void *ctx, const char *path, size_t len, uint32_t flag
 		fscd_pending_add_len(v->out, path, len);
 }
 
-static void refresh_one(struct fscd_tree *t, const char *path, size_t len, struct stat *st,
-			int *err)
+/* old_flags: the record's flags before (0 if none); seen: what events said (pending set). */
+static void refresh_one(struct fscd_tree *t, const char *path, size_t len, uint32_t old_flags,
+			uint32_t seen, struct stat *st, int *err)
 {
 	fsc_writer_count(t->w, FSC_CTR_STATS, 1);
 	*err = lstat(path, st) == 0 ? 0 : errno;
+	uint64_t now_ns = fsc_writer_now_ns();
+	uint32_t ck = seen & FSC_CK_MASK;
 	if (*err == 0) {
 		if (S_ISLNK(st->st_mode))
-			fsc_writer_remove(t->w, path, len);
+			fsc_writer_remove_seen(t->w, path, len, ck);
 		else
-			fsc_writer_put(t->w, path, len, st, 0);
+			fsc_writer_put_seen(t->w, path, len, st,
+					    refreshed_flags(old_flags, seen, st), now_ns, ck);
 	} else if (*err == ENOENT || *err == ENOTDIR) {
-		fsc_writer_put_negative(t->w, path, len);
+		fsc_writer_put_seen(t->w, path, len, NULL, 0, now_ns, ck);
 	} else {
 		/* EACCES and the like: stat(2) would fail for readers too, but maybe not for
 		 * every reader; never serve a guess */
 		fsc_writer_count(t->w, FSC_CTR_STAT_ERRORS, 1);
-		fsc_writer_remove(t->w, path, len);
+		fsc_writer_remove_seen(t->w, path, len, ck);
 		uint64_t now = fsc_writer_now_ns();
 		uint64_t *logged = &t->refresh.stat_error_logged_ns;
 		if (now - *logged > 10000000000ull || !*logged) {
@@ -64,8 +85,10 @@ static void refresh_link(void *ctx, const char *path, size_t len)
 	struct fscd_tree *t = ctx;
 	struct stat ignored;
 	int err;
+	uint32_t flags = 0;
+	fsc_writer_contains(t->w, path, len, &flags);
 	if (!fscd_tree_poll_owns(t, path))
-		refresh_one(t, path, len, &ignored, &err);
+		refresh_one(t, path, len, flags, 0, &ignored, &err);
 }
 
 static void refresh_inode_links(struct fscd_tree *t, const struct stat *st, const char *except)
@@ -89,7 +112,7 @@ static bool multiply_linked(const struct stat *st)
  * whose target may change where no watch sees it, are left to stat(2)). A link count change
  * is reported by the kernel only on the inode, not to directory watches: when the inode had
  * or has other names, the records of those names are refreshed too. */
-static void refresh_len(void *ctx, const char *path, size_t len)
+static void refresh_seen(void *ctx, const char *path, size_t len, uint32_t seen)
 {
 	struct fscd_tree *t = ctx;
 	if (fscd_tree_poll_owns(t, path))
@@ -98,7 +121,7 @@ static void refresh_len(void *ctx, const char *path, size_t len)
 	uint32_t flags = 0;
 	bool had = fsc_writer_get(t->w, path, len, &old, &flags) && !(flags & FSC_REC_NEGATIVE);
 	int err;
-	refresh_one(t, path, len, &now, &err);
+	refresh_one(t, path, len, flags, seen, &now, &err);
 	/* new to the table, or kept by polling until now: its directory lists it, for when
 	 * that directory is moved away or deleted */
 	if (err == 0 && !S_ISLNK(now.st_mode) && (!had || (flags & FSC_REC_POLLED)))
@@ -115,13 +138,14 @@ static void refresh_len(void *ctx, const char *path, size_t len)
 
 void fscd_tree_cache_path(struct fscd_tree *t, const char *path)
 {
-	refresh_len(t, path, strlen(path));
+	refresh_seen(t, path, strlen(path), 0);
 }
 
 void fscd_tree_refresh_queued(struct fscd_tree *t)
 {
-	/* coalescing: a path changed many times since the last pass is stat'ed once */
-	fscd_pending_flush(&t->refresh.pending, refresh_len, t);
+	/* coalescing: a path changed many times since the last pass is stat'ed once, its
+	 * journal entry carrying every kind of change its events saw */
+	fscd_pending_flush_seen(&t->refresh.pending, refresh_seen, t);
 }
 
 struct subtree_visit {
@@ -169,9 +193,19 @@ static void collect_all(void *ctx, const char *path, size_t len, uint32_t flags,
 	fscd_pending_add_len(ctx, path, len);
 }
 
+static void collect_all_done(void *ctx, const char *path, size_t len, uint32_t flags,
+			     const struct stat *st)
+{
+	(void)st;
+	(void)flags;
+	/* events were lost: a close after writing among them would leave FSC_REC_WRITING set
+	 * for ever, so it is cleared; a writer still at it sets it again with its next write */
+	fscd_pending_add_seen(ctx, path, len, FSCD_SEEN_DONE);
+}
+
 void fscd_tree_queue_all(struct fscd_tree *t)
 {
-	fsc_writer_foreach(t->w, collect_all, &t->refresh.pending);
+	fsc_writer_foreach(t->w, collect_all_done, &t->refresh.pending);
 }
 
 uint64_t fscd_tree_queue_range(struct fscd_tree *t, uint64_t start, uint64_t count)

@@ -114,6 +114,24 @@ int fscd_tree_add_root(struct fscd_tree *t, const char *path)
 	return 0;
 }
 
+size_t fscd_tree_root_count(const struct fscd_tree *t)
+{
+	return t->roots.n;
+}
+
+const char *fscd_tree_root_path(const struct fscd_tree *t, size_t i, bool *is_file)
+{
+	*is_file = t->roots.v[i].name != NULL;
+	return t->roots.v[i].path;
+}
+
+void fscd_roots_queue_rescan(struct fscd_tree *t)
+{
+	for (size_t i = 0; i < t->roots.n; i++)
+		fscd_tree_queue_seen(t, t->roots.v[i].path, strlen(t->roots.v[i].path),
+				     FSC_CK_RESCAN);
+}
+
 void fscd_roots_free(struct fscd_tree *t)
 {
 	for (size_t i = 0; i < t->roots.n; i++) {

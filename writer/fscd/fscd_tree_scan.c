@@ -97,4 +97,5 @@ void fscd_tree_reverify_all(struct fscd_tree *t)
 	fsc_writer_count(t->w, FSC_CTR_RESCANS, 1);
 	fscd_tree_queue_all(t);
 	fscd_tree_scan_all(t);
+	fscd_roots_queue_rescan(t); /* journal readers learn that events were lost here */
 }

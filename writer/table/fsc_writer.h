@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fsc_shm_journal.h" /* FSC_CK_*: change kinds */
+#include "fsc_shm_served.h"
 #include "fsc_shm_table.h"
 
 struct fsc_writer_opts {
@@ -30,6 +32,9 @@ struct fsc_writer_opts {
 	/* the random part of the request socket's address, stored in the header of every table
 	 * this writer publishes (PROTOCOL.md "Requests"); 0 = no request socket */
 	uint64_t request_nonce;
+	/* what this writer's tables serve (roots and filters), published in each for readers'
+	 * fsc_covers and tools; read during fsc_writer_open only. NULL = none published */
+	const struct fsc_served_spec *served;
 };
 
 struct fsc_writer;
@@ -54,7 +59,7 @@ int fsc_wdir_prepare(const char *name, char *addr, size_t size, const char **why
  * the name. *count and *bytes: what was removed. 0, or -errno (-EINVAL: bad name). */
 int fsc_writer_remove_leftovers(const char *name, uint64_t *count, uint64_t *bytes);
 
-/* Insert or update the record for path. flags: FSC_REC_POLLED/STALE. 0, or -ENAMETOOLONG
+/* Insert or update the record for path. flags: FSC_REC_POLLED/STALE/WRITING. 0, or -ENAMETOOLONG
  * (path longer than the table's path_max: counted, not stored), -EINVAL (not cacheable). */
 int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
 		   uint32_t flags);
@@ -67,6 +72,14 @@ int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len);
 /* The same, with flags (FSC_REC_POLLED) and the time the absence was seen. */
 int fsc_writer_put_negative_at(struct fsc_writer *w, const char *path, size_t len, uint32_t flags,
 			       uint64_t verified_ns);
+/* Change kinds: seen is what the caller saw happen to path (FSC_CK_* of fsc_shm_journal.h, from
+ * inotify events; 0: nothing). The journal entry of the change carries seen completed by
+ * comparing the record before and after (the put and remove functions above do only the
+ * comparison). A seen CLOSE_WRITE or RESCAN is journalled even if the record is unchanged.
+ * put_seen with st NULL is put_negative_at. Same results as put_at and remove. */
+int fsc_writer_put_seen(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
+			uint32_t flags, uint64_t verified_ns, uint32_t seen);
+int fsc_writer_remove_seen(struct fsc_writer *w, const char *path, size_t len, uint32_t seen);
 /* Flags path's record FSC_REC_STALE, keeping the rest (its verified time too): fscd can no
  * longer vouch for it. The next put clears it. 0, or -ENOENT if path is not in the table. */
 int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len);

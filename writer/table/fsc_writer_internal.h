@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "fsc_shm_journal.h"
+#include "fsc_shm_served.h"
 #include "fsc_writer.h"
 
 /* One table object the writer built and mapped read-write. */
@@ -31,6 +32,10 @@ struct fsc_writer {
 	const char *last_error;		/* why the last compaction failed, or NULL */
 	struct fsc_wjournal *journal;	/* the change journal, or NULL (journal_bytes 0) */
 	const char *journal_error;	/* why there is none although one was asked for */
+	/* the served region every table carries (fsc_writer_served.c) */
+	bool served_done; /* encoded (opts.served is then NULL) */
+	uint32_t served_len;
+	unsigned char served[FSC_SERVED_MAX];
 };
 
 /* Creates, sizes and maps an object read-write, its pages allocated now (a full directory
@@ -57,13 +62,25 @@ int fsc_wjournal_create(struct fsc_writer *w, uint64_t bytes, const char **why);
 /* Renames it to its public name; before the first table is published. No-op without one. */
 int fsc_wjournal_publish(struct fsc_writer *w, const char **why);
 uint64_t fsc_wjournal_id(const struct fsc_wjournal *j);
-/* Appends one entry (after the table write it reports). No-op before publication. */
-void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, const char *path,
-			 size_t len, uint64_t change_seq);
+/* Appends one entry (after the table write it reports); what: its FSC_CK_* bits. No-op before
+ * publication. */
+void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, uint32_t what,
+			 const char *path, size_t len, uint64_t change_seq);
 /* Wakes readers blocked in fsc_journal_wait if entries came since the last wake. */
 void fsc_wjournal_wake(struct fsc_wjournal *j);
 /* Marks it stopped, wakes waiters, removes the name if it is still ours and unlink_name. */
 void fsc_wjournal_close(struct fsc_writer *w, bool unlink_name);
+
+/* fsc_writer_kinds.c: the FSC_CK_* bits of a record change: seen (what the caller saw happen,
+ * or 0) completed by comparing the record before (had: there was one; its flags and words)
+ * and after. */
+uint32_t fsc_wkinds_derive(bool had, uint32_t old_flags, const uint64_t old[FSC_ST_WORDS],
+			   uint32_t flags, const uint64_t now[FSC_ST_WORDS], uint32_t seen);
+
+/* fsc_writer_served.c: bytes to add to a table object for its served region (0: none) */
+uint32_t fsc_wserved_size(struct fsc_writer *w);
+/* Copies the served region after the slots of h (header geometry set) and records its size. */
+void fsc_wserved_store(struct fsc_writer *w, struct fsc_shm_header *h);
 
 /* fsc_writer_table.c: object life cycle */
 /* prev: the table this one replaces (its seed is kept when the geometry is unchanged, and

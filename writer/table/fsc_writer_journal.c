@@ -123,8 +123,8 @@ static void reclaim_up_to(struct fsc_wjournal *j, uint64_t end)
 	atomic_thread_fence(memory_order_release);
 }
 
-void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, const char *path,
-			 size_t len, uint64_t change_seq)
+void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, uint32_t what,
+			 const char *path, size_t len, uint64_t change_seq)
 {
 	if (!j || !j->published || len == 0 || len > FSC_JOURNAL_PATH_MAX)
 		return;
@@ -143,6 +143,7 @@ void fsc_wjournal_append(struct fsc_wjournal *j, uint32_t kind, uint32_t flags, 
 	store(&e->pos, pos);
 	store(&e->meta, fsc_shm_journal_meta_pack(size, kind, flags, (uint32_t)len));
 	store(&e->change_seq, change_seq);
+	store(&e->what, what & FSC_CK_MASK);
 	size_t words = (size - FSC_JOURNAL_ENTRY_FIXED) / 8;
 	for (size_t i = 0; i < words; i++) {
 		uint64_t v = 0;

@@ -221,18 +221,19 @@ static bool record_equals(struct fsc_shm_slot *s, uint32_t flags, const uint64_t
 }
 
 /* Inserts or updates k; *changed tells whether readers can see a difference (an update
- * with the same record only refreshes verified_ns). Returns the slot used. */
+ * with the same record only refreshes verified_ns, unless force: then it is a change, with a
+ * new change_seq). Returns the slot used. */
 static uint64_t wtable_store(struct fsc_writer *w, struct fsc_wtable *t,
 			     const struct fsc_shm_key *k, uint32_t flags,
 			     const uint64_t st[FSC_ST_WORDS], uint64_t change_seq,
-			     uint64_t verified_ns, bool *changed)
+			     uint64_t verified_ns, bool force, bool *changed)
 {
 	int64_t found, free_slot;
 	wtable_find(t, k, &found, &free_slot);
 	if (found >= 0) {
 		struct fsc_shm_slot *s = fsc_wtable_slot(t, (uint64_t)found);
 		uint64_t seq = fsc_shm_seqlock_write_begin(&s->seq);
-		if (record_equals(s, flags, st)) {
+		if (!force && record_equals(s, flags, st)) {
 			/* verified, unchanged: only the time moves; not a change */
 			store(&s->verified_ns, verified_ns);
 		} else {
@@ -288,22 +289,44 @@ static uint64_t next_change_seq(struct fsc_wtable *t)
 	return seq;
 }
 
+/* The kinds of the change about to be made to k's record (fsc_writer_kinds.c). */
+static uint32_t put_what(struct fsc_wtable *t, const struct fsc_shm_key *k, uint32_t flags,
+			 const uint64_t words[FSC_ST_WORDS], uint32_t seen)
+{
+	int64_t found, free_slot;
+	wtable_find(t, k, &found, &free_slot);
+	uint64_t old[FSC_ST_WORDS] = {0};
+	uint32_t old_flags = 0;
+	if (found >= 0) {
+		struct fsc_shm_slot *s = fsc_wtable_slot(t, (uint64_t)found);
+		old_flags = fsc_shm_meta_flags(load(&s->meta));
+		for (int i = 0; i < FSC_ST_WORDS; i++)
+			old[i] = load(&s->st[i]);
+	}
+	return fsc_wkinds_derive(found >= 0, old_flags, old, flags, words, seen);
+}
+
 static int put_words(struct fsc_writer *w, const char *path, size_t len,
-		     const uint64_t words[FSC_ST_WORDS], uint32_t flags, uint64_t verified_ns)
+		     const uint64_t words[FSC_ST_WORDS], uint32_t flags, uint64_t verified_ns,
+		     uint32_t seen)
 {
 	int rc = key_check(w, path, len);
 	if (rc)
 		return rc;
 	struct wkey wk;
 	wkey_make(&wk, &w->t, path, len);
+	uint32_t what = w->journal ? put_what(&w->t, &wk.k, flags, words, seen) : 0;
+	/* a close after writing, or a rescan, is news even when the record did not change */
+	bool force = (seen & (FSC_CK_CLOSE_WRITE | FSC_CK_RESCAN)) != 0;
 	/* relaxed: readers take a record's change_seq from inside its seqlocked copy */
 	uint64_t seq = load(&w->t.hdr->change_seq) + 1;
 	bool changed = false;
-	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, seq, verified_ns, &changed);
+	wtable_store(w, &w->t, &wk.k, flags & FSC_REC_MASK, words, seq, verified_ns, force,
+		     &changed);
 	if (changed) {
 		store(&w->t.hdr->change_seq, seq);
-		fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, flags & FSC_REC_MASK, path, len,
-				    seq);
+		fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD, flags & FSC_REC_MASK, what,
+				    path, len, seq);
 	}
 	fsc_writer_compact_if_needed(w); /* evictions leave tombstones too */
 	return 0;
@@ -318,14 +341,23 @@ int fsc_writer_put(struct fsc_writer *w, const char *path, size_t len, const str
 int fsc_writer_put_at(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
 		      uint32_t flags, uint64_t verified_ns)
 {
+	return fsc_writer_put_seen(w, path, len, st, flags, verified_ns, 0);
+}
+
+int fsc_writer_put_seen(struct fsc_writer *w, const char *path, size_t len, const struct stat *st,
+			uint32_t flags, uint64_t verified_ns, uint32_t seen)
+{
+	static const uint64_t zero[FSC_ST_WORDS];
+	if (!st)
+		return put_words(w, path, len, zero, flags | FSC_REC_NEGATIVE, verified_ns, seen);
 	uint64_t words[FSC_ST_WORDS];
 	if (!fsc_shm_stat_pack(st, words)) {
 		/* a field wider than the format holds: never store a truncated value */
 		counter_add(&w->t, FSC_CTR_UNCACHEABLE, 1);
-		fsc_writer_remove(w, path, len);
+		fsc_writer_remove_seen(w, path, len, seen);
 		return -EOVERFLOW;
 	}
-	return put_words(w, path, len, words, flags & ~FSC_REC_NEGATIVE, verified_ns);
+	return put_words(w, path, len, words, flags & ~FSC_REC_NEGATIVE, verified_ns, seen);
 }
 
 int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len)
@@ -336,11 +368,15 @@ int fsc_writer_put_negative(struct fsc_writer *w, const char *path, size_t len)
 int fsc_writer_put_negative_at(struct fsc_writer *w, const char *path, size_t len, uint32_t flags,
 			       uint64_t verified_ns)
 {
-	static const uint64_t zero[FSC_ST_WORDS];
-	return put_words(w, path, len, zero, flags | FSC_REC_NEGATIVE, verified_ns);
+	return fsc_writer_put_seen(w, path, len, NULL, flags, verified_ns, 0);
 }
 
 int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len)
+{
+	return fsc_writer_remove_seen(w, path, len, 0);
+}
+
+int fsc_writer_remove_seen(struct fsc_writer *w, const char *path, size_t len, uint32_t seen)
 {
 	int rc = key_check(w, path, len);
 	if (rc)
@@ -352,7 +388,8 @@ int fsc_writer_remove(struct fsc_writer *w, const char *path, size_t len)
 	if (found < 0)
 		return -ENOENT;
 	slot_remove(&w->t, (uint64_t)found);
-	fsc_wjournal_append(w->journal, FSC_JOURNAL_DROPPED, 0, path, len, next_change_seq(&w->t));
+	fsc_wjournal_append(w->journal, FSC_JOURNAL_DROPPED, 0, seen & FSC_CK_MASK, path, len,
+			    next_change_seq(&w->t));
 	counter_add(&w->t, FSC_CTR_REMOVES, 1);
 	fsc_writer_compact_if_needed(w);
 	return 0;
@@ -409,7 +446,7 @@ int fsc_writer_mark_stale(struct fsc_writer *w, const char *path, size_t len)
 	fsc_shm_seqlock_write_end(&s->seq, seq);
 	counter_add(&w->t, FSC_CTR_UPDATES, 1);
 	fsc_wjournal_append(w->journal, FSC_JOURNAL_RECORD,
-			    fsc_shm_meta_flags(meta) | FSC_REC_STALE, path, len, change_seq);
+			    fsc_shm_meta_flags(meta) | FSC_REC_STALE, 0, path, len, change_seq);
 	return 0;
 }
 
@@ -482,8 +519,9 @@ void fsc_wtable_copy_entries(struct fsc_writer *w, struct fsc_wtable *from, stru
 		for (int j = 0; j < FSC_ST_WORDS; j++)
 			st[j] = load(&s->st[j]);
 		bool changed;
-		uint64_t idx = wtable_store(w, to, &wk.k, fsc_shm_meta_flags(meta), st,
-					    load(&s->change_seq), load(&s->verified_ns), &changed);
+		uint64_t idx =
+		    wtable_store(w, to, &wk.k, fsc_shm_meta_flags(meta), st, load(&s->change_seq),
+				 load(&s->verified_ns), false, &changed);
 		/* keep CLOCK's knowledge of what readers use across the replacement */
 		if (from->hints && to->hints &&
 		    atomic_load_explicit(&from->hints[i], memory_order_relaxed))

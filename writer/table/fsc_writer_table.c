@@ -176,6 +176,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	int rc = fsc_shm_geometry(capacity, w->opts.slot_size, &slot_count, &size, why);
 	if (rc)
 		return rc;
+	size += fsc_wserved_size(w); /* the served region, after the slots */
 	uint32_t max_probe = w->opts.max_probe ? w->opts.max_probe : FSC_MAX_PROBE_DEFAULT;
 	if (max_probe > slot_count)
 		max_probe = (uint32_t)slot_count;
@@ -217,6 +218,7 @@ int fsc_wtable_create(struct fsc_writer *w, uint64_t capacity, const struct fsc_
 	h->writer_pid = (uint32_t)getpid();
 	h->journal_id = fsc_wjournal_id(w->journal);
 	h->request_nonce = w->opts.request_nonce; /* the same in every table: the socket stays */
+	fsc_wserved_store(w, h);
 	atomic_store_explicit(&h->heartbeat_ns, fsc_writer_now_ns(), memory_order_relaxed);
 	liveness_lock(h);
 	t->hdr = h;

@@ -1,0 +1,290 @@
+/* fsc-wait with the real fscd: a complete file returns at once; a writer writing in pieces
+ * with pauses, or closing and reopening (with --quiet), is waited for until it is done (the
+ * test, as the writer, checks fsc-wait is still waiting at every step); a temp file renamed
+ * into place and a link-then-unlink upload complete on arrival; --gone; the --timeout status;
+ * a path outside fscd's roots, a missing table and bad usage have their own statuses. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsc.h"
+#include "fsc_test_fscd.h"
+#include "fsc_test_run.h"
+#include "fsc_test_util.h"
+
+#define CONVERGE_MS 15000
+
+static char *path_in(const struct fsc_test_daemon *d, const char *name)
+{
+	char *p;
+	assert_true(asprintf(&p, "%s/%s", d->root, name) > 0);
+	return p;
+}
+
+static char *serve(struct fsc_test_daemon *d, const char *tag)
+{
+	fsc_test_daemon_prepare(d, tag);
+	char *probe = path_in(d, "probe");
+	fsc_test_write_file(probe, "p", 0);
+	fsc_test_daemon_start(d, probe, CONVERGE_MS);
+	return probe;
+}
+
+/* fsc-wait running in the background. */
+struct waiter {
+	pid_t pid;
+	int out, err;
+	int status; /* -1 while running */
+};
+
+static void waiter_start(struct waiter *w, const struct fsc_test_daemon *d, const char *a1,
+			 const char *a2, const char *a3, const char *path)
+{
+	char *argv[9] = {"fsc-wait", "--name", (char *)d->name, "--json"};
+	int n = 4;
+	const char *extra[] = {a1, a2, a3};
+	for (int i = 0; i < 3; i++)
+		if (extra[i])
+			argv[n++] = (char *)extra[i];
+	argv[n] = (char *)path; /* and NULL after it */
+	w->pid = fsc_test_spawn(FSC_WAIT_PATH, argv, &w->out, &w->err);
+	w->status = -1;
+}
+
+/* Fails the test if fsc-wait has exited already: it returned before the writer was done. */
+static void assert_waiting(struct waiter *w, const char *when)
+{
+	int st;
+	pid_t r = waitpid(w->pid, &st, WNOHANG);
+	assert_true(r >= 0);
+	if (r == w->pid)
+		fail_msg("fsc-wait returned early (exit %d) %s", WEXITSTATUS(st), when);
+}
+
+/* Waits for fsc-wait to exit; returns its exit status and what it printed on stdout. */
+static int waiter_end(struct waiter *w, char *out, size_t size)
+{
+	int st = fsc_test_fscd_wait(w->pid, CONVERGE_MS);
+	if (st == -1) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, NULL, 0);
+		fail_msg("fsc-wait did not return within %d ms", CONVERGE_MS);
+	}
+	ssize_t n = read(w->out, out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(w->out);
+	close(w->err);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void test_complete_file_returns_at_once(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wnow");
+	struct fsc_test_run r;
+	uint64_t t0 = fsc_test_now_ms();
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "--name", d.name, probe, (char *)NULL);
+	assert_int_equal(r.status, 0);
+	assert_true(fsc_test_now_ms() - t0 < 2000);
+	char line[4200];
+	snprintf(line, sizeof(line), "%s\n", probe);
+	assert_string_equal(r.out, line);
+	fsc_test_run_free(&r);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+/* One open, writes in pieces with pauses: never complete before the close. */
+static void test_writer_with_pauses(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wpause");
+	char *f = path_in(&d, "upload.bin");
+	for (int trial = 0; trial < 5; trial++) {
+		unlink(f);
+		int fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		struct waiter w;
+		waiter_start(&w, &d, NULL, NULL, NULL, f);
+		for (int piece = 0; piece < 4; piece++) {
+			assert_int_equal(write(fd, "chunk", 5), 5);
+			fsc_test_pause_ms(100 + rand() % 200); /* the writer's own pace */
+			assert_waiting(&w, "while the writer paused between pieces");
+		}
+		assert_int_equal(close(fd), 0); /* done */
+		char out[512];
+		assert_int_equal(waiter_end(&w, out, sizeof(out)), 0);
+		assert_non_null(strstr(out, "\"state\":\"complete\",\"size\":20"));
+	}
+	free(f);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+/* Closes and reopens between pieces: --quiet longer than its pauses waits for the end. */
+static void test_writer_closing_and_reopening(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wreopen");
+	char *f = path_in(&d, "export.csv");
+	fsc_test_write_file(f, "header\n", O_EXCL);
+	struct waiter w;
+	waiter_start(&w, &d, "--quiet", "1500", NULL, f);
+	for (int piece = 0; piece < 4; piece++) {
+		fsc_test_pause_ms(300);
+		assert_waiting(&w, "between a close and the next reopen");
+		fsc_test_write_file(f, "row\n", O_APPEND);
+	}
+	uint64_t done = fsc_test_now_ms();
+	char out[512];
+	assert_int_equal(waiter_end(&w, out, sizeof(out)), 0);
+	assert_true(fsc_test_now_ms() - done >= 1400); /* not before --quiet passed */
+	assert_non_null(strstr(out, "\"state\":\"complete\",\"size\":23"));
+	free(f);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+/* rsync: written under a temporary name, renamed into place; link then unlink likewise. */
+static void test_temp_then_rename_and_link(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wrename");
+	char *f = path_in(&d, "data.tar"), *tmp = path_in(&d, ".data.tar.Xy12"),
+	     *g = path_in(&d, "linked.tar"), *up = path_in(&d, ".upload.part");
+	struct waiter w, v;
+	waiter_start(&w, &d, NULL, NULL, NULL, f);
+	waiter_start(&v, &d, NULL, NULL, NULL, g);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	for (int piece = 0; piece < 3; piece++) {
+		assert_int_equal(write(fd, "block", 5), 5);
+		fsc_test_pause_ms(150);
+		assert_waiting(&w, "while the temporary file was written");
+	}
+	assert_int_equal(close(fd), 0);
+	fsc_test_pause_ms(200);
+	assert_waiting(&w, "before the rename: the name does not exist yet");
+	assert_int_equal(rename(tmp, f), 0);
+	char out[512];
+	assert_int_equal(waiter_end(&w, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"state\":\"complete\",\"size\":15"));
+
+	fsc_test_write_file(up, "uploaded", O_EXCL);
+	assert_waiting(&v, "before the link");
+	assert_int_equal(link(up, g), 0);
+	assert_int_equal(unlink(up), 0);
+	assert_int_equal(waiter_end(&v, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"state\":\"complete\",\"size\":8"));
+	free(f);
+	free(tmp);
+	free(g);
+	free(up);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+static void test_gone(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wgone");
+	char *f = path_in(&d, "lock");
+	fsc_test_write_file(f, "1", O_EXCL);
+	struct waiter w;
+	waiter_start(&w, &d, "--gone", NULL, NULL, f);
+	fsc_test_pause_ms(300);
+	assert_waiting(&w, "while the file still existed");
+	assert_int_equal(unlink(f), 0);
+	char out[512];
+	assert_int_equal(waiter_end(&w, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"state\":\"gone\""));
+	free(f);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+/* Held open by a writer: 1 at the timeout, with the reason on stderr and in JSON. */
+static void test_timeout_status(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wtime");
+	char *f = path_in(&d, "held");
+	int fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	struct fsc_test_run r;
+	uint64_t t0 = fsc_test_now_ms();
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "--name", d.name, "--timeout", "0.5", "--json", f,
+			  (char *)NULL);
+	assert_int_equal(r.status, 1);
+	assert_true(fsc_test_now_ms() - t0 >= 450);
+	assert_non_null(strstr(r.out, "\"state\":\"timeout\""));
+	assert_non_null(strstr(r.err, "timed out waiting for"));
+	fsc_test_run_free(&r);
+	close(fd);
+	free(f);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+static void test_not_served_and_usage(void **state)
+{
+	(void)state;
+	struct fsc_test_daemon d;
+	char *probe = serve(&d, "wout");
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "--name", d.name, "/etc/hostname", (char *)NULL);
+	assert_int_equal(r.status, 3);
+	assert_non_null(strstr(r.err, "is not served by the fscd of table"));
+	fsc_test_run_free(&r);
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "--name", "fsc-no-such-table", probe, (char *)NULL);
+	assert_int_equal(r.status, 3);
+	assert_non_null(strstr(r.err, "no fscd serves table fsc-no-such-table"));
+	fsc_test_run_free(&r);
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "--timeout", "soon", probe, (char *)NULL);
+	assert_int_equal(r.status, 2);
+	fsc_test_run_free(&r);
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, (char *)NULL);
+	assert_int_equal(r.status, 2);
+	fsc_test_run_free(&r);
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "--help", (char *)NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "Exit status:"));
+	assert_non_null(strstr(r.out, "lease probe is not permitted"));
+	fsc_test_run_free(&r);
+	free(probe);
+	fsc_test_daemon_stop(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_complete_file_returns_at_once),
+	    cmocka_unit_test(test_writer_with_pauses),
+	    cmocka_unit_test(test_writer_closing_and_reopening),
+	    cmocka_unit_test(test_temp_then_rename_and_link),
+	    cmocka_unit_test(test_gone),
+	    cmocka_unit_test(test_timeout_status),
+	    cmocka_unit_test(test_not_served_and_usage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
