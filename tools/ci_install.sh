@@ -129,6 +129,11 @@ step_prefix() {
 	export PKG_CONFIG_PATH=$libdir/pkgconfig
 	[ "$(pkg-config --modversion fsc)" = "$(sed -n 's/^project(fsc VERSION \([0-9.]*\).*/\1/p' "$top/CMakeLists.txt")" ] ||
 		fail "fsc.pc's version is not the project's"
+	# libfsc.so exports exactly the FSC_API functions of fsc.h
+	local api exported
+	api=$(grep -o '^FSC_API [^(]*(' "$p/include/fsc.h" | sed 's/.*[ *]\(fsc_[a-z_]*\)($/\1/' | sort -u)
+	exported=$(nm -D --defined-only "$libdir"/libfsc.so | awk '{print $3}' | sort -u)
+	[ "$api" = "$exported" ] || fail "libfsc.so exports $(echo $exported), fsc.h declares $(echo $api)"
 	mkdir -p "$work/tree"
 	fscd_start "$p/bin/fscd" "$p/bin/fsc-shmdump" "ci-prefix-$$" --watch "$work/tree"
 	for kind in shared static; do
