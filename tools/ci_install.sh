@@ -270,6 +270,7 @@ step_debs_purge() {
 }
 
 step_debs() {
+	unset PKG_CONFIG_PATH # the system's fsc.pc now, not the prefix's
 	step_debs_build
 	say "apt-get install ./*.deb"
 	installed=1
