@@ -41,7 +41,7 @@ installed= # set while the packages are installed: a failure purges them too
 cleanup() {
 	[ -n "$fscd_pid" ] && kill "$fscd_pid" 2>/dev/null && wait "$fscd_pid" 2>/dev/null
 	[ -n "$installed" ] && as_root env DEBIAN_FRONTEND=noninteractive \
-		apt-get purge -y -qq "${packages[@]}" >/dev/null 2>&1
+		apt-get -o DPkg::Lock::Timeout=300 purge -y -qq "${packages[@]}" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -133,26 +133,29 @@ step_prefix() {
 	local api exported
 	api=$(grep -o '^FSC_API [^(]*(' "$p/include/fsc.h" | sed 's/.*[ *]\(fsc_[a-z_]*\)($/\1/' | sort -u)
 	exported=$(nm -D --defined-only "$libdir"/libfsc.so | awk '{print $3}' | sort -u)
-	[ "$api" = "$exported" ] || fail "libfsc.so exports $(echo $exported), fsc.h declares $(echo $api)"
+	[ "$api" = "$exported" ] || fail "libfsc.so exports [${exported//$'\n'/ }], fsc.h declares [${api//$'\n'/ }]"
 	mkdir -p "$work/tree"
 	fscd_start "$p/bin/fscd" "$p/bin/fsc-shmdump" "ci-prefix-$$" --watch "$work/tree"
 	for kind in shared static; do
-		local d=$work/make-$kind
+		local d=$work/make-$kind static=0
+		[ "$kind" = static ] && static=1
 		mkdir -p "$d" && cp "$top"/examples/*.c "$top/examples/Makefile" "$d/"
 		say "examples: make (pkg-config, $kind)"
-		make -s -C "$d" $([ "$kind" = static ] && echo STATIC=1) >"$work/make.log" 2>&1 ||
+		make -s -C "$d" STATIC=$static >"$work/make.log" 2>&1 ||
 			fail "make ($kind): $(cat "$work/make.log")"
 		check_linkage "$d" "$kind"
 		LD_LIBRARY_PATH=$libdir run_examples "$d" "ci-prefix-$$" "$work/tree"
 		n=$((n + 1))
 	done
 	for kind in shared static; do
-		local d=$work/cmake-$kind
+		local d=$work/cmake-$kind static=OFF
+		[ "$kind" = static ] && static=ON
 		say "examples: cmake find_package(fsc) ($kind)"
-		cmake -S "$top/examples" -B "$d" -DCMAKE_PREFIX_PATH="$p" \
-			-DFSC_EXAMPLES_STATIC=$([ "$kind" = static ] && echo ON || echo OFF) \
-			>"$work/cmake.log" 2>&1 && cmake --build "$d" -j "$jobs" >>"$work/cmake.log" 2>&1 ||
+		if ! cmake -S "$top/examples" -B "$d" -DCMAKE_PREFIX_PATH="$p" \
+			-DFSC_EXAMPLES_STATIC=$static >"$work/cmake.log" 2>&1 ||
+			! cmake --build "$d" -j "$jobs" >>"$work/cmake.log" 2>&1; then
 			fail "find_package build ($kind): $(tail -20 "$work/cmake.log")"
+		fi
 		check_linkage "$d" "$kind"
 		run_examples "$d" "ci-prefix-$$" "$work/tree" # RUNPATH finds the prefix's libfsc
 		n=$((n + 1))
@@ -251,7 +254,7 @@ step_debs_run() {
 step_debs_purge() {
 	say "apt-get purge; nothing may be left"
 	deb_files | sort -u >"$work/files"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${packages[@]}" \
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 purge -y -qq "${packages[@]}" \
 		>"$work/purge.log" 2>&1 || fail "apt-get purge: $(tail -5 "$work/purge.log")"
 	installed=
 	local f p
@@ -274,7 +277,7 @@ step_debs() {
 	step_debs_build
 	say "apt-get install ./*.deb"
 	installed=1
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
 		"$work"/debs/*.deb >"$work/apt.log" 2>&1 || fail "apt-get install: $(tail -10 "$work/apt.log")"
 	step_debs_check_installed
 	step_debs_run
