@@ -187,7 +187,7 @@ step_debs_build() {
 	else
 		tar -C "$top" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$work/src/fsc" -xf -
 	fi
-	(cd "$work/src/fsc" && DEB_BUILD_OPTIONS="parallel=$jobs nocheck" \
+	(cd "$work/src/fsc" && DEB_BUILD_OPTIONS="parallel=$jobs nocheck noddebs" \
 		dpkg-buildpackage -b -us -uc >"$work/dpkg-buildpackage.log" 2>&1) ||
 		fail "dpkg-buildpackage: $(tail -30 "$work/dpkg-buildpackage.log")"
 	local version
@@ -206,7 +206,8 @@ step_debs_build() {
 
 step_debs_check_installed() {
 	local f
-	for f in /usr/bin/fscd /usr/bin/fsc-stat /usr/bin/fsc-shmdump /etc/fscd.conf; do
+	for f in /usr/bin/fscd /usr/bin/fsc-stat /usr/bin/fsc-shmdump /etc/fscd.conf \
+		/usr/share/doc/fscd/fscd.conf /usr/share/doc/fsc-tools/examples/fsc-metrics.timer; do
 		[ -e "$f" ] || fail "$f is not installed"
 	done
 	grep -q '^watch = /var/log$' /etc/fscd.conf || fail "/etc/fscd.conf does not serve /var/log"
