@@ -129,6 +129,14 @@ step_prefix() {
 	export PKG_CONFIG_PATH=$libdir/pkgconfig
 	[ "$(pkg-config --modversion fsc)" = "$(sed -n 's/^project(fsc VERSION \([0-9.]*\).*/\1/p' "$top/CMakeLists.txt")" ] ||
 		fail "fsc.pc's version is not the project's"
+	# every installed program has its man page (doc/man: the page and one fsc_man_page line)
+	local b
+	for b in "$p"/bin/*; do
+		b=$(basename "$b")
+		[ -n "$(find "$p/share/man" -name "$b.[18]")" ] ||
+			fail "$b is installed without a man page: write doc/man/$b.1.scd and add fsc_man_page($b 1 TOOL $b) to doc/man/CMakeLists.txt"
+	done
+	[ -f "$p/share/man/man3/fsc_stat.3" ] || fail "no fsc_stat(3) page sourcing libfsc(3)"
 	# libfsc.so exports exactly the FSC_API functions of fsc.h
 	local api exported
 	api=$(grep -o '^FSC_API [^(]*(' "$p/include/fsc.h" | sed 's/.*[ *]\(fsc_[a-z_]*\)($/\1/' | sort -u)
