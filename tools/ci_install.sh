@@ -20,7 +20,7 @@ steps=both
 case "${1:-}" in
 --prefix-only) steps=prefix; shift ;;
 --debs-only) steps=debs; shift ;;
--h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 -*) echo "ci_install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
 build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) || {
