@@ -157,9 +157,21 @@ static void header_api(const char *h, struct names *out)
 	}
 }
 
+/* scdoc drops a dot that starts a line (roff would take it for a request): none may. */
+static void check_source(const char *src, const char *page)
+{
+	int line = 1;
+	for (const char *l = page; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (*l == '.')
+			fail_msg("%s:%d starts with '.', which scdoc drops: reflow it", src, line);
+		else
+			line++;
+}
+
 static void check_page(const char *src, const char *kind, const char *arg)
 {
 	char *page = read_all(src);
+	check_source(src, page);
 	struct names in_page = {0}, in_prog = {0};
 	page_defs(page, kind, &in_page);
 	char what[4200];
