@@ -29,6 +29,12 @@ build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) || {
 }
 jobs=$(nproc 2>/dev/null || echo 2)
 packages=(libfsc0 libfsc-dev fscd fsc-tools)
+# the Python module's package, once debian/control has it
+python_pkg=
+if grep -q '^Package: python3-fsc$' "$top/debian/control"; then
+	python_pkg=python3-fsc
+	packages+=("$python_pkg")
+fi
 
 work=$(mktemp -d /tmp/fsc-ci-install.XXXXXX)
 chmod 755 "$work" # the unprivileged reader below must reach the object directory
@@ -232,6 +238,27 @@ step_debs_check_installed() {
 	[ "$(pkg-config --libs fsc | xargs)" = "-lfsc" ] || fail "pkg-config --libs fsc: $(pkg-config --libs fsc)"
 }
 
+# the packaged Python module (python3 -I: nothing but the system's site packages) reads the
+# packaged fscd's table as a member of group fsc
+step_debs_python() {
+	local name=$1 gid=$2 where
+	say "the packaged Python module reads it too"
+	where=$(/usr/bin/python3 -I -c 'import fsc; print(fsc.__file__)') ||
+		fail "the packaged Python module does not import"
+	case "$where" in
+	/usr/lib/python3/dist-packages/*) ;;
+	*) fail "python3 imports fsc from $where, not from the package" ;;
+	esac
+	# shellcheck disable=SC2016 # the program is Python, not shell
+	setpriv --reuid=65534 --regid=65534 --groups="$gid" /usr/bin/python3 -I -c '
+import sys, fsc
+with fsc.Cache(sys.argv[1]) as c:
+    r = c.lookup(sys.argv[2])
+    sys.exit(0 if r.status == fsc.Status.HIT and r.stat.st_size == 2 else 1)' \
+		"$name" "$work/debtree/app.log" ||
+		fail "the packaged Python module gets no hit (size 2) for $work/debtree/app.log"
+}
+
 step_debs_run() {
 	local name=ci-deb-$$ gid
 	mkdir -p "$work/debtree"
@@ -249,6 +276,7 @@ step_debs_run() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/fsc-stat --name "$name" \
 		"$work/debtree/app.log" >/dev/null 2>&1 || rc=$?
 	[ "$rc" -eq 1 ] || fail "a user outside group fsc read the table (fsc-stat exit $rc, not 1)"
+	[ -z "$python_pkg" ] || step_debs_python "$name" "$gid"
 	/usr/bin/fsc-shmdump --name "$name" --prometheus | grep -qx "fsc_table_usable{table=\"$name\"} 1" ||
 		fail "fsc-shmdump --prometheus does not say the packaged table is usable"
 	say "examples against the installed libfsc-dev (pkg-config)"

@@ -11,11 +11,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbenchmark-dev
 	libxxhash-dev libinih-dev clang libclang-rt-14-dev python3 libfuse3-dev fuse3
-	logrotate
-	scdoc groff debhelper lintian fakeroot dpkg-dev adduser)
+	logrotate)
 
 # only the benchmarks need these: a peer to compare with, and the plotting
 bench_packages=(watchman gnuplot-nox)
+
+# man pages, the Debian packages and their checks (tools/ci_install.sh, a step of test)
+packages+=(scdoc groff debhelper lintian fakeroot dpkg-dev adduser)
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
