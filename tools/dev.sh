@@ -16,6 +16,9 @@ packages=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbenchmar
 # only the benchmarks need these: a peer to compare with, and the plotting
 bench_packages=(watchman gnuplot-nox)
 
+# man pages, the Debian packages and their checks (tools/ci_install.sh, a step of test)
+packages+=(scdoc groff debhelper lintian fakeroot dpkg-dev adduser dh-python)
+
 say() { printf '\n== %s\n' "$*" >&2; }
 
 as_root() {
@@ -99,6 +102,10 @@ test_all() {
 	TSAN_OPTIONS="suppressions=$top/tests/tsan.supp halt_on_error=1" \
 		run_ctest "$top/build-tsan" -L tsan
 	fuzz
+	# installed as users get it: a fresh prefix (examples by pkg-config and find_package) and
+	# the Debian packages (built, lintian, apt-get install, run, purged)
+	say "install test: prefix and Debian packages (tools/ci_install.sh)"
+	"$top/tools/ci_install.sh" "$top/build"
 	say "all test suites passed"
 }
 

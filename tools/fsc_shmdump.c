@@ -24,6 +24,7 @@ struct fsc_dump_opts {
 	const char *name;
 	bool json;
 	bool entries;
+	bool prometheus;
 };
 
 /* A snapshot of the header's changing fields, taken once so text and JSON agree. */
@@ -65,7 +66,8 @@ static void fsc_dump_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: fsc-shmdump [--name NAME] [--json] [--entries] [--help] [--version]\n"
+	    "usage: fsc-shmdump [--name NAME] [--json] [--entries] [--prometheus] [--help]\n"
+	    "                   [--version]\n"
 	    "\n"
 	    "Print the fsc table published as DIR/fsc.NAME exactly as it is in shared\n"
 	    "memory: header, liveness, counters and, with --entries, every live slot.\n"
@@ -80,6 +82,9 @@ static void fsc_dump_usage(FILE *out)
 	    "  -e, --entries    also list every live slot (path, slot, flags, size, mode, ino,\n"
 	    "                   mtime, change_seq, ms since the writer verified it); in text,\n"
 	    "                   path bytes outside printable ASCII are shown as \\xHH\n"
+	    "  -p, --prometheus print liveness, sizes, journal head and every counter in the\n"
+	    "                   Prometheus text format (for node_exporter's textfile\n"
+	    "                   collector); not with --json or --entries\n"
 	    "  -h, --help       show this help\n"
 	    "  -V, --version    show the version\n"
 	    "\n"
@@ -91,13 +96,17 @@ static void fsc_dump_usage(FILE *out)
 static int fsc_dump_opts_parse(struct fsc_dump_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"name", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
-	    {"entries", no_argument, NULL, 'e'},    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"entries", no_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"prometheus", no_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
 	*o = (struct fsc_dump_opts){.name = "default"};
 	int c;
-	while ((c = getopt_long(argc, argv, "n:jehV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:jehpV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o->name = optarg;
@@ -107,6 +116,9 @@ static int fsc_dump_opts_parse(struct fsc_dump_opts *o, int argc, char **argv)
 			break;
 		case 'e':
 			o->entries = true;
+			break;
+		case 'p':
+			o->prometheus = true;
 			break;
 		case 'h':
 			fsc_dump_usage(stdout);
@@ -121,6 +133,12 @@ static int fsc_dump_opts_parse(struct fsc_dump_opts *o, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "fsc-shmdump: unexpected argument '%s'\n", argv[optind]);
+		fsc_dump_usage(stderr);
+		return FSC_DUMP_EXIT_INVALID;
+	}
+	if (o->prometheus && (o->json || o->entries)) {
+		fprintf(stderr,
+			"fsc-shmdump: --prometheus goes with neither --json nor --entries\n");
 		fsc_dump_usage(stderr);
 		return FSC_DUMP_EXIT_INVALID;
 	}
@@ -326,7 +344,9 @@ int main(int argc, char **argv)
 	struct fsc_dump_summary s;
 	fsc_dump_summarize(&t, now, &s);
 	struct fsc_dump_scan scan = {0};
-	if (o.json) {
+	if (o.prometheus) {
+		fsc_dump_prom_print(&t, now, stdout);
+	} else if (o.json) {
 		struct fsc_json j;
 		fsc_json_init(&j, stdout);
 		fsc_json_object_begin(&j, NULL);

@@ -70,4 +70,8 @@ uint64_t fsc_dump_now_ns(void);
 /* a - b in ms, negative if b is later (never wraps). */
 int64_t fsc_dump_age_ms(uint64_t now_ns, uint64_t then_ns);
 
+/* --prometheus: the table's liveness, geometry, journal head and every counter in the
+ * Prometheus text format, each labelled table="NAME" (fsc_shmdump_prom.c). */
+void fsc_dump_prom_print(const struct fsc_dump_table *t, uint64_t now_ns, FILE *out);
+
 #endif
