@@ -13,8 +13,11 @@
 #   run_eviction.sh   hit ratio of fsc's CLOCK vs LRU and SIEVE, with and without admission
 #   run_fscd.sh       fscd change-to-visible latency, crawl, CPU per event rate
 #   run_python.sh     the Python package: os.stat vs Cache.stat/lookup, a Python monitor loop
+#   run_watch.sh      fsc-watch and fsc-wait beside entr and inotifywait: latency, idle CPU,
+#                     watches and setup time on a 100,000-file tree (entr and inotify-tools
+#                     rows skipped, with a note, if they are missing)
 #   plot.py           PNG plots of all of it (gnuplot)
-# Needs root for the overflow part of run_fscd.sh (skipped otherwise). Under 15 minutes on a
+# Needs root for the overflow part of run_fscd.sh (skipped otherwise). Under 20 minutes on a
 # 2-vCPU VM; the parts run one after the other, never two at once.
 set -eu
 
@@ -40,7 +43,7 @@ step() {
 	printf '== %s: %s s\n' "$name" $(($(date +%s) - t0)) >&2
 }
 
-for part in run_sweep run_scenario run_watchman run_eviction run_fscd run_python; do
+for part in run_sweep run_scenario run_watchman run_eviction run_fscd run_python run_watch; do
 	if [ -x "$here/$part.sh" ]; then
 		step "$part" "$here/$part.sh" "$OUTDIR"
 	else

@@ -1,56 +1,55 @@
-#!/bin/bash
-# fsc-watch beside entr and inotifywait: change-to-command-start latency (p50/p99), CPU
-# while idle, and kernel inotify watches held by 4 watchers of a 1000-directory tree.
+#!/bin/sh
+# fsc-watch and fsc-wait beside entr and an `inotifywait -m -r` loop (issue 11): change-to-
+# command-start latency p50/p99 (every watcher running at once, interleaved), CPU of each over
+# a minute idle, kernel inotify watches and setup time for 1 and 4 watchers of a 1,000 x 100
+# file tree, and fsc-wait's close-to-return latency. bench/watch_bench.py does the measuring.
 #
-#   bench/run_watch.sh [IDLE_SECONDS]    (BUILD default build-rel; entr and inotify-tools
-#                                         are used when installed: apt-get install entr
-#                                         inotify-tools)
+#   bench/run_watch.sh [OUTDIR]      (OUTDIR default bench/results; BUILD default build-rel)
+#
+# Environment: SAMPLES (latency samples per watcher, default 100), IDLE_S (default 60),
+# WAIT_SAMPLES (default 100), TREE (default /tmp/fsc-watchbench-tree: made once, reused).
+# Writes OUTDIR/watch.json and OUTDIR/watch.txt. About 4 minutes on a 2-vCPU VM (plus a minute
+# the first time, to make the tree). entr and inotifywait are peers when installed
+# (apt-get install entr inotify-tools; each is skipped with a note when missing). As root it
+# raises fs.inotify.max_user_watches for the tree part (4 entr of 100,000 files need 400,000
+# watches) and restores it; entr gets `ulimit -n 1048576` (it refuses more files than that
+# limit).
 set -eu
+
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-BUILD=${BUILD:-$top/build-rel}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
-W=$BUILD/tools/fsc-watch
-F=$BUILD/writer/fscd/fscd
-idle_s=${1:-60}
-[ -x "$W" ] && [ -x "$F" ] || { echo "run_watch.sh: build $BUILD first (fsc-watch, fscd)" >&2; exit 2; }
+# shellcheck source=bench/bench_lib.sh
+. "$here/bench_lib.sh" # top, BUILD, bench_build, bench_header
+OUTDIR=${1:-$here/results}
+mkdir -p "$OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+SAMPLES=${SAMPLES:-100}
+IDLE_S=${IDLE_S:-60}
+WAIT_SAMPLES=${WAIT_SAMPLES:-100}
+TREE=${TREE:-/tmp/fsc-watchbench-tree}
 
-echo "== latency: change to command start"
-/usr/bin/python3 "$here/watch_latency.py" "$W" "$F" 50
+bench_build fsc-watch fsc-wait
 
-echo "== CPU while idle for ${idle_s} s"
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
-d=$(mktemp -d)
-"$W" -w "$d" --private -- true >/dev/null 2>&1 &
-w=$!
-sleep 2
-f=$(pgrep -P "$w" fscd)
-a=$(cpu_ms "$w"); b=$(cpu_ms "$f")
-sleep "$idle_s"
-echo "fsc-watch $(( $(cpu_ms "$w") - a )) ms CPU, its private fscd $(( $(cpu_ms "$f") - b )) ms CPU"
-kill "$w"; wait "$w" || true
-rm -rf "$d"
+# one object directory (shm/fsc_shm_dir.h) for every fscd of this run, on tmpfs; removed, with
+# whatever a killed run left in it, at exit
+FSC_DIR=$(mktemp -d /dev/shm/fsc-bench.XXXXXX)
+chmod 755 "$FSC_DIR"
+export FSC_DIR
+trap 'rm -rf "$FSC_DIR"' EXIT
+trap 'exit 130' INT TERM
 
-echo "== inotify watches: 4 watchers of a 1000-directory tree"
-d=$(mktemp -d)
-for i in $(seq 1000); do mkdir -p "$d/d$((i % 50))/s$i"; touch "$d/d$((i % 50))/s$i/f"; done
-watches() { local n=0 p fd; for p in "$@"; do for fd in /proc/"$p"/fdinfo/*; do
-	n=$((n + $(grep -c '^inotify wd' "$fd" 2>/dev/null || true))); done; done; echo "$n"; }
-name=watchbench$$
-"$F" --name "$name" --watch "$d" 2>/dev/null &
-fscd=$!
-sleep 2
-ws=()
-for i in 1 2 3 4; do "$W" -w "$d" --name "$name" -- true >/dev/null 2>&1 & ws+=($!); done
-sleep 2
-echo "one fscd: $(watches "$fscd"); 4 fsc-watch on it: $(watches "${ws[@]}")"
-kill "${ws[@]}"; wait "${ws[@]}" || true
-if command -v entr >/dev/null && command -v inotifywait >/dev/null; then
-	es=(); for i in 1 2 3 4; do find "$d" -type f | entr -n true >/dev/null 2>&1 & es+=($!); done
-	ns=(); for i in 1 2 3 4; do inotifywait -m -r -q "$d" >/dev/null 2>&1 & ns+=($!); done
-	sleep 3
-	echo "4 entr (each file listed): $(watches "${es[@]}"); 4 inotifywait -m -r: $(watches "${ns[@]}")"
-	kill "${es[@]}" "${ns[@]}"; wait "${es[@]}" "${ns[@]}" 2>/dev/null || true
-fi
-kill "$fscd"; wait "$fscd" || true
-rm -rf "$d"
+for tool in entr inotifywait; do
+	command -v "$tool" >/dev/null || echo "note: $tool not installed: its rows are skipped" \
+		"(apt-get install entr inotify-tools)"
+done
+{
+	bench_header
+	echo "entr: $(dpkg-query -W -f '${Version}' entr 2>/dev/null || echo none)" \
+		" inotify-tools: $(dpkg-query -W -f '${Version}' inotify-tools 2>/dev/null || echo none)"
+	echo "command: $here/watch_bench.py --watch $BUILD/tools/fsc-watch --wait $BUILD/tools/fsc-wait" \
+		"--fscd $BUILD/writer/fscd/fscd --samples $SAMPLES --idle $IDLE_S" \
+		"--wait-samples $WAIT_SAMPLES --tree $TREE --out $OUTDIR/watch.json"
+	/usr/bin/python3 "$here/watch_bench.py" --watch "$BUILD/tools/fsc-watch" \
+		--wait "$BUILD/tools/fsc-wait" --fscd "$BUILD/writer/fscd/fscd" --samples "$SAMPLES" \
+		--idle "$IDLE_S" --wait-samples "$WAIT_SAMPLES" --tree "$TREE" --out "$OUTDIR/watch.json"
+} 2>&1 | tee "$OUTDIR/watch.txt"
+python3 -m json.tool "$OUTDIR/watch.json" >/dev/null
