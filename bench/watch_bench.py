@@ -363,7 +363,7 @@ def part_tree(work, shared_name):
     saved = open(WATCHES_FILE).read().strip()
     need = 4 * 101000 + 200000
     raised = False
-    if int(saved) < need:
+    if HAVE_ENTR and int(saved) < need:  # only entr needs more than the default
         try:
             with open(WATCHES_FILE, 'w') as fh:
                 fh.write(str(need))
