@@ -302,15 +302,30 @@ static char *read_until(int fd, char *buf, size_t size, size_t from, const char 
 	return at;
 }
 
-/* fsc-wait -v running with no fscd: waits until its private fscd serves; its pid and table. */
-static void private_started(int err_fd, pid_t *fscd, char *name, size_t size)
+/* The private fscd fsc-wait -v announced in err: its pid (and table name, in name). */
+static pid_t announced(const char *err, char *name, size_t size)
 {
-	char buf[4096] = "";
-	const char *p = read_until(err_fd, buf, sizeof(buf), 0, "started a private fscd (");
-	read_until(err_fd, buf, sizeof(buf), (size_t)(p - buf), "\n"); /* the rest of its line */
+	const char *p = strstr(err, "started a private fscd (");
+	if (!p)
+		fail_msg("no private fscd announced: %s", err);
 	char fmt[40];
+	int pid;
 	snprintf(fmt, sizeof(fmt), ", pid %%d, table %%%zu[^)])", size - 1);
-	assert_int_equal(sscanf(strstr(p, ", pid "), fmt, fscd, name), 2);
+	assert_int_equal(sscanf(strstr(p, ", pid "), fmt, &pid, name), 2);
+	return pid;
+}
+
+/* fsc-wait -v [opt] path started with no fscd; returns once its private fscd serves, with
+ * that fscd's pid. */
+static pid_t private_waiter_start(struct waiter *w, const char *opt, const char *path)
+{
+	char *argv[] = {"fsc-wait", "-v", (char *)opt, (char *)path, NULL};
+	w->pid = fsc_test_spawn(FSC_WAIT_PATH, argv, &w->out, &w->err);
+	w->status = -1;
+	char buf[4096] = "", name[128];
+	const char *p = read_until(w->err, buf, sizeof(buf), 0, "started a private fscd (");
+	read_until(w->err, buf, sizeof(buf), (size_t)(p - buf), "\n"); /* the rest of its line */
+	pid_t fscd = announced(buf, name, sizeof(name));
 	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
 	fsc_t *c;
 	while (!(c = fsc_open(name)) && fsc_test_now_ms() < end)
@@ -318,6 +333,7 @@ static void private_started(int err_fd, pid_t *fscd, char *name, size_t size)
 	if (!c)
 		fail_msg("the private fscd did not publish table %s", name);
 	fsc_close(c);
+	return fscd;
 }
 
 /* Nothing at all in this process's object directory, and no process pid. */
@@ -374,20 +390,22 @@ static void writer_do(struct writer *wr, char c)
 	assert_int_equal(got, c);
 }
 
+/* A new temporary directory (returned) and rel in it (in f). */
+static char *tmp_path(const char *tag, const char *rel, char *f, size_t size)
+{
+	char *dir = fsc_test_tmpdir(tag);
+	snprintf(f, size, "%s/%s", dir, rel);
+	return dir;
+}
+
 /* No fscd: fsc-wait starts its own, waits for a child writing in pieces, returns after its
  * close with exit 0, and the private fscd and its objects are gone with it. */
 static void test_private_fscd_writer(void **state)
 {
 	(void)state;
-	char *dir = fsc_test_tmpdir("wpriv");
-	char f[512];
-	snprintf(f, sizeof(f), "%s/upload.bin", dir);
+	char f[512], *dir = tmp_path("wpriv", "upload.bin", f, sizeof(f));
 	struct waiter w;
-	char *argv[] = {"fsc-wait", "-v", "--json", f, NULL};
-	w.pid = fsc_test_spawn(FSC_WAIT_PATH, argv, &w.out, &w.err);
-	pid_t fscd;
-	char name[128];
-	private_started(w.err, &fscd, name, sizeof(name));
+	pid_t fscd = private_waiter_start(&w, "--json", f);
 	assert_waiting(&w, "before the file existed");
 	struct writer wr;
 	writer_start(&wr, f);
@@ -412,20 +430,13 @@ static void test_private_fscd_writer(void **state)
 static void test_private_fscd_timeout(void **state)
 {
 	(void)state;
-	char *dir = fsc_test_tmpdir("wprivt");
-	char f[512];
-	snprintf(f, sizeof(f), "%s/never/comes", dir);
+	char f[512], *dir = tmp_path("wprivt", "never/comes", f, sizeof(f));
 	struct fsc_test_run r;
 	fsc_test_run_tool(&r, FSC_WAIT_PATH, "-v", "--timeout", "0.5", f, (char *)NULL);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "timed out waiting for"));
-	const char *p = strstr(r.err, "started a private fscd (");
-	if (!p)
-		fail_msg("no private fscd announced: %s", r.err);
-	int fscd;
 	char name[128];
-	assert_int_equal(sscanf(strstr(p, ", pid "), ", pid %d, table %127[^)])", &fscd, name), 2);
-	assert_nothing_left(fscd);
+	assert_nothing_left(announced(r.err, name, sizeof(name)));
 	fsc_test_run_free(&r);
 	fsc_test_rmtree(dir);
 	free(dir);
@@ -436,16 +447,10 @@ static void test_private_fscd_timeout(void **state)
 static void test_private_fscd_sigterm(void **state)
 {
 	(void)state;
-	char *dir = fsc_test_tmpdir("wprivs");
-	char f[512];
-	snprintf(f, sizeof(f), "%s/lock", dir);
+	char f[512], *dir = tmp_path("wprivs", "lock", f, sizeof(f));
 	fsc_test_write_file(f, "1", O_EXCL);
 	struct waiter w;
-	char *argv[] = {"fsc-wait", "-v", "--gone", f, NULL};
-	w.pid = fsc_test_spawn(FSC_WAIT_PATH, argv, &w.out, &w.err);
-	pid_t fscd;
-	char name[128];
-	private_started(w.err, &fscd, name, sizeof(name));
+	pid_t fscd = private_waiter_start(&w, "--gone", f);
 	assert_waiting(&w, "while the file still existed");
 	assert_int_equal(kill(w.pid, SIGTERM), 0);
 	int st = fsc_test_fscd_wait(w.pid, CONVERGE_MS);

@@ -141,9 +141,9 @@ static int fsc_wait_opts_parse(struct fsc_wait_opts *o, int argc, char **argv)
 						 {"gone", no_argument, NULL, 'g'},
 						 {"name", required_argument, NULL, 'n'},
 						 {"json", no_argument, NULL, 'j'},
+						 {"verbose", no_argument, NULL, 'v'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
-						 {"verbose", no_argument, NULL, 'v'},
 						 {NULL, 0, NULL, 0}};
 	*o = (struct fsc_wait_opts){.timeout_s = -1};
 	int opt;
