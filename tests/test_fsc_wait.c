@@ -426,7 +426,8 @@ static void test_private_fscd_writer(void **state)
 	free(dir);
 }
 
-/* No fscd, and the file never comes: 1 at the timeout, nothing left behind. */
+/* No fscd, and the file never comes: 1 at the timeout, nothing left behind; 4 when no fscd
+ * can be run. */
 static void test_private_fscd_timeout(void **state)
 {
 	(void)state;
@@ -437,6 +438,14 @@ static void test_private_fscd_timeout(void **state)
 	assert_non_null(strstr(r.err, "timed out waiting for"));
 	char name[128];
 	assert_nothing_left(announced(r.err, name, sizeof(name)));
+	fsc_test_run_free(&r);
+	/* an fscd that cannot be run: 4, saying what to do */
+	assert_int_equal(setenv("FSC_WAIT_FSCD", "/nonexistent/fscd", 1), 0);
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, f, (char *)NULL);
+	unsetenv("FSC_WAIT_FSCD");
+	assert_int_equal(r.status, 4);
+	assert_non_null(strstr(r.err, "cannot run /nonexistent/fscd"));
+	assert_non_null(strstr(r.err, "set FSC_WAIT_FSCD"));
 	fsc_test_run_free(&r);
 	fsc_test_rmtree(dir);
 	free(dir);

@@ -192,15 +192,16 @@ int fsc_private_fscd_start(struct fsc_private_fscd *f, const char *const *roots,
 		fprintf(stderr, "%s: cannot start fscd: %s\n", f->tool, strerror(err));
 		return -1;
 	}
-	f->pid = pid;
 	if (exec_err) {
-		fsc_private_fscd_stop(f);
+		waitpid(pid, NULL, 0); /* it exits at once: 127 */
+		fsc_private_fscd_running = 0;
 		fprintf(stderr,
 			"%s: no fscd serves the paths, and %s cannot run %s: %s (install fscd, "
 			"or set %s to its path)\n",
 			f->tool, f->tool, bin, strerror(exec_err), f->env);
 		return -1;
 	}
+	f->pid = pid;
 	if (f->verbose)
 		fprintf(stderr, "%s: started a private fscd (%s, pid %d, table %s)\n", f->tool, bin,
 			(int)pid, f->name);
