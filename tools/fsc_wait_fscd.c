@@ -128,13 +128,21 @@ int fsc_wait_fscd_attach(struct fsc_private_fscd *f, const char *name, bool verb
 	snprintf(f->name, sizeof(f->name), "%s", table);
 	f->c = fsc_open(table);
 	why = f->c ? NULL : strerror(errno);
-	bool served = f->c && fsc_private_fscd_serves(f->c, keys, (size_t)npaths, &missed, &why);
+	bool opened = f->c != NULL;
+	bool served = opened && fsc_private_fscd_serves(f->c, keys, (size_t)npaths, &missed, &why);
 	free(keys);
+	if (served && verbose)
+		fprintf(stderr, "fsc-wait: reading the journal of table %s\n", table);
 	if (served)
 		return 0;
 	fsc_close(f->c);
 	f->c = NULL;
-	if (name && missed)
+	if (name && opened && !missed)
+		fprintf(
+		    stderr,
+		    "fsc-wait: table %s cannot be followed (%s): restart its fscd with a journal\n",
+		    name, why);
+	else if (name && missed)
 		fprintf(stderr,
 			"fsc-wait: %s is not served by the fscd of table %s: %s (fsc-shmdump "
 			"--name %s lists its roots)\n",
