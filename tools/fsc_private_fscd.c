@@ -221,10 +221,6 @@ int fsc_private_fscd_wait(struct fsc_private_fscd *f, long timeout_ms)
 			return -1;
 		}
 		if (fsc_private_fscd_now_ns() > deadline) {
-			fprintf(stderr,
-				"%s: the private fscd did not publish its table within %g s (a "
-				"very large tree?); giving up\n",
-				f->tool, (double)timeout_ms / 1000);
 			fsc_private_fscd_stop(f);
 			errno = ETIMEDOUT;
 			return -1;
@@ -316,7 +312,8 @@ int fsc_private_fscd_stop(struct fsc_private_fscd *f)
 				"it\n",
 				f->tool, (int)f->pid, FSC_PRIVATE_FSCD_STOP_S);
 		f->reaped = true;
-		f->status = st == -1 ? 0 : st;
+		/* ended by the SIGTERM sent: before fscd handled it, at its start */
+		f->status = st == -1 || (WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) ? 0 : st;
 	}
 	pid_t pid = f->pid;
 	f->pid = 0;

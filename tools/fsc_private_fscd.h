@@ -42,15 +42,16 @@ bool fsc_private_fscd_serves(fsc_t *c, const char *const *paths, size_t npaths, 
 int fsc_private_fscd_start(struct fsc_private_fscd *f, const char *const *roots, size_t nroots,
 			   int max_depth);
 /* Waits up to timeout_ms until its table is published (its first scan done) and opens f->c.
- * 0, or -1 after saying why on stderr, with errno ETIMEDOUT when the time ran out (then it is
- * stopped). */
+ * 0, or -1: after saying why on stderr, or with errno ETIMEDOUT, unsaid, when the time ran
+ * out (then it is stopped). */
 int fsc_private_fscd_wait(struct fsc_private_fscd *f, long timeout_ms);
 /* Has the private fscd exited? Reaps it if so (its status kept). */
 bool fsc_private_fscd_exited(struct fsc_private_fscd *f);
 /* For a child the tool reaped itself: true if it was the private fscd (its status kept). */
 bool fsc_private_fscd_reaped(struct fsc_private_fscd *f, pid_t pid, int wstatus);
 /* Stops the private fscd (SIGTERM; SIGKILL after 10 s), reaps it and removes any of its
- * objects still in the object directory. Nothing for none. 0 if it exited cleanly (or there
+ * objects still in the object directory (f->c stays open: the caller closes it). Nothing for
+ * none. 0 if it exited cleanly (or there
  * was none), -1 after saying what went wrong. */
 int fsc_private_fscd_stop(struct fsc_private_fscd *f);
 /* From now on SIGINT, SIGTERM and SIGHUP stop the private fscd (as _stop, from the handler:

@@ -247,6 +247,8 @@ static void fsc_wait_report(const struct fsc_wait *w, const struct fsc_wait_path
 
 static const char *fsc_wait_reason(const struct fsc_wait *w, enum fsc_wait_state s)
 {
+	if (!w->c)
+		return "the private fscd had not served yet";
 	switch (s) {
 	case FSC_WAIT_BUSY:
 		return "a process holds it open for writing, or fscd has not caught up with it";
@@ -450,10 +452,8 @@ int main(int argc, char **argv)
 	rc = fsc_wait_fscd_attach(&w.fscd, o.name, o.verbose, o.paths, o.npaths,
 				  fsc_wait_left_ms(&w));
 	w.c = w.fscd.c;
-	if (rc == FSC_WAIT_EXIT_TIMEOUT && o.json)
-		for (int i = 0; i < o.npaths; i++)
-			fsc_wait_report(&w, &o.paths[i], "timeout",
-					"the private fscd had not served yet");
+	if (rc == FSC_WAIT_EXIT_TIMEOUT)
+		fsc_wait_timed_out(&w); /* before its private fscd served */
 	if (rc == 0)
 		rc = fsc_wait_loop(&w);
 	if (rc == FSC_WAIT_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {

@@ -107,8 +107,14 @@ static int fsc_wait_fscd_private(struct fsc_private_fscd *f, const struct fsc_wa
 		timeout_ms = FSC_WAIT_FSCD_START_MS;
 	if (fsc_private_fscd_wait(f, timeout_ms) == 0)
 		return 0;
-	if (errno == ETIMEDOUT && timeout_ms < FSC_WAIT_FSCD_START_MS)
-		return FSC_WAIT_EXIT_TIMEOUT; /* --timeout passed first */
+	if (errno != ETIMEDOUT)
+		return FSC_WAIT_EXIT_ERROR;
+	if (timeout_ms < FSC_WAIT_FSCD_START_MS)
+		return FSC_WAIT_EXIT_TIMEOUT; /* --timeout passed first: main says so */
+	fprintf(stderr,
+		"fsc-wait: the private fscd did not publish its table within %d s (a very large "
+		"directory?); giving up\n",
+		FSC_WAIT_FSCD_START_MS / 1000);
 	return FSC_WAIT_EXIT_ERROR;
 }
 

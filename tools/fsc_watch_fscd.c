@@ -41,8 +41,14 @@ int fsc_watch_fscd_attach(struct fsc_private_fscd *f, const struct fsc_watch_opt
 		fsc_close(f->c);
 		f->c = NULL;
 	}
-	if (fsc_private_fscd_start(f, paths, o->npaths, 0) != 0 ||
-	    fsc_private_fscd_wait(f, FSC_WATCH_FSCD_START_MS) != 0)
+	if (fsc_private_fscd_start(f, paths, o->npaths, 0) != 0)
 		return FSC_WATCH_EXIT_FAIL;
-	return 0;
+	if (fsc_private_fscd_wait(f, FSC_WATCH_FSCD_START_MS) == 0)
+		return 0;
+	if (errno == ETIMEDOUT)
+		fprintf(stderr,
+			"fsc-watch: the private fscd did not publish its table within %d s (a very "
+			"large tree?); giving up\n",
+			FSC_WATCH_FSCD_START_MS / 1000);
+	return FSC_WATCH_EXIT_FAIL;
 }
