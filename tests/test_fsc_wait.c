@@ -398,6 +398,20 @@ static char *tmp_path(const char *tag, const char *rel, char *f, size_t size)
 	return dir;
 }
 
+/* fsc-wait --json, started by private_waiter_start, returns 0 with its PATH complete at
+ * size bytes, leaving nothing of its private fscd; dir (tmp_path's) is removed. */
+static void private_waiter_done(struct waiter *w, pid_t fscd, int size, char *dir)
+{
+	char out[512], want[64];
+	assert_int_equal(waiter_end(w, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "\"state\":\"complete\",\"size\":%d}", size);
+	if (!strstr(out, want))
+		fail_msg("fsc-wait printed %s, not %s", out, want);
+	assert_nothing_left(fscd);
+	fsc_test_rmtree(dir);
+	free(dir);
+}
+
 /* No fscd: fsc-wait starts its own, waits for a child writing in pieces, returns after its
  * close with exit 0, and the private fscd and its objects are gone with it. */
 static void test_private_fscd_writer(void **state)
@@ -416,14 +430,24 @@ static void test_private_fscd_writer(void **state)
 	}
 	writer_do(&wr, 'c');
 	assert_int_equal(fsc_test_wait_status(wr.pid), 0);
-	char out[512];
-	assert_int_equal(waiter_end(&w, out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "\"state\":\"complete\",\"size\":20"));
-	assert_nothing_left(fscd);
 	close(wr.cmd);
 	close(wr.ack);
-	fsc_test_rmtree(dir);
-	free(dir);
+	private_waiter_done(&w, fscd, 20, dir);
+}
+
+/* No fscd, and the PATH's directories do not exist yet: the private fscd watches the nearest
+ * one that does, deep enough to see the PATH when they are made. */
+static void test_private_fscd_new_dirs(void **state)
+{
+	(void)state;
+	char f[512], *dir = tmp_path("wprivd", "a/b/data.csv", f, sizeof(f));
+	struct waiter w;
+	pid_t fscd = private_waiter_start(&w, "--json", f);
+	assert_waiting(&w, "before its directories existed");
+	assert_int_equal(mkdir(fsc_test_path(dir, "a"), 0755), 0);
+	assert_int_equal(mkdir(fsc_test_path(dir, "a/b"), 0755), 0);
+	fsc_test_write_file(f, "x,y\n", O_EXCL);
+	private_waiter_done(&w, fscd, 4, dir);
 }
 
 /* No fscd, and the file never comes: 1 at the timeout, nothing left behind; 4 when no fscd
@@ -483,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout_status),
 	    cmocka_unit_test(test_not_served_and_usage),
 	    cmocka_unit_test(test_private_fscd_writer),
+	    cmocka_unit_test(test_private_fscd_new_dirs),
 	    cmocka_unit_test(test_private_fscd_timeout),
 	    cmocka_unit_test(test_private_fscd_sigterm),
 	};
