@@ -2,10 +2,15 @@
  * with pauses, or closing and reopening (with --quiet), is waited for until it is done (the
  * test, as the writer, checks fsc-wait is still waiting at every step); a temp file renamed
  * into place and a link-then-unlink upload complete on arrival; --gone; the --timeout status;
- * a path outside fscd's roots, a missing table and bad usage have their own statuses. */
+ * a path outside --name's roots, a missing --name table and bad usage have their own
+ * statuses. With no fscd serving (each test process has an object directory of its own), a
+ * private fscd serves the wait, and nothing of it is left after a return, a timeout or a
+ * SIGTERM. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -275,6 +280,222 @@ static void test_not_served_and_usage(void **state)
 	fsc_test_daemon_stop(&d);
 }
 
+/* Reads fd (fsc-wait's stderr) into buf until it holds needle at or after from; fails the
+ * test after CONVERGE_MS. Where the needle starts. */
+static char *read_until(int fd, char *buf, size_t size, size_t from, const char *needle)
+{
+	size_t len = strlen(buf);
+	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
+	char *at;
+	while (!(at = strstr(buf + from, needle))) {
+		uint64_t now = fsc_test_now_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			fail_msg("no \"%s\" from fsc-wait within %d ms: %s", needle, CONVERGE_MS,
+				 buf);
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n <= 0)
+			fail_msg("fsc-wait closed stderr before saying \"%s\": %s", needle, buf);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	return at;
+}
+
+/* The private fscd fsc-wait -v announced in err: its pid (and table name, in name). */
+static pid_t announced(const char *err, char *name, size_t size)
+{
+	const char *p = strstr(err, "started a private fscd (");
+	if (!p)
+		fail_msg("no private fscd announced: %s", err);
+	char fmt[40];
+	int pid;
+	snprintf(fmt, sizeof(fmt), ", pid %%d, table %%%zu[^)])", size - 1);
+	assert_int_equal(sscanf(strstr(p, ", pid "), fmt, &pid, name), 2);
+	return pid;
+}
+
+/* fsc-wait -v [opt] path started with no fscd; returns once its private fscd serves, with
+ * that fscd's pid. */
+static pid_t private_waiter_start(struct waiter *w, const char *opt, const char *path)
+{
+	char *argv[] = {"fsc-wait", "-v", (char *)opt, (char *)path, NULL};
+	w->pid = fsc_test_spawn(FSC_WAIT_PATH, argv, &w->out, &w->err);
+	w->status = -1;
+	char buf[4096] = "", name[128];
+	const char *p = read_until(w->err, buf, sizeof(buf), 0, "started a private fscd (");
+	read_until(w->err, buf, sizeof(buf), (size_t)(p - buf), "\n"); /* the rest of its line */
+	pid_t fscd = announced(buf, name, sizeof(name));
+	uint64_t end = fsc_test_now_ms() + CONVERGE_MS;
+	fsc_t *c;
+	while (!(c = fsc_open(name)) && fsc_test_now_ms() < end)
+		fsc_test_pause_ms(10);
+	if (!c)
+		fail_msg("the private fscd did not publish table %s", name);
+	fsc_close(c);
+	return fscd;
+}
+
+/* Nothing at all in this process's object directory, and no process pid. */
+static void assert_nothing_left(pid_t fscd)
+{
+	const char *dir = getenv("FSC_DIR");
+	assert_non_null(dir);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fail_msg("left in %s: %s", dir, e->d_name);
+	closedir(d);
+	assert_true(kill(fscd, 0) != 0 && errno == ESRCH);
+}
+
+/* A child writing path in pieces, one per 'w' on its command pipe, closing it on 'c';
+ * it answers each command on the ack pipe once done. */
+struct writer {
+	pid_t pid;
+	int cmd, ack;
+};
+
+static void writer_start(struct writer *wr, const char *path)
+{
+	int cmd[2], ack[2];
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ack, O_CLOEXEC), 0);
+	wr->pid = fork();
+	assert_true(wr->pid >= 0);
+	if (wr->pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		char c;
+		while (fd >= 0 && read(cmd[0], &c, 1) == 1) {
+			if (c == 'c' ? close(fd) != 0 : write(fd, "chunk", 5) != 5)
+				_exit(1);
+			if (write(ack[1], &c, 1) != 1 || c == 'c')
+				_exit(0);
+		}
+		_exit(1);
+	}
+	close(cmd[0]);
+	close(ack[1]);
+	wr->cmd = cmd[1];
+	wr->ack = ack[0];
+}
+
+static void writer_do(struct writer *wr, char c)
+{
+	char got;
+	assert_int_equal(write(wr->cmd, &c, 1), 1);
+	assert_int_equal(read(wr->ack, &got, 1), 1);
+	assert_int_equal(got, c);
+}
+
+/* A new temporary directory (returned) and rel in it (in f). */
+static char *tmp_path(const char *tag, const char *rel, char *f, size_t size)
+{
+	char *dir = fsc_test_tmpdir(tag);
+	snprintf(f, size, "%s/%s", dir, rel);
+	return dir;
+}
+
+/* fsc-wait --json, started by private_waiter_start, returns 0 with its PATH complete at
+ * size bytes, leaving nothing of its private fscd; dir (tmp_path's) is removed. */
+static void private_waiter_done(struct waiter *w, pid_t fscd, int size, char *dir)
+{
+	char out[512], want[64];
+	assert_int_equal(waiter_end(w, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "\"state\":\"complete\",\"size\":%d}", size);
+	if (!strstr(out, want))
+		fail_msg("fsc-wait printed %s, not %s", out, want);
+	assert_nothing_left(fscd);
+	fsc_test_rmtree(dir);
+	free(dir);
+}
+
+/* No fscd: fsc-wait starts its own, waits for a child writing in pieces, returns after its
+ * close with exit 0, and the private fscd and its objects are gone with it. */
+static void test_private_fscd_writer(void **state)
+{
+	(void)state;
+	char f[512], *dir = tmp_path("wpriv", "upload.bin", f, sizeof(f));
+	struct waiter w;
+	pid_t fscd = private_waiter_start(&w, "--json", f);
+	assert_waiting(&w, "before the file existed");
+	struct writer wr;
+	writer_start(&wr, f);
+	for (int piece = 0; piece < 4; piece++) {
+		writer_do(&wr, 'w');
+		fsc_test_pause_ms(100 + rand() % 200); /* the writer's own pace */
+		assert_waiting(&w, "while the writer paused between pieces");
+	}
+	writer_do(&wr, 'c');
+	assert_int_equal(fsc_test_wait_status(wr.pid), 0);
+	close(wr.cmd);
+	close(wr.ack);
+	private_waiter_done(&w, fscd, 20, dir);
+}
+
+/* No fscd, and the PATH's directories do not exist yet: the private fscd watches the nearest
+ * one that does, deep enough to see the PATH when they are made. */
+static void test_private_fscd_new_dirs(void **state)
+{
+	(void)state;
+	char f[512], *dir = tmp_path("wprivd", "a/b/data.csv", f, sizeof(f));
+	struct waiter w;
+	pid_t fscd = private_waiter_start(&w, "--json", f);
+	assert_waiting(&w, "before its directories existed");
+	assert_int_equal(mkdir(fsc_test_path(dir, "a"), 0755), 0);
+	assert_int_equal(mkdir(fsc_test_path(dir, "a/b"), 0755), 0);
+	fsc_test_write_file(f, "x,y\n", O_EXCL);
+	private_waiter_done(&w, fscd, 4, dir);
+}
+
+/* No fscd, and the file never comes: 1 at the timeout, nothing left behind; 4 when no fscd
+ * can be run. */
+static void test_private_fscd_timeout(void **state)
+{
+	(void)state;
+	char f[512], *dir = tmp_path("wprivt", "never/comes", f, sizeof(f));
+	struct fsc_test_run r;
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, "-v", "--timeout", "0.5", f, (char *)NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "timed out waiting for"));
+	char name[128];
+	assert_nothing_left(announced(r.err, name, sizeof(name)));
+	fsc_test_run_free(&r);
+	/* an fscd that cannot be run: 4, saying what to do */
+	assert_int_equal(setenv("FSC_WAIT_FSCD", "/nonexistent/fscd", 1), 0);
+	fsc_test_run_tool(&r, FSC_WAIT_PATH, f, (char *)NULL);
+	unsetenv("FSC_WAIT_FSCD");
+	assert_int_equal(r.status, 4);
+	assert_non_null(strstr(r.err, "cannot run /nonexistent/fscd"));
+	assert_non_null(strstr(r.err, "set FSC_WAIT_FSCD"));
+	fsc_test_run_free(&r);
+	fsc_test_rmtree(dir);
+	free(dir);
+}
+
+/* No fscd: SIGTERM to a waiting fsc-wait ends it by SIGTERM, its private fscd stopped and
+ * its objects removed first. */
+static void test_private_fscd_sigterm(void **state)
+{
+	(void)state;
+	char f[512], *dir = tmp_path("wprivs", "lock", f, sizeof(f));
+	fsc_test_write_file(f, "1", O_EXCL);
+	struct waiter w;
+	pid_t fscd = private_waiter_start(&w, "--gone", f);
+	assert_waiting(&w, "while the file still existed");
+	assert_int_equal(kill(w.pid, SIGTERM), 0);
+	int st = fsc_test_fscd_wait(w.pid, CONVERGE_MS);
+	assert_true(st != -1);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	assert_nothing_left(fscd);
+	close(w.out);
+	close(w.err);
+	fsc_test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +506,10 @@ int main(void)
 	    cmocka_unit_test(test_gone),
 	    cmocka_unit_test(test_timeout_status),
 	    cmocka_unit_test(test_not_served_and_usage),
+	    cmocka_unit_test(test_private_fscd_writer),
+	    cmocka_unit_test(test_private_fscd_new_dirs),
+	    cmocka_unit_test(test_private_fscd_timeout),
+	    cmocka_unit_test(test_private_fscd_sigterm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

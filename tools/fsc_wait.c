@@ -10,26 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fsc_json.h"
 #include "fsc_wait.h"
 
-#define FSC_WAIT_EXIT_OK	 0
-#define FSC_WAIT_EXIT_TIMEOUT	 1
-#define FSC_WAIT_EXIT_USAGE	 2
-#define FSC_WAIT_EXIT_NOT_SERVED 3
-#define FSC_WAIT_EXIT_ERROR	 4
-#define FSC_WAIT_QUIET_MAX_MS	 86400000L
-#define FSC_WAIT_REPROBE_MS	 1000 /* a writer holding a file open: probe this often */
-#define FSC_WAIT_RESTART_MS	 5000 /* fscd gone: how long to wait for one to come back */
+#define FSC_WAIT_QUIET_MAX_MS 86400000L
+#define FSC_WAIT_REPROBE_MS   1000 /* a writer holding a file open: probe this often */
+#define FSC_WAIT_RESTART_MS   5000 /* fscd gone: how long to wait for one to come back */
 
 struct fsc_wait_opts {
-	const char *name;
+	const char *name; /* --name; NULL: "default" if it serves, else a private fscd */
 	double timeout_s; /* < 0: for ever */
 	long quiet_ms;
-	bool gone, json;
+	bool gone, json, verbose;
 	struct fsc_wait_path *paths;
 	int npaths;
 };
@@ -38,10 +34,11 @@ static void fsc_wait_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: fsc-wait [--timeout SEC] [--quiet MS] [--gone] [--name NAME] [--json] PATH...\n"
+	    "usage: fsc-wait [--timeout SEC] [--quiet MS] [--gone] [--name NAME] [--json] [-v] "
+	    "PATH...\n"
 	    "\n"
 	    "Wait until every PATH is complete: a regular file whose last writer has finished,\n"
-	    "and print each PATH as it completes. Complete means: the fscd serving table NAME\n"
+	    "and print each PATH as it completes. Complete means: the fscd serving PATH\n"
 	    "saw no modification after the file's last close after writing, or after its\n"
 	    "arrival by rename or link (a file that exists and is not being written counts at\n"
 	    "once); no process has it open for writing (a read lease, F_SETLEASE, is granted);\n"
@@ -53,10 +50,13 @@ static void fsc_wait_usage(FILE *out)
 	    "                     use it for writers that close and reopen the file, with MS\n"
 	    "                     longer than their longest pause\n"
 	    "  -g, --gone         wait until each PATH no longer exists instead\n"
-	    "  -n, --name NAME    table name (default \"default\"), as given to fscd --name\n"
+	    "  -n, --name NAME    read table NAME (as given to fscd --name), which must serve\n"
+	    "                     every PATH (default: \"default\" if it does, else a private\n"
+	    "                     fscd)\n"
 	    "  -j, --json         one JSON object per line: {\"path\",\"arg\",\"state\"} with "
 	    "state\n"
 	    "                     complete (and \"size\"), gone, or timeout (and \"reason\")\n"
+	    "  -v, --verbose      say which table is read and when a private fscd is started\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n"
 	    "\n"
@@ -72,11 +72,17 @@ static void fsc_wait_usage(FILE *out)
 	    "fscd cannot see writes made on another machine to a network filesystem (it polls\n"
 	    "those: use --quiet), and of several writers of one file the first close counts.\n"
 	    "\n"
-	    "fsc-wait starts no fscd of its own: each PATH must lie under a root of a running\n"
-	    "fscd (fsc-shmdump --name NAME lists them), e.g. fscd --watch DIR.\n"
-	    "Exit status: 0 every PATH complete (or gone); 1 timeout; 2 usage error; 3 no fscd\n"
-	    "serves a PATH (no table NAME, PATH outside its roots, or no change journal);\n"
-	    "4 other errors (fscd went away and none came back).\n",
+	    "fscd: the table \"default\" (or --name) is read when it serves every PATH with a\n"
+	    "change journal. Else, without --name, fsc-wait starts fscd as its child, with a\n"
+	    "private table, watching each PATH's directory (the nearest one that exists),\n"
+	    "stopped at exit with nothing left behind, on SIGINT, SIGTERM and SIGHUP too\n"
+	    "(fsc-wait then ends by that signal). It runs FSC_WAIT_FSCD if set, else the\n"
+	    "fscd next to fsc-wait's own executable (then ../writer/fscd/fscd and\n"
+	    "../sbin/fscd), else fscd from PATH.\n"
+	    "Exit status: 0 every PATH complete (or gone); 1 timeout; 2 usage error; 3 table\n"
+	    "NAME (--name) does not serve a PATH (no such table, PATH outside its roots, or no\n"
+	    "change journal); 4 other errors (fscd went away and none came back, the private\n"
+	    "fscd could not be started or failed).\n",
 	    FSC_WAIT_QUIET_MAX_MS, FSC_WAIT_REPROBE_MS);
 }
 
@@ -131,15 +137,19 @@ static bool fsc_wait_parse_timeout(const char *s, double *out)
 /* 0 to go on, -1 after --help/--version (exit 0), or FSC_WAIT_EXIT_USAGE */
 static int fsc_wait_opts_parse(struct fsc_wait_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"timeout", required_argument, NULL, 't'}, {"quiet", required_argument, NULL, 'q'},
-	    {"gone", no_argument, NULL, 'g'},	       {"name", required_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, 'j'},	       {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
-	*o = (struct fsc_wait_opts){.name = "default", .timeout_s = -1};
+	static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
+						 {"quiet", required_argument, NULL, 'q'},
+						 {"gone", no_argument, NULL, 'g'},
+						 {"name", required_argument, NULL, 'n'},
+						 {"json", no_argument, NULL, 'j'},
+						 {"verbose", no_argument, NULL, 'v'},
+						 {"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'V'},
+						 {NULL, 0, NULL, 0}};
+	*o = (struct fsc_wait_opts){.timeout_s = -1};
 	int opt;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+t:q:gn:jhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+t:q:gn:jvhV", longopts, NULL)) != -1) {
 		char *end;
 		switch (opt) {
 		case 't':
@@ -163,6 +173,9 @@ static int fsc_wait_opts_parse(struct fsc_wait_opts *o, int argc, char **argv)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'v':
+			o->verbose = true;
 			break;
 		case 'h':
 			fsc_wait_usage(stdout);
@@ -202,6 +215,7 @@ static uint64_t fsc_wait_clock_ns(clockid_t id)
 /* The state of the wait: the table, the cursor, what is left. */
 struct fsc_wait {
 	struct fsc_wait_opts *o;
+	struct fsc_private_fscd fscd; /* the table read (.c, .name) and a private fscd, if any */
 	fsc_t *c;
 	fsc_cursor_t cur;
 	uint64_t deadline; /* CLOCK_MONOTONIC ns; UINT64_MAX: none */
@@ -233,6 +247,8 @@ static void fsc_wait_report(const struct fsc_wait *w, const struct fsc_wait_path
 
 static const char *fsc_wait_reason(const struct fsc_wait *w, enum fsc_wait_state s)
 {
+	if (!w->c)
+		return "the private fscd had not served yet";
 	switch (s) {
 	case FSC_WAIT_BUSY:
 		return "a process holds it open for writing, or fscd has not caught up with it";
@@ -257,11 +273,22 @@ static int fsc_wait_timed_out(const struct fsc_wait *w)
 	return FSC_WAIT_EXIT_TIMEOUT;
 }
 
+/* Says that the private fscd ended: nothing will serve the paths any more. */
+static int fsc_wait_private_gone(const struct fsc_wait *w)
+{
+	fprintf(stderr,
+		"fsc-wait: the private fscd exited (status %d); its messages above say why\n",
+		WIFEXITED(w->fscd.status) ? WEXITSTATUS(w->fscd.status)
+					  : 128 + WTERMSIG(w->fscd.status));
+	return FSC_WAIT_EXIT_ERROR;
+}
+
 /* A cursor at the journal's end, waiting up to FSC_WAIT_RESTART_MS for an fscd to serve
  * (a takeover or restart is under way). 0, or an exit status. */
 static int fsc_wait_cursor(struct fsc_wait *w)
 {
 	uint64_t give_up = fsc_wait_clock_ns(CLOCK_MONOTONIC) + FSC_WAIT_RESTART_MS * 1000000ull;
+	const char *name = w->fscd.name;
 	for (;;) {
 		if (fsc_journal_start(w->c, &w->cur) == 0)
 			return 0;
@@ -269,14 +296,16 @@ static int fsc_wait_cursor(struct fsc_wait *w)
 			fprintf(stderr,
 				"fsc-wait: the fscd serving table %s keeps no change journal "
 				"(--journal-kib 0): restart it with a journal\n",
-				w->o->name);
+				name);
 			return FSC_WAIT_EXIT_NOT_SERVED;
 		}
+		if (fsc_private_fscd_exited(&w->fscd))
+			return fsc_wait_private_gone(w);
 		if (fsc_wait_clock_ns(CLOCK_MONOTONIC) > give_up) {
 			fprintf(stderr,
 				"fsc-wait: no fscd serves table %s any more (%s): start fscd "
 				"--name %s again\n",
-				w->o->name, strerror(errno), w->o->name);
+				name, strerror(errno), name);
 			return FSC_WAIT_EXIT_ERROR;
 		}
 		struct timespec ts = {0, 100000000}; /* only while fscd is away */
@@ -387,29 +416,13 @@ static int fsc_wait_loop(struct fsc_wait *w)
 	}
 }
 
-/* Attaches and checks that the table serves every path. 0, or an exit status. */
-static int fsc_wait_attach(struct fsc_wait *w)
+/* The time left before --timeout in ms, or -1 for none. */
+static long fsc_wait_left_ms(const struct fsc_wait *w)
 {
-	w->c = fsc_open(w->o->name);
-	if (!w->c) {
-		fprintf(stderr,
-			"fsc-wait: no fscd serves table %s (%s): start one whose --watch covers "
-			"the paths (fscd --name %s --watch DIR)\n",
-			w->o->name, strerror(errno), w->o->name);
-		return FSC_WAIT_EXIT_NOT_SERVED;
-	}
-	for (int i = 0; i < w->o->npaths; i++) {
-		const struct fsc_wait_path *p = &w->o->paths[i];
-		if (fsc_covers(w->c, p->path) != 1) {
-			fprintf(
-			    stderr,
-			    "fsc-wait: %s (%s) is not served by the fscd of table %s: it is "
-			    "outside its roots or excluded (fsc-shmdump --name %s lists them)\n",
-			    p->arg, p->path, w->o->name, w->o->name);
-			return FSC_WAIT_EXIT_NOT_SERVED;
-		}
-	}
-	return 0;
+	if (w->deadline == UINT64_MAX)
+		return -1;
+	uint64_t now = fsc_wait_clock_ns(CLOCK_MONOTONIC);
+	return now >= w->deadline ? 0 : (long)((w->deadline - now) / 1000000u);
 }
 
 int main(int argc, char **argv)
@@ -431,7 +444,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fsc-wait: out of memory\n");
 		return FSC_WAIT_EXIT_ERROR;
 	}
-	rc = fsc_wait_attach(&w);
+	/* a private fscd is stopped, its objects removed, however fsc-wait is asked to end */
+	if (fsc_private_fscd_stop_on_signals() != 0) {
+		fprintf(stderr, "fsc-wait: cannot handle signals: %s\n", strerror(errno));
+		return FSC_WAIT_EXIT_ERROR;
+	}
+	rc = fsc_wait_fscd_attach(&w.fscd, o.name, o.verbose, o.paths, o.npaths,
+				  fsc_wait_left_ms(&w));
+	w.c = w.fscd.c;
+	if (rc == FSC_WAIT_EXIT_TIMEOUT)
+		fsc_wait_timed_out(&w); /* before its private fscd served */
 	if (rc == 0)
 		rc = fsc_wait_loop(&w);
 	if (rc == FSC_WAIT_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
@@ -439,6 +461,7 @@ int main(int argc, char **argv)
 		rc = FSC_WAIT_EXIT_ERROR;
 	}
 	fsc_close(w.c);
+	fsc_private_fscd_stop(&w.fscd);
 	for (int i = 0; i < o.npaths; i++)
 		free(o.paths[i].path);
 	free(o.paths);

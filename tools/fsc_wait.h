@@ -1,4 +1,5 @@
-/* fsc-wait internals: the paths waited for and the check of one path (fsc_wait_check.c). */
+/* fsc-wait internals: the paths waited for, the check of one path (fsc_wait_check.c) and the
+ * table read (fsc_wait_fscd.c). */
 #ifndef FSC_WAIT_H
 #define FSC_WAIT_H
 
@@ -7,6 +8,14 @@
 #include <sys/stat.h>
 
 #include "fsc.h"
+#include "fsc_private_fscd.h"
+
+/* Exit statuses (--help lists them). */
+#define FSC_WAIT_EXIT_OK	 0
+#define FSC_WAIT_EXIT_TIMEOUT	 1
+#define FSC_WAIT_EXIT_USAGE	 2
+#define FSC_WAIT_EXIT_NOT_SERVED 3 /* --name's table does not serve a PATH */
+#define FSC_WAIT_EXIT_ERROR	 4
 
 struct fsc_wait_path {
 	const char *arg; /* as given on the command line */
@@ -42,5 +51,12 @@ enum fsc_wait_lease fsc_wait_lease_probe(const char *path, struct stat *st);
  * gone: waiting for p to disappear. quiet_ns: --quiet. now_ns: CLOCK_REALTIME. */
 enum fsc_wait_state fsc_wait_check(fsc_t *c, struct fsc_wait_path *p, bool gone, uint64_t quiet_ns,
 				   uint64_t now_ns);
+
+/* The table to read for paths into f (f->c, f->name): name's, which must serve them all
+ * (name NULL: "default" if it does), else a private fscd watching their directories, started
+ * now and waited for up to timeout_ms (< 0: its own limit). 0, or an exit status after saying
+ * why on stderr. */
+int fsc_wait_fscd_attach(struct fsc_private_fscd *f, const char *name, bool verbose,
+			 const struct fsc_wait_path *paths, int npaths, long timeout_ms);
 
 #endif

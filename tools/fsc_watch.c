@@ -4,10 +4,10 @@
  *
  * The parts, one file each: the command line (fsc_watch_opts.c), the ignore globs
  * (fsc_watch_ignore.c) and the filter applying them (fsc_watch_filter.c), the fscd to read
- * or the private one to start (fsc_watch_fscd.c), the journal thread (fsc_watch_journal.c),
- * the changes waiting for a run (fsc_watch_pending.c), the process-group runner
- * (fsc_watch_cmd.c) and the main loop (fsc_watch_loop.c). `fsc-watch --help` documents the
- * behaviour and the exit statuses (fsc_watch_opts.h). */
+ * or the private one to start (fsc_watch_fscd.c, with fsc_private_fscd.c), the journal
+ * thread (fsc_watch_journal.c), the changes waiting for a run (fsc_watch_pending.c), the
+ * process-group runner (fsc_watch_cmd.c) and the main loop (fsc_watch_loop.c).
+ * `fsc-watch --help` documents the behaviour and the exit statuses (fsc_watch_opts.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -24,7 +24,7 @@
 /* Everything fsc-watch holds, reachable until exit (the journal thread uses it to the end). */
 static struct {
 	struct fsc_watch_opts opts;
-	struct fsc_watch_fscd fscd;
+	struct fsc_private_fscd fscd;
 	struct fsc_watch_pending pending;
 	struct fsc_watch_journal journal;
 	struct fsc_watch_loop loop;
@@ -52,7 +52,7 @@ static int fsc_watch_finish(int status)
 	/* held until exit: the thread prints nothing more (a "lost" line as fscd stops) */
 	pthread_mutex_lock(&fsc_watch.journal.out_lock);
 	atomic_store(&fsc_watch.journal.closing, true);
-	if (fsc_watch_fscd_stop(&fsc_watch.fscd) != 0 && status == FSC_WATCH_EXIT_OK)
+	if (fsc_private_fscd_stop(&fsc_watch.fscd) != 0 && status == FSC_WATCH_EXIT_OK)
 		status = FSC_WATCH_EXIT_FAIL;
 	if (fflush(stdout) != 0 && errno != EPIPE && status == FSC_WATCH_EXIT_OK) {
 		fprintf(stderr, "fsc-watch: cannot write to stdout: %s\n", strerror(errno));

@@ -160,7 +160,7 @@ static void fsc_watch_reap(struct fsc_watch_loop *l)
 				      l->cmd.status);
 			if (l->o->once)
 				fsc_watch_quit(l, l->cmd.status);
-		} else if (fsc_watch_fscd_reaped(l->fscd, pid, st)) {
+		} else if (fsc_private_fscd_reaped(l->fscd, pid, st)) {
 			fprintf(
 			    stderr,
 			    "fsc-watch: the private fscd exited (status %d); its messages above "

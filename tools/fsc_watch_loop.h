@@ -27,7 +27,7 @@ struct fsc_watch_loop {
 	const struct fsc_watch_opts *o;
 	struct fsc_watch_pending *pending;
 	struct fsc_watch_journal *journal;
-	struct fsc_watch_fscd *fscd;
+	struct fsc_private_fscd *fscd;
 	struct fsc_watch_cmd cmd;
 	int sigfd; /* signalfd of the blocked SIGCHLD, SIGINT, SIGTERM, SIGHUP */
 	bool quitting;
