@@ -80,8 +80,9 @@ struct fsc_info {
 /* Attach to the table called name (NULL means "default"). Returns NULL with errno set when
  * nothing usable is published: ENOENT (no table), EPERM (the object's or its directory's
  * owner is not trusted: see below), EPROTO (not a valid fsc table, another ABI, or an object
- * or object directory its group or others may write), ESRCH (its writer has stopped or died), EACCES, EINVAL (bad name, or a
- * malformed FSC_TRUSTED_UIDS), E2BIG (more than FSC_TRUSTED_UIDS_MAX trusted uids), ENOMEM.
+ * or object directory its group or others may write), ESRCH (its writer has stopped or died),
+ * EACCES, EINVAL (bad name, or a malformed FSC_TRUSTED_UIDS), E2BIG (more than FSC_TRUSTED_UIDS_MAX
+ * trusted uids), ENOMEM.
  *
  * Trust: a table or journal is believed only if it is owned by root, by the caller's effective
  * uid, or by a uid listed in the environment variable FSC_TRUSTED_UIDS (uids or user names,
@@ -100,7 +101,8 @@ struct fsc_info {
  * The address is resolved here, once: re-attaching looks in the same directory.
  * Threads: any; it touches no existing handle.
  * Syscalls: open/openat of each directory on the way (O_PATH) and of the objects, fstat,
- * mmap and close (munmap on failure), for the table and its hint segment. It does not block: the objects are opened O_NONBLOCK, and nothing waits for fscd. */
+ * mmap and close (munmap on failure), for the table and its hint segment. It does not block: the
+ * objects are opened O_NONBLOCK, and nothing waits for fscd. */
 FSC_API fsc_t *fsc_open(const char *name);
 
 #define FSC_TRUSTED_UIDS_MAX 8

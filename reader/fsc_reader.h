@@ -84,7 +84,7 @@ struct fsc {
 	 * current. Replaced journals stay reserved (neutralised) until fsc_close. */
 	_Atomic(struct fsc_jmap *) journal;
 	struct fsc_jmap *old_journals;
-	struct fsc_shm_trust trust; /* whose objects this handle believes (immutable) */
+	struct fsc_shm_trust trust;  /* whose objects this handle believes (immutable) */
 	char name[FSC_ADDR_MAX + 1]; /* the table's address, "DIR/NAME" (fsc_shm_dir.h) */
 };
 

@@ -52,10 +52,10 @@ int fsc_shm_dir_open(const char *dir, const struct fsc_shm_trust *trust, const c
 /* Maps object `object` (a path from fsc_shm_object_name and friends, such as
  * "/run/fsc/fsc.default") read-only, in full, after checking its directory
  * (fsc_shm_dir_open). The open never blocks (O_NONBLOCK: a FIFO squatted at the name is
- * refused, not waited on) and never follows a symlink. Refused with *why set: -EPERM for an object whose owner trust
- * does not accept (fsc_shm_trust_owner; NULL: root, the effective uid, FSC_TRUST_ENV);
- * -EPROTO for anything but a regular object, an object its group or others may write, one
- * smaller than min_size bytes (or empty). Otherwise 0 with *out filled, or -errno of the
+ * refused, not waited on) and never follows a symlink. Refused with *why set: -EPERM for an object
+ * whose owner trust does not accept (fsc_shm_trust_owner; NULL: root, the effective uid,
+ * FSC_TRUST_ENV); -EPROTO for anything but a regular object, an object its group or others may
+ * write, one smaller than min_size bytes (or empty). Otherwise 0 with *out filled, or -errno of the
  * failed call (-ENOENT: nothing at that name). For a raw view of an object that has no
  * validating helper (tests read a hint segment this way). */
 int fsc_shm_map_object(const char *object, uint64_t min_size, const struct fsc_shm_trust *trust,

@@ -29,8 +29,8 @@ fsc_t *fsc_test_open_new_generation(const char *name, const char *probe, uint64_
 /* A real fscd serving a temporary tree, for the tests that drive the daemon. */
 struct fsc_test_daemon {
 	char name[FSC_ADDR_MAX + 1]; /* the table, or its "DIR/NAME" address */
-	char *root;	  /* the watched tree, made empty by prepare */
-	char errlog[160]; /* fscd's stderr */
+	char *root;		     /* the watched tree, made empty by prepare */
+	char errlog[160];	     /* fscd's stderr */
 	pid_t fscd;
 	fsc_t *c;	      /* a reader of the table, open once fscd serves */
 	const char *extra[8]; /* more fscd arguments (NULL-terminated), set before start */

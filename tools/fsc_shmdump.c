@@ -163,8 +163,8 @@ static int fsc_dump_open_error(const struct fsc_dump_table *t, int err)
 			t->name, t->name);
 		return FSC_DUMP_EXIT_NO_TABLE;
 	}
-	fprintf(stderr, "fsc-shmdump: cannot open table %s (%s): %s", t->name,
-		t->object, strerror(err));
+	fprintf(stderr, "fsc-shmdump: cannot open table %s (%s): %s", t->name, t->object,
+		strerror(err));
 	if (err == EACCES)
 		fprintf(stderr, "; run as the table's owner or a member of its group "
 				"(fscd --mode/--group set who may read it)");

@@ -95,8 +95,8 @@ typedef void (*fsc_dump_entry_fn)(void *ctx, const struct fsc_dump_entry *e);
 /* Where the slots hold data. A table's object may be sparse: a forged (or damaged) header
  * can claim billions of slots in an object that holds a few pages. Reading a hole of a tmpfs
  * object through a shared mapping allocates it, so a dump that read every slot would make
- * the object directory hold the whole claimed size. The object's holes are never-written slots (EMPTY,
- * all zero), so the scan asks the object where its data is (SEEK_DATA, SEEK_HOLE) and reads
+ * the object directory hold the whole claimed size. The object's holes are never-written slots
+ * (EMPTY, all zero), so the scan asks the object where its data is (SEEK_DATA, SEEK_HOLE) and reads
  * only the slots there: memory in proportion to what the writer really wrote. */
 struct fsc_dump_extents {
 	int fd;		     /* -1: no such information, read every slot */

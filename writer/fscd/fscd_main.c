@@ -46,8 +46,8 @@ struct fscd_daemon {
 	uint64_t compaction_failures_seen; /* FSC_CTR_REBUILD_FAILURES at the last report */
 };
 
-/* A compaction that could not be published (object directory full) changes no answer, but misses get
- * slower until it can: say so once per new failure streak, with the reason. */
+/* A compaction that could not be published (object directory full) changes no answer, but misses
+ * get slower until it can: say so once per new failure streak, with the reason. */
 static void fscd_report_compaction_failures(struct fscd_daemon *d)
 {
 	uint64_t n = fsc_writer_header(d->w)->counters[FSC_CTR_REBUILD_FAILURES];

@@ -75,8 +75,8 @@ bool fscd_reload_check(const struct fscd_config *cur, int argc, char **argv, str
 	 * this one has one: a reload must not silently lose it) */
 	bool journal = cur->journal_kib && !fsc_writer_journal_error(w);
 	*reserved =
-	    ok ? fscd_reserve_take(next.name, fscd_reserve_size(&next, journal), why,
-					   sizeof(why)) : -1;
+	    ok ? fscd_reserve_take(next.name, fscd_reserve_size(&next, journal), why, sizeof(why))
+	       : -1;
 	ok = ok && *reserved != -1;
 	fscd_config_free(&next);
 	if (!ok)

@@ -14,8 +14,8 @@
 #include "fscd_config.h"
 
 /* Re-reads the configuration from the same argv and --config file. Returns true if it is
- * valid and the object directory has room for its table (*renamed if it names another table, *reserved
- * the room, see fscd_reserve.h); logs why not otherwise. w: the table serving now. */
+ * valid and the object directory has room for its table (*renamed if it names another table,
+ * *reserved the room, see fscd_reserve.h); logs why not otherwise. w: the table serving now. */
 bool fscd_reload_check(const struct fscd_config *cur, int argc, char **argv, struct fsc_writer *w,
 		       bool *renamed, int *reserved);
 /* Restarts fscd in place with argv, handing over the previous configuration (cur) and the

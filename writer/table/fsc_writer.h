@@ -54,8 +54,8 @@ void fsc_writer_abandon(struct fsc_writer *w);
  * and missing, owned by root or this euid, like every directory above it, and writable by
  * nobody else (what readers will check). 0, or -errno with *why. fsc_writer_open calls it. */
 int fsc_wdir_prepare(const char *name, char *addr, size_t size, const char **why);
-/* Removes from the object directory what dead writers of table name left behind, objects of this euid
- * only (shm/PROTOCOL.md "Leftovers"): to be called before this process creates any object of
+/* Removes from the object directory what dead writers of table name left behind, objects of this
+ * euid only (shm/PROTOCOL.md "Leftovers"): to be called before this process creates any object of
  * the name. *count and *bytes: what was removed. 0, or -errno (-EINVAL: bad name). */
 int fsc_writer_remove_leftovers(const char *name, uint64_t *count, uint64_t *bytes);
 

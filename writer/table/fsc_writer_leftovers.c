@@ -1,5 +1,5 @@
-/* What dead writers of a table name left in its object directory: removed by the next writer before it
- * creates anything (shm/PROTOCOL.md "Leftovers"). Only private names are unlinked: a build
+/* What dead writers of a table name left in its object directory: removed by the next writer before
+ * it creates anything (shm/PROTOCOL.md "Leftovers"). Only private names are unlinked: a build
  * object or journal whose writer is gone, and hint segments no table being served or built
  * uses. Public names are never unlinked here; a publication renames over them. */
 #define _GNU_SOURCE
