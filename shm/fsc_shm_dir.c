@@ -73,6 +73,13 @@ static int dir_default(char *buf, size_t size, enum fsc_shm_side side)
 	return copy_dir(buf, size, system_ours ? FSC_DIR_SYSTEM : user);
 }
 
+bool fsc_shm_dir_is_default(const char *dir)
+{
+	char user[FSC_DIR_MAX + 8];
+	return strcmp(dir, FSC_DIR_SYSTEM) == 0 ||
+	       (user_dir(user, sizeof(user)) && strcmp(dir, user) == 0);
+}
+
 int fsc_shm_dir_default(char *buf, size_t size)
 {
 	return dir_default(buf, size, FSC_SHM_READER);

@@ -20,6 +20,7 @@
 #ifndef FSC_SHM_DIR_H
 #define FSC_SHM_DIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fsc_shm_format.h"
@@ -46,6 +47,10 @@ enum fsc_shm_side {
 /* The default object directory (above) into buf. 0, or -ENAMETOOLONG / -EINVAL (FSC_DIR or
  * XDG_RUNTIME_DIR not an absolute canonical path, or too long). */
 int fsc_shm_dir_default(char *buf, size_t size);
+
+/* Is dir one of the default directories, /run/fsc or $XDG_RUNTIME_DIR/fsc (the ones fscd
+ * makes itself when they are missing)? */
+bool fsc_shm_dir_is_default(const char *dir);
 
 /* Parses name (NULL: "default") into *a, taking the default directory for a plain name.
  * 0, or -EINVAL (not a valid name or address) / -ENAMETOOLONG. */

@@ -1,6 +1,7 @@
 #include "fsc_shm_table.h"
 
 #include "fsc_shm_dir.h"
+#include "fsc_shm_journal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +42,19 @@ int fsc_shm_object_path(char *buf, size_t size, const char *name, const char *pr
 	int n = snprintf(buf, size, "%s/%s%s%s", strcmp(a.dir, "/") ? a.dir : "", prefix, a.base,
 			 suffix);
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+bool fsc_shm_entry_of(const char *entry, const char *base)
+{
+	static const char *const prefixes[] = {FSC_SHM_PREFIX, FSC_JOURNAL_PREFIX};
+	size_t n = strlen(base);
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t p = strlen(prefixes[i]);
+		if (strncmp(entry, prefixes[i], p) == 0 && strncmp(entry + p, base, n) == 0 &&
+		    (entry[p + n] == '\0' || entry[p + n] == '.'))
+			return true;
+	}
+	return false;
 }
 
 int fsc_shm_object_name(char *buf, size_t size, const char *name)

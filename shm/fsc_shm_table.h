@@ -40,6 +40,9 @@ bool fsc_shm_table_name_valid(const char *name);
  * directory (fsc_shm_dir.h). 0, -EINVAL (invalid name) or -ENAMETOOLONG. */
 int fsc_shm_object_path(char *buf, size_t size, const char *name, const char *prefix,
 			const char *suffix);
+/* Is directory entry `entry` one of the objects of the table called base (a name proper):
+ * "fsc.BASE", "fsc-journal.BASE", or either followed by '.' and more (hints, builds)? */
+bool fsc_shm_entry_of(const char *entry, const char *base);
 /* "DIR/fsc.NAME": the table object of name (a table name or address). */
 int fsc_shm_object_name(char *buf, size_t size, const char *name);
 /* "DIR/fsc.NAME.hints.<generation hex>": the writable hit-hint segment of one table. */

@@ -234,14 +234,6 @@ void fsc_test_assert_stat_is_stat(fsc_t *c, const char *path)
 		assert_int_equal(ea, eb);
 }
 
-/* Is e one of table name's objects: "<prefix><name>" or "<prefix><name>.<more>"? */
-static bool shm_object_of(const char *e, const char *prefix, const char *name)
-{
-	size_t p = strlen(prefix), n = strlen(name);
-	return strncmp(e, prefix, p) == 0 && strncmp(e + p, name, n) == 0 &&
-	       (e[p + n] == '\0' || e[p + n] == '.');
-}
-
 int fsc_test_shm_leftovers(const char *name, bool unlink_them)
 {
 	struct fsc_shm_addr a;
@@ -250,8 +242,7 @@ int fsc_test_shm_leftovers(const char *name, bool unlink_them)
 	int count = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (!shm_object_of(e->d_name, "fsc.", a.base) &&
-		    !shm_object_of(e->d_name, FSC_JOURNAL_PREFIX, a.base))
+		if (!fsc_shm_entry_of(e->d_name, a.base))
 			continue;
 		count++;
 		if (unlink_them)

@@ -281,6 +281,13 @@ static void test_addresses(void **state)
 	longdir[0] = '/';
 	strcpy(longdir + FSC_DIR_MAX + 1, "/t1");
 	assert_false(fsc_shm_table_name_valid(longdir));
+	/* which directory entries are a table's objects */
+	assert_true(fsc_shm_entry_of("fsc.t1", "t1"));
+	assert_true(fsc_shm_entry_of("fsc-journal.t1", "t1"));
+	assert_true(fsc_shm_entry_of("fsc.t1.hints.2a", "t1"));
+	assert_false(fsc_shm_entry_of("fsc.t10", "t1"));
+	assert_false(fsc_shm_entry_of("fsc-journal.t10.new.1", "t1"));
+	assert_false(fsc_shm_entry_of("other.t1", "t1"));
 	/* the address is resolved once; a plain name takes $FSC_DIR */
 	char addr[FSC_ADDR_MAX + 1], want[FSC_ADDR_MAX + 1];
 	snprintf(want, sizeof(want), "%s/t1", getenv("FSC_DIR"));

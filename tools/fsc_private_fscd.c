@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fsc_shm_dir.h"
+#include "fsc_shm_table.h"
 
 #define FSC_PRIVATE_FSCD_STOP_S 10
 
@@ -280,16 +281,12 @@ static int fsc_private_fscd_sweep(const char *name)
 	char *slash = strrchr(addr, '/');
 	*slash = '\0';
 	DIR *d = opendir(addr[0] ? addr : "/");
-	size_t n = strlen(name);
+	const char *base = slash + 1;
 	int count = 0;
 	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		const char *rest = strncmp(e->d_name, "fsc.", 4) == 0		 ? e->d_name + 4
-				   : strncmp(e->d_name, "fsc-journal.", 12) == 0 ? e->d_name + 12
-										 : NULL;
-		if (rest && strncmp(rest, name, n) == 0 && (rest[n] == '\0' || rest[n] == '.'))
+	while (d && (e = readdir(d)))
+		if (fsc_shm_entry_of(e->d_name, base))
 			count += unlinkat(dirfd(d), e->d_name, 0) == 0;
-	}
 	if (d)
 		closedir(d);
 	return count;

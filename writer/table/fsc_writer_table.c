@@ -323,19 +323,6 @@ bool fsc_writer_owns_name(struct fsc_writer *w)
 	return fsc_wobject_is(w->object_name, w->t.dev, w->t.ino);
 }
 
-/* The object directories fscd makes itself when they are missing: the system one (root, or
- * the service user when systemd has not made it) and a user's own under $XDG_RUNTIME_DIR. */
-static bool dir_is_default(const char *dir)
-{
-	char user[FSC_DIR_MAX + 8];
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (strcmp(dir, FSC_DIR_SYSTEM) == 0)
-		return true;
-	return xdg &&
-	       snprintf(user, sizeof(user), "%s" FSC_DIR_USER_SUB, xdg) < (int)sizeof(user) &&
-	       strcmp(dir, user) == 0;
-}
-
 int fsc_wdir_prepare(const char *name, char *addr, size_t size, const char **why)
 {
 	struct fsc_shm_addr a;
@@ -348,7 +335,7 @@ int fsc_wdir_prepare(const char *name, char *addr, size_t size, const char **why
 	}
 	/* 0755: readers of every user the table's mode admits must be able to reach it; the
 	 * table's own mode says who may open it */
-	if (dir_is_default(a.dir) && mkdir(a.dir, 0755) < 0 && errno != EEXIST) {
+	if (fsc_shm_dir_is_default(a.dir) && mkdir(a.dir, 0755) < 0 && errno != EEXIST) {
 		*why = "cannot create the object directory (run as root, or create it owned by "
 		       "fscd's user with mode 0755, or set FSC_DIR)";
 		return -errno;
