@@ -115,7 +115,9 @@ run_examples() {
 check_linkage() {
 	local dir=$1 kind=$2 f
 	for f in "$dir/fsc-logmon" "$dir/fsc-wait-complete"; do
-		if readelf -d "$f" | grep -q 'NEEDED.*libfsc\.so\.0'; then
+		# captured, not piped into grep -q: with pipefail, grep's early exit can SIGPIPE the
+		# producer and fail the pipeline though the line was found
+		if grep -q 'NEEDED.*libfsc\.so\.0' <<<"$(readelf -d "$f")"; then
 			[ "$kind" = shared ] || fail "$f ($kind) needs libfsc.so.0"
 		else
 			[ "$kind" = static ] || fail "$f ($kind) does not link libfsc.so.0"
@@ -277,8 +279,13 @@ step_debs_run() {
 		"$work/debtree/app.log" >/dev/null 2>&1 || rc=$?
 	[ "$rc" -eq 1 ] || fail "a user outside group fsc read the table (fsc-stat exit $rc, not 1)"
 	[ -z "$python_pkg" ] || step_debs_python "$name" "$gid"
-	/usr/bin/fsc-shmdump --name "$name" --prometheus | grep -qx "fsc_table_usable{table=\"$name\"} 1" ||
-		fail "fsc-shmdump --prometheus does not say the packaged table is usable"
+	# captured first: piped into grep -q, a scrape over 4 KiB could die of SIGPIPE once grep
+	# has its line, and pipefail would call that a failure (it did, in CI)
+	local scrape
+	scrape=$(/usr/bin/fsc-shmdump --name "$name" --prometheus) ||
+		fail "fsc-shmdump --prometheus exited with status $? on the packaged table"
+	grep -qx "fsc_table_usable{table=\"$name\"} 1" <<<"$scrape" ||
+		fail "fsc-shmdump --prometheus does not say the packaged table is usable: $(grep -E '^fsc_(table_usable|writer_alive|heartbeat_age_seconds)' <<<"$scrape")"
 	say "examples against the installed libfsc-dev (pkg-config)"
 	mkdir -p "$work/deb-examples"
 	cp "$top"/examples/*.c "$top/examples/Makefile" "$work/deb-examples/"
