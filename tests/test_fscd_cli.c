@@ -133,10 +133,33 @@ static void test_file_root_watches_only_that_file(void **state)
 	free(root);
 }
 
+/* Every key of the config file is also a flag, and --help lists both spellings. */
+static void test_help_lists_every_key(void **state)
+{
+	(void)state;
+	const char *argv[] = {"fscd", "--help", NULL};
+	const char *out, *err;
+	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 0);
+	const char *keys[] = {"watch",	   "exclude",	  "include",	   "max-depth", "name",
+			      "capacity",  "slot-size",	  "poll-interval", "mode",	"group",
+			      "log-level", "journal-kib", "batch-ms"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		char flag[64], key[64];
+		snprintf(flag, sizeof(flag), "--%s ", keys[i]);
+		snprintf(key, sizeof(key), " %s = ", keys[i]);
+		if (!strstr(out, flag) || !strstr(out, key))
+			fail_msg("--help lacks \"%s\" or \"%s\"", flag, key);
+	}
+	assert_non_null(strstr(out, "--config FILE"));
+	assert_non_null(strstr(out, "SIGHUP"));
+	assert_string_equal(err, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_help_lists_every_key),
 	    cmocka_unit_test(test_usage_errors),
 	    cmocka_unit_test(test_bad_input_is_reported),
 	    cmocka_unit_test(test_failed_start_keeps_running_table),

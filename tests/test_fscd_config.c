@@ -1,6 +1,6 @@
 /* fscd's configuration: the config file and the flags set the same things, flags win, errors
  * name the file and line, and SIGHUP applies a new file (or keeps serving if it is broken).
- * Also the path filter the tree applies (fscd_filter_wants). */
+ * The filter's own rules are in test_fscd_filter, --help's list of keys in test_fscd_cli. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +26,6 @@
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
 #include "fscd_config.h"
-#include "fscd_filter.h"
 
 #define WAIT_MS 15000
 
@@ -222,40 +221,6 @@ static void assert_kept_serving(struct fixture *f, fsc_t *c, uint64_t gen)
 	stop_and_check_clean(f, f->name);
 }
 
-static void test_filter_wants(void **state)
-{
-	(void)state;
-	const char *ex[] = {"*.tmp", "/srv/*/cache"};
-	const char *in[] = {"*.log"};
-	struct fscd_filter f = {.exclude = ex, .nexclude = 2};
-	/* exclude by base name, at any depth, files and directories alike */
-	assert_false(fscd_filter_wants(&f, "/srv/a/x.tmp", false, 2));
-	assert_false(fscd_filter_wants(&f, "/srv/a/b/d.tmp", true, 3));
-	assert_true(fscd_filter_wants(&f, "/srv/a/x.tmpl", false, 2));
-	/* exclude by full path: '*' stays within one component */
-	assert_false(fscd_filter_wants(&f, "/srv/app/cache", true, 2));
-	assert_true(fscd_filter_wants(&f, "/srv/app/sub/cache", true, 3));
-	assert_true(fscd_filter_wants(&f, "/srv/app/cache2", true, 2));
-	/* a root is always wanted */
-	assert_true(fscd_filter_wants(&f, "/srv/x/cache", true, 0));
-	/* include: only *.log files, but every (non-excluded) directory is traversed */
-	f = (struct fscd_filter){.exclude = ex, .nexclude = 2, .include = in, .ninclude = 1};
-	assert_true(fscd_filter_wants(&f, "/var/log/app/x.log", false, 2));
-	assert_false(fscd_filter_wants(&f, "/var/log/app/x.txt", false, 2));
-	assert_true(fscd_filter_wants(&f, "/var/log/app", true, 1));
-	assert_false(fscd_filter_wants(&f, "/var/log/old.tmp", true, 1)); /* exclusion wins */
-	assert_false(fscd_filter_wants(&f, "/var/log/y.log.tmp", false, 1));
-	/* depth: 2 levels below the root */
-	f = (struct fscd_filter){.max_depth = 2};
-	assert_true(fscd_filter_wants(&f, "/r/a", true, 1));
-	assert_true(fscd_filter_wants(&f, "/r/a/b", false, 2));
-	assert_false(fscd_filter_wants(&f, "/r/a/b/c", false, 3));
-	/* no filter, or an empty one: everything */
-	assert_true(fscd_filter_wants(NULL, "/x/y.tmp", false, 9));
-	f = (struct fscd_filter){0};
-	assert_true(fscd_filter_wants(&f, "/x/y/z/w", false, 40));
-}
-
 /* In-process: defaults < file < flags, lists accumulate, argv left as given. */
 static void test_load_precedence(void **state)
 {
@@ -411,27 +376,6 @@ static void test_config_errors(void **state)
 	assert_int_equal(fsc_test_fscd_run(missing, &out, &err), 2);
 	assert_non_null(strstr(err, "cannot read config file /nonexistent/fscd.conf"));
 	assert_null(fsc_open(f->name)); /* nothing was published */
-}
-
-static void test_help_lists_every_key(void **state)
-{
-	(void)state;
-	const char *argv[] = {"fscd", "--help", NULL};
-	const char *out, *err;
-	assert_int_equal(fsc_test_fscd_run(argv, &out, &err), 0);
-	const char *keys[] = {"watch",	   "exclude",	  "include",	   "max-depth", "name",
-			      "capacity",  "slot-size",	  "poll-interval", "mode",	"group",
-			      "log-level", "journal-kib", "batch-ms"};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
-		char flag[64], key[64];
-		snprintf(flag, sizeof(flag), "--%s ", keys[i]);
-		snprintf(key, sizeof(key), " %s = ", keys[i]);
-		if (!strstr(out, flag) || !strstr(out, key))
-			fail_msg("--help lacks \"%s\" or \"%s\"", flag, key);
-	}
-	assert_non_null(strstr(out, "--config FILE"));
-	assert_non_null(strstr(out, "SIGHUP"));
-	assert_string_equal(err, "");
 }
 
 /* fscd from a config file naming the table f->name and watching a/; returns its pid once
@@ -632,13 +576,11 @@ static void test_sighup_bad_file_keeps_serving(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_filter_wants),
 	    cmocka_unit_test_setup_teardown(test_load_precedence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_equals_flags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flags_override_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repeated_keys_accumulate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
-	    cmocka_unit_test(test_help_lists_every_key),
 	    cmocka_unit_test_setup_teardown(test_sighup_applies_new_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sighup_broken_config_keeps_serving, setup,
 					    teardown),

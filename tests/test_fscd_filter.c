@@ -1,5 +1,6 @@
-/* fscd's path filter end to end: excludes, includes and the depth limit decide what the
- * table holds, on the first scan and for what is created later. */
+/* fscd's path filter: its rules in-process (fscd_filter_wants), then end to end: excludes,
+ * includes and the depth limit decide what the table holds, on the first scan and for what
+ * is created later. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,8 +19,43 @@
 #include "fsc.h"
 #include "fsc_test_fscd.h"
 #include "fsc_test_util.h"
+#include "fscd_filter.h"
 
 #define WAIT_MS 15000
+
+static void test_filter_wants(void **state)
+{
+	(void)state;
+	const char *ex[] = {"*.tmp", "/srv/*/cache"};
+	const char *in[] = {"*.log"};
+	struct fscd_filter f = {.exclude = ex, .nexclude = 2};
+	/* exclude by base name, at any depth, files and directories alike */
+	assert_false(fscd_filter_wants(&f, "/srv/a/x.tmp", false, 2));
+	assert_false(fscd_filter_wants(&f, "/srv/a/b/d.tmp", true, 3));
+	assert_true(fscd_filter_wants(&f, "/srv/a/x.tmpl", false, 2));
+	/* exclude by full path: '*' stays within one component */
+	assert_false(fscd_filter_wants(&f, "/srv/app/cache", true, 2));
+	assert_true(fscd_filter_wants(&f, "/srv/app/sub/cache", true, 3));
+	assert_true(fscd_filter_wants(&f, "/srv/app/cache2", true, 2));
+	/* a root is always wanted */
+	assert_true(fscd_filter_wants(&f, "/srv/x/cache", true, 0));
+	/* include: only *.log files, but every (non-excluded) directory is traversed */
+	f = (struct fscd_filter){.exclude = ex, .nexclude = 2, .include = in, .ninclude = 1};
+	assert_true(fscd_filter_wants(&f, "/var/log/app/x.log", false, 2));
+	assert_false(fscd_filter_wants(&f, "/var/log/app/x.txt", false, 2));
+	assert_true(fscd_filter_wants(&f, "/var/log/app", true, 1));
+	assert_false(fscd_filter_wants(&f, "/var/log/old.tmp", true, 1)); /* exclusion wins */
+	assert_false(fscd_filter_wants(&f, "/var/log/y.log.tmp", false, 1));
+	/* depth: 2 levels below the root */
+	f = (struct fscd_filter){.max_depth = 2};
+	assert_true(fscd_filter_wants(&f, "/r/a", true, 1));
+	assert_true(fscd_filter_wants(&f, "/r/a/b", false, 2));
+	assert_false(fscd_filter_wants(&f, "/r/a/b/c", false, 3));
+	/* no filter, or an empty one: everything */
+	assert_true(fscd_filter_wants(NULL, "/x/y.tmp", false, 9));
+	f = (struct fscd_filter){0};
+	assert_true(fscd_filter_wants(&f, "/x/y/z/w", false, 40));
+}
 
 static const char *at(const struct fsc_test_daemon *d, const char *rel)
 {
@@ -59,6 +95,7 @@ static void test_exclude_include_depth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_filter_wants),
 	    cmocka_unit_test(test_exclude_include_depth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
