@@ -137,6 +137,22 @@ uint64_t fsc_test_counter(const char *name, int counter)
 	return ctr[counter];
 }
 
+const char *fsc_test_counters_describe(const char *name, char *buf, size_t n)
+{
+	uint64_t ctr[FSC_CTR_COUNT];
+	snprintf(buf, n, "no table");
+	if (fsc_harness_counters(name, ctr) != 0)
+		return buf;
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < FSC_CTR_COUNT && used < n; i++)
+		if (ctr[i])
+			used += (size_t)snprintf(buf + used, n - used, " %s=%llu",
+						 fsc_shm_counter_name((enum fsc_counter)i),
+						 (unsigned long long)ctr[i]);
+	return buf;
+}
+
 int fsc_test_fscd_run(const char *const *argv, const char **out, const char **err)
 {
 	static char outf[64], errf[64];

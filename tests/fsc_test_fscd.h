@@ -58,6 +58,9 @@ void fsc_test_wait_agree(fsc_t *c, const char *const *paths, enum fsc_test_expec
 			 int timeout_ms);
 /* A counter of the live table called name, read from its header (fails the test if none). */
 uint64_t fsc_test_counter(const char *name, int counter);
+/* The live table's non-zero counters as " name=value..." into buf, for failure messages
+ * ("no table" if there is none). Returns buf. */
+const char *fsc_test_counters_describe(const char *name, char *buf, size_t n);
 /* Opens path with O_WRONLY | O_CREAT | flags (O_EXCL, O_APPEND, O_TRUNC...) and writes data
  * to it; fails the test on any error. */
 void fsc_test_write_file(const char *path, const char *data, int flags);

@@ -1,8 +1,5 @@
 /* The object directory full. Each scenario runs in a private mount namespace with a small
- * tmpfs of its own over this test's object directory (FSC_DIR): a forked child unshares,
- * mounts it, and re-executes this program with the scenario's name, so fscd and the reader
- * checks share that directory (readers elsewhere see another one). The child reports through its
- * exit status (77: cannot be set up here).
+ * tmpfs of its own over this test's object directory (tests/fsc_test_privshm.h).
  *
  * - A table that does not fit: fscd exits at once, non-zero, says the object directory is full and
  * what to do, and leaves nothing behind; following the advice (a smaller --capacity) works.
@@ -16,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,7 +24,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -42,6 +37,7 @@
 #include "fsc_shm_map.h"
 #include "fsc_shm_table.h"
 #include "fsc_test_fscd.h"
+#include "fsc_test_privshm.h"
 #include "fsc_test_util.h"
 
 #define CONVERGE_MS  15000
@@ -50,25 +46,15 @@
 #define CHURN_MS     20000
 #define SATURATE_MS  20000
 #define PATH_BYTES   512
-#define NS_ARG	     "--in-private-shm"
-#define EXIT_SKIP    77
 #define SMALL_CAP    256 /* 512 slots: a 257 KiB table, compacted at 128 tombstones */
 #define BALLAST	     150 /* files in the tree from the start: a well loaded table */
 #define CHURN_PER_GO 64
-
-/* The object directory (FSC_DIR, this test process's own, tests/harness/fsc_harness_dir.c)
- * that the scenario child covers with the small tmpfs. */
-static const char *shm_dir(void)
-{
-	const char *d = getenv("FSC_DIR");
-	return d ? d : "/nonexistent";
-}
 
 /* The file that fills the small tmpfs. */
 static const char *filler(void)
 {
 	static char path[256];
-	snprintf(path, sizeof(path), "%s/filler", shm_dir());
+	snprintf(path, sizeof(path), "%s/filler", fsc_test_privshm_dir());
 	return path;
 }
 
@@ -96,7 +82,7 @@ static void assert_running(pid_t pid)
  * if a name contains it. */
 static int shm_objects(const char *bad)
 {
-	DIR *d = opendir(shm_dir());
+	DIR *d = opendir(fsc_test_privshm_dir());
 	assert_non_null(d);
 	int n = 0;
 	struct dirent *e;
@@ -172,7 +158,7 @@ static void fill_shm(uint64_t size)
 	}
 	close(fd);
 	struct statvfs v;
-	assert_int_equal(statvfs(shm_dir(), &v), 0);
+	assert_int_equal(statvfs(fsc_test_privshm_dir(), &v), 0);
 	assert_true((uint64_t)v.f_bavail * v.f_frsize < size);
 }
 
@@ -263,15 +249,76 @@ static void churn_until_replacement(struct churn *ch, bool want_published)
 	}
 }
 
-/* Once a marker created now is served, then a second, every event before is handled. */
-static void settle(fsc_t *c, const char *root)
+/* The generation of the table published under the name now (any record may be evicted). */
+static uint64_t generation(const struct churn *ch)
+{
+	struct fsc_shm_mapping m;
+	struct fsc_shm_layout l;
+	const char *why;
+	assert_int_equal(fsc_shm_map_table(ch->name, NULL, &m, &l, &why), 0);
+	fsc_shm_unmap(&m);
+	return l.generation;
+}
+
+/* Evictions counted so far: CLOCK's and full probe windows'. */
+static uint64_t evictions(const char *name)
+{
+	return fsc_test_counter(name, FSC_CTR_EVICTIONS) +
+	       fsc_test_counter(name, FSC_CTR_PROBE_EVICTIONS);
+}
+
+/* The table runs at capacity here: every insert evicts, and a key just written starts
+ * unreferenced, CLOCK's first victim, so a record may be gone before the reader looks (CI saw
+ * a fresh file's negative entry evicted by the next insert). waits_for_record: true once path
+ * agrees with e; false if it is a miss after an eviction counted since before (the change
+ * was made then) and a miss for PATIENCE_MS; fails the test with what the table holds if
+ * path still disagrees after CONVERGE_MS with no such eviction. */
+#define PATIENCE_MS 500
+static bool waits_for_record(const struct churn *ch, const char *path, enum fsc_test_expect e,
+			     uint64_t before)
+{
+	char why[PATH_BYTES + 128];
+	uint64_t start = fsc_test_now_ms(), missed = 0;
+	while (!fsc_test_agrees(ch->c, path, e, why, sizeof(why))) {
+		uint64_t now = fsc_test_now_ms();
+		if (fsc_lookup(ch->c, path, NULL, NULL) != FSC_MISS ||
+		    evictions(ch->name) <= before)
+			missed = 0;
+		else if (!missed)
+			missed = now;
+		else if (now - missed > PATIENCE_MS) {
+			print_message("%s: evicted before it was seen; again\n", path);
+			return false;
+		}
+		if (now - start > CONVERGE_MS) {
+			fsc_t *fresh = fsc_open(ch->name);
+			int r = fresh ? fsc_lookup(fresh, path, NULL, NULL) : -1;
+			fsc_close(fresh);
+			char counters[1024];
+			fail_msg(
+			    "%s after %d ms; a new handle gets %s; the table's generation %llx;%s",
+			    why, CONVERGE_MS, r < 0 ? "no table" : fsc_result_name(r),
+			    (unsigned long long)generation(ch),
+			    fsc_test_counters_describe(ch->name, counters, sizeof(counters)));
+		}
+		pause_ms(2);
+	}
+	return true;
+}
+
+/* Once a marker created now is served, then a second, every event before is handled. A
+ * marker evicted before it was seen proves nothing: another is made. */
+static void settle(const struct churn *ch)
 {
 	static unsigned n;
-	for (int i = 0; i < 2; i++) {
+	for (int served = 0, tries = 0; served < 2; tries++) {
+		if (tries == 20)
+			fail_msg("20 markers in %s, each evicted before it was seen", ch->root);
 		char p[PATH_BYTES];
-		snprintf(p, sizeof(p), "%s/marker.%u", root, n++);
+		snprintf(p, sizeof(p), "%s/marker.%u", ch->root, n++);
+		uint64_t before = evictions(ch->name);
 		fsc_test_write_file(p, "m", O_EXCL);
-		wait_one(c, p, FSC_EXPECT_STAT);
+		served += waits_for_record(ch, p, FSC_EXPECT_STAT, before);
 	}
 }
 
@@ -288,11 +335,34 @@ static void assert_not_wrong(fsc_t *c, const char *path)
 		fail_msg("%s: %s while fscd serves", path, fsc_result_name(r));
 }
 
+/* A file's life is followed: created, grown, deleted, each seen as lstat sees it. A record
+ * evicted before the reader saw it proves nothing: the life starts again on a new path. */
+static void follows_fresh_life(const struct churn *ch)
+{
+	for (unsigned i = 0; i < 20; i++) {
+		char path[PATH_BYTES];
+		snprintf(path, sizeof(path), "%s/fresh.%u.%u", ch->root, ch->next, i);
+		uint64_t before = evictions(ch->name);
+		fsc_test_write_file(path, "fresh", O_EXCL);
+		if (!waits_for_record(ch, path, FSC_EXPECT_STAT, before))
+			continue;
+		before = evictions(ch->name);
+		fsc_test_write_file(path, " and more", O_APPEND);
+		if (!waits_for_record(ch, path, FSC_EXPECT_STAT, before))
+			continue;
+		before = evictions(ch->name);
+		assert_int_equal(unlink(path), 0);
+		if (waits_for_record(ch, path, FSC_EXPECT_NEGATIVE, before))
+			return;
+	}
+	fail_msg("20 fresh files in %s, each evicted before it was seen", ch->root);
+}
+
 /* Every path of the tree right, and fresh changes followed. */
 static void assert_serving(const struct churn *ch)
 {
 	fsc_t *c = ch->c;
-	settle(c, ch->root);
+	settle(ch);
 	for (unsigned i = 0; i < ch->next; i++)
 		assert_not_wrong(c, churn_path(ch, i));
 	char path[PATH_BYTES];
@@ -300,13 +370,7 @@ static void assert_serving(const struct churn *ch)
 		snprintf(path, sizeof(path), "%s/b%u", ch->root, i);
 		assert_not_wrong(c, path);
 	}
-	snprintf(path, sizeof(path), "%s/fresh.%u", ch->root, ch->next);
-	fsc_test_write_file(path, "fresh", O_EXCL);
-	wait_one(c, path, FSC_EXPECT_STAT);
-	fsc_test_write_file(path, " and more", O_APPEND);
-	wait_one(c, path, FSC_EXPECT_STAT);
-	assert_int_equal(unlink(path), 0);
-	wait_one(c, path, FSC_EXPECT_NEGATIVE);
+	follows_fresh_life(ch);
 }
 
 /* fscd on a tree of BALLAST files, with a table of SMALL_CAP entries. */
@@ -331,19 +395,8 @@ static void start_small(struct churn *ch)
 	    fsc_shm_geometry(SMALL_CAP, FSC_SLOT_SIZE_DEFAULT, &ch->slots, &ch->size, &why), 0);
 	ch->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	assert_true(ch->ifd >= 0);
-	assert_true(inotify_add_watch(ch->ifd, shm_dir(), IN_CREATE | IN_DELETE | IN_MOVED_FROM) >=
-		    0);
-}
-
-/* The generation of the table published under the name now (any record may be evicted). */
-static uint64_t generation(const struct churn *ch)
-{
-	struct fsc_shm_mapping m;
-	struct fsc_shm_layout l;
-	const char *why;
-	assert_int_equal(fsc_shm_map_table(ch->name, NULL, &m, &l, &why), 0);
-	fsc_shm_unmap(&m);
-	return l.generation;
+	assert_true(inotify_add_watch(ch->ifd, fsc_test_privshm_dir(),
+				      IN_CREATE | IN_DELETE | IN_MOVED_FROM) >= 0);
 }
 
 /* The compaction could not have its table: nothing published, nothing left behind. */
@@ -488,82 +541,16 @@ static void ns_reload_while_full(void **state)
 	free(logdir);
 }
 
-struct scenario {
-	const char *name;
-	const char *tmpfs_size;
-	CMUnitTestFunction fn;
-};
-
-static const struct scenario scenarios[] = {
+static const struct fsc_test_privshm scenarios[] = {
     {"table_too_big", "64k", ns_table_too_big},
     {"full_while_serving", "1m", ns_full_while_serving},
     {"reload_while_full", "1m", ns_reload_while_full},
 };
 
-static const struct scenario *scenario_named(const char *name)
-{
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (strcmp(scenarios[i].name, name) == 0)
-			return &scenarios[i];
-	return NULL;
-}
-
-/* The child: a mount namespace of its own, / private (nothing propagates back), a small
- * tmpfs over the object directory, then this program again to run the scenario there. */
-static void private_shm_child(const struct scenario *s)
-{
-	setpgid(0, 0); /* the scenario and its fscd: one group, killed together on timeout */
-	char opts[64];
-	/* 0755: an object directory nobody else may write (readers refuse any other) */
-	snprintf(opts, sizeof(opts), "size=%s,mode=0755", s->tmpfs_size);
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("fsc-test-shm", shm_dir(), "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
-		fprintf(stderr, "no private the object directory here (%s): skipped\n",
-			strerror(errno));
-		_exit(EXIT_SKIP);
-	}
-	execl("/proc/self/exe", "test_shm_full", NS_ARG, s->name, (char *)NULL);
-	fprintf(stderr, "cannot re-execute /proc/self/exe: %s\n", strerror(errno));
-	_exit(127);
-}
-
 static void run_in_private_shm(const char *name)
 {
-	if (geteuid() != 0)
-		skip(); /* mounting needs root */
-	const struct scenario *s = scenario_named(name);
-	assert_non_null(s);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		private_shm_child(s);
-	int status = fsc_test_fscd_wait(pid, SCENARIO_MS);
-	if (status == -1) {
-		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		fail_msg("scenario %s did not finish within %d ms", name, SCENARIO_MS);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SKIP)
-		skip();
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("scenario %s failed in its namespace (status 0x%x): see above", name,
-			 status);
-}
-
-/* Runs one scenario here, inside the namespace the parent made. */
-static int in_private_shm(const char *name)
-{
-	const struct scenario *s = scenario_named(name);
-	struct statvfs v;
-	/* never fill a real the object directory: only the small private tmpfs will do */
-	if (!s || statvfs(shm_dir(), &v) < 0 || (uint64_t)v.f_blocks * v.f_frsize > (4u << 20)) {
-		fprintf(stderr, "%s is not a private test tmpfs: refusing to run %s\n", shm_dir(),
-			name);
-		return 2;
-	}
-	const struct CMUnitTest t[] = {{.name = s->name, .test_func = s->fn}};
-	return cmocka_run_group_tests_name(s->name, t, NULL, NULL) ? 1 : 0;
+	fsc_test_privshm_run(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), name,
+			     SCENARIO_MS);
 }
 
 static void test_table_too_big(void **state)
@@ -586,8 +573,10 @@ static void test_reload_while_full(void **state)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], NS_ARG) == 0)
-		return in_private_shm(argv[2]);
+	int rc = fsc_test_privshm_dispatch(argc, argv, scenarios,
+					   sizeof(scenarios) / sizeof(scenarios[0]));
+	if (rc >= 0)
+		return rc;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_too_big),
 	    cmocka_unit_test(test_full_while_serving),
