@@ -208,6 +208,16 @@ def test_lookup_answers(served):
     assert (r.status, r.stat, r.info) == (MISS, None, None)
 
 
+def test_answers_print_by_name_and_compare_as_numbers(served):
+    p = make(served, "printed")
+    wait_current(served.cache, p)
+    r = served.cache.lookup(p)
+    assert str(r.status) == "Status.HIT" and f"{r.status}" == "Status.HIT"
+    assert r.status == fsc.Status.HIT == 1 and f"{r.status:d}" == "1"
+    assert str(fsc.Flag.POLLED | fsc.Flag.STALE) == "Flag.POLLED|STALE"
+    assert str(fsc.Kind.CREATE | fsc.Kind.CLOSE_WRITE) == "Kind.CREATE|CLOSE_WRITE"
+
+
 def test_a_stopped_fscd_is_unavailable_and_stat_falls_back(tmp_path):
     s = Served(tmp_path)
     p = make(s, "f", b"abc")

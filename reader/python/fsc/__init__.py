@@ -32,6 +32,10 @@ class Status(_enum.IntEnum):
     MISS = _fsc.MISS                #: not in the table (or a path it never holds)
     UNAVAILABLE = _fsc.UNAVAILABLE  #: no live fscd keeps the table current
 
+    # print(lookup.status) says "Status.HIT": since Python 3.11 an IntEnum prints as its
+    # number; it still compares and formats with "d" as one
+    __str__ = _enum.Enum.__str__
+
 
 class Flag(_enum.IntFlag):
     """A record's flags (Info.flags) and a journal entry's (Change.flags)."""
@@ -40,6 +44,8 @@ class Flag(_enum.IntFlag):
     STALE = _fsc.FLAG_STALE         #: fscd knows the record may be out of date
     WRITING = getattr(_fsc, "FLAG_WRITING", 0x8)  #: a writer has the file open
     DROPPED = _fsc.CHANGE_DROPPED   #: journal only: fscd no longer holds the path
+
+    __str__ = _enum.Flag.__str__  # "Flag.POLLED|STALE", not "6"
 
 
 class Kind(_enum.IntFlag):
@@ -53,6 +59,8 @@ class Kind(_enum.IntFlag):
     MOVED_TO = getattr(_fsc, "KIND_MOVED_TO", 0x40)
     DIR = getattr(_fsc, "KIND_DIR", 0x80)
     RESCAN = getattr(_fsc, "KIND_RESCAN", 0x100)
+
+    __str__ = _enum.Flag.__str__  # "Kind.CREATE|CLOSE_WRITE", not "9"
 
 
 #: True when this libfsc reports change kinds (Change.kinds) and has Cache.covers.
