@@ -28,6 +28,16 @@
 #define FSC_TEST_ASAN 1
 #endif
 #endif
+#if defined(__SANITIZE_THREAD__)
+#define FSC_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FSC_TEST_TSAN 1
+#endif
+#endif
+#if defined(FSC_TEST_ASAN) || defined(FSC_TEST_TSAN)
+#define FSC_TEST_SANITIZED 1
+#endif
 
 #define KEYS   64
 #define REPEAT 2000
@@ -134,8 +144,8 @@ static int close_writer(void **state)
 static void test_lookups_make_no_syscalls(void **state)
 {
 	(void)state;
-#ifdef FSC_TEST_ASAN
-	/* AddressSanitizer's runtime may make system calls of its own (in its interceptors,
+#ifdef FSC_TEST_SANITIZED
+	/* A sanitizer's runtime may make system calls of its own (in its interceptors,
 	 * allocator or error reporting), which strict mode would answer with SIGKILL: the
 	 * property can only be proven on an unsanitized build. */
 	skip();
@@ -188,6 +198,12 @@ static void test_lookups_make_no_syscalls(void **state)
 static void test_strict_mode_kills_a_syscall(void **state)
 {
 	(void)state;
+#ifdef FSC_TEST_TSAN
+	/* ThreadSanitizer starts a thread in the forked child; strict mode kills only the thread
+	 * that made the call, so the child would never be reaped (seen: a zombie leader, the
+	 * test hanging until ctest's timeout). The control is for the test above, skipped too. */
+	skip();
+#endif
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
