@@ -55,7 +55,10 @@ static enum fsc_result probe(const struct fsc_map *m, const struct fsc_shm_key *
 	return FSC_MISS;
 }
 
-int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info)
+/* fsc_lookup, and on FSC_HIT and FSC_NEGATIVE the slot that answered (*slot, below
+ * *slot_count, the answering table's slot count). Inlined into both entry points. */
+static inline int lookup_in(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info,
+			    uint64_t *slot, uint64_t *slot_count)
 {
 	if (!c || !path) {
 		errno = EINVAL;
@@ -86,7 +89,22 @@ int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *inf
 		info->flags = rec.flags & FSC_REC_MASK;
 		info->reserved = 0;
 	}
+	if (slot) {
+		*slot = index & m->layout.mask;
+		*slot_count = m->layout.slot_count;
+	}
 	return (rec.flags & FSC_REC_NEGATIVE) ? FSC_NEGATIVE : FSC_HIT;
+}
+
+int fsc_lookup(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info)
+{
+	return lookup_in(c, path, st, info, NULL, NULL);
+}
+
+int fsc_reader_lookup_slot(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info,
+			   uint64_t *slot, uint64_t *slot_count)
+{
+	return lookup_in(c, path, st, info, slot, slot_count);
 }
 
 /* How old the record is, by the clock fscd stamps verified_ns with (vDSO: no syscall). */

@@ -128,6 +128,12 @@ int fsc_map_attach(const fsc_t *c, struct fsc_map **out, const char **why);
 void fsc_request_on_miss(fsc_t *c, const char *path);
 /* The map to answer from now, re-attaching if the one held was replaced; NULL if none. */
 struct fsc_map *fsc_reader_usable_map(fsc_t *c);
+/* fsc_lookup that also says which slot answered: on FSC_HIT and FSC_NEGATIVE, *slot (below
+ * *slot_count, the answering table's slot count). With info's generation and change_seq it
+ * names the record's content: the Python binding keys its memo of built results by it. Not
+ * in fsc.h. */
+int fsc_reader_lookup_slot(fsc_t *c, const char *path, struct stat *st, struct fsc_info *info,
+			   uint64_t *slot, uint64_t *slot_count);
 /* Unmaps every journal the handle mapped (fsc_close). */
 void fsc_journal_release(fsc_t *c);
 /* Called when the map the caller saw is not usable. Returns the map to use now (possibly a

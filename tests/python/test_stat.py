@@ -3,11 +3,13 @@ import errno
 import os
 import pathlib
 import stat
+import subprocess
 
 import pytest
 
 import fsc
 from conftest import Served, assert_same_error, assert_same_stat, wait_current, wait_status
+from fsc._fscd import find_fscd
 
 HIT, NEGATIVE, MISS, UNAVAILABLE = (fsc.Status.HIT, fsc.Status.NEGATIVE, fsc.Status.MISS,
                                     fsc.Status.UNAVAILABLE)
@@ -216,6 +218,40 @@ def test_answers_print_by_name_and_compare_as_numbers(served):
     assert r.status == fsc.Status.HIT == 1 and f"{r.status:d}" == "1"
     assert str(fsc.Flag.POLLED | fsc.Flag.STALE) == "Flag.POLLED|STALE"
     assert str(fsc.Kind.CREATE | fsc.Kind.CLOSE_WRITE) == "Kind.CREATE|CLOSE_WRITE"
+
+
+def test_stat_builds_a_result_once_per_record(tmp_path):
+    """Cache.stat keeps the result it built while the record is unchanged (the memo), and
+    never gives it for a changed record, nor for another fscd's table under the same name
+    (whose records count their change_seq from 1 again: the generation tells them apart)."""
+    s = Served(tmp_path)
+    try:
+        p = make(s, "memo", b"one")
+        wait_current(s.cache, p)
+        first = s.cache.stat(p)
+        assert s.cache.stat(p) is first and s.cache.stat(p, follow_symlinks=False) is first
+        with open(p, "ab") as f:
+            f.write(b"two")
+        wait_current(s.cache, p)
+        second = s.cache.stat(p)
+        assert second is not first and second.st_size == 6
+        assert_same_stat(second, os.stat(p))
+        name, generation = s.fscd.name, s.cache.lookup(p).info.generation
+        s.fscd.stop()
+        with open(p, "ab") as f:
+            f.write(b"three")
+        again = subprocess.Popen([find_fscd(), "--name", name, "--watch", s.root,
+                                  "--log-level", "warn"])
+        try:
+            wait_current(s.cache, p)
+            assert s.cache.lookup(p).info.generation != generation
+            assert_same_stat(s.cache.stat(p), os.stat(p))
+            assert s.cache.stat(p).st_size == 11
+        finally:
+            again.terminate()
+            assert again.wait(timeout=10) == 0
+    finally:
+        s.cache.close()
 
 
 def test_a_stopped_fscd_is_unavailable_and_stat_falls_back(tmp_path):

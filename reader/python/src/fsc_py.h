@@ -6,6 +6,7 @@
  *   fsc_py_module.c   module init: types, exceptions, constants, the fork counter
  *   fsc_py_path.c     a path argument made into a C string, as os.stat does it
  *   fsc_py_statres.c  an os.stat_result built from a struct stat, as os.stat builds it
+ *   fsc_py_memo.c     Cache.stat's memo: the result last built from each slot's record
  *   fsc_py_cache.c    the Cache type: open, close (safe against threads), fork
  *   fsc_py_stat.c     Cache.stat, stat_fresh, lookup, covers, request
  *   fsc_py_journal.c  Cache.changes, the Changes iterator and the waits
@@ -66,6 +67,28 @@ int fsc_py_statres_init(PyObject *os_module);
 /* The os.stat_result os.stat would return for st; new reference or NULL. */
 PyObject *fsc_py_statres_new(const struct stat *st);
 
+/* ---- fsc_py_memo.c ---- */
+
+/* The os.stat_result last built from each slot's record, while the record is unchanged: a
+ * hit of an unchanged file then builds nothing. 16 bytes a slot of the table, in pages
+ * touched as slots are used, plus the results kept (one per path looked up, about 300
+ * bytes); freed by Cache.close(). */
+struct fsc_py_memo {
+	PyObject **res;	     /* by slot: a result, or NULL */
+	uint64_t *seq;	     /* by slot: the change_seq res was built from */
+	uint64_t generation; /* the table they were built from */
+	uint64_t slots;	     /* its slot count: the arrays' length */
+};
+#define FSC_PY_MEMO_SLOTS_MAX (1ull << 24) /* a bigger table gets no memo (256 MiB of it) */
+/* The result built before for this record, new reference; NULL if there is none. */
+PyObject *fsc_py_memo_get(const struct fsc_py_memo *m, uint64_t generation, uint64_t slot,
+			  uint64_t change_seq);
+/* Keeps res (a new reference is taken) as the result for this record; a record of another
+ * table (generation, slots) first empties the memo. Failing to allocate leaves no memo. */
+void fsc_py_memo_put(struct fsc_py_memo *m, uint64_t generation, uint64_t slot, uint64_t slots,
+		     uint64_t change_seq, PyObject *res);
+void fsc_py_memo_clear(struct fsc_py_memo *m);
+
 /* ---- fsc_py_cache.c ---- */
 
 typedef struct {
@@ -81,6 +104,7 @@ typedef struct {
 	PyObject *name;		  /* str, or None for "default" */
 	PyObject *last_changes;	  /* weakref to the latest Changes: what wait() waits on */
 	PyObject *weakrefs;
+	struct fsc_py_memo memo; /* Cache.stat's built results (fsc_py_memo.c) */
 } fsc_py_cache;
 
 extern PyTypeObject fsc_py_cache_type;

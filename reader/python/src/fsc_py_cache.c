@@ -103,6 +103,7 @@ static void cache_close_handle(fsc_py_cache *self)
 	self->handle = NULL;
 	self->closed = true;
 	Py_CLEAR(self->last_changes);
+	fsc_py_memo_clear(&self->memo);
 	if (!c)
 		return;
 	if (self->users)
@@ -163,6 +164,7 @@ static void cache_dealloc(PyObject *obj)
 		cache_close_handle(self);
 	Py_CLEAR(self->name);
 	Py_CLEAR(self->last_changes);
+	fsc_py_memo_clear(&self->memo); /* a forked child's too: it is this process's memory */
 	Py_TYPE(obj)->tp_free(obj);
 }
 
@@ -236,7 +238,9 @@ static PyMethodDef cache_methods[] = {
      "(no system\n"
      "call), else by stat(2)/lstat(2). The result and the exceptions are os.stat's: a\n"
      "cached negative raises FileNotFoundError (or NotADirectoryError where stat(2) would)\n"
-     "with the path as filename. path: str, bytes, os.PathLike or an open descriptor."},
+     "with the path as filename. path: str, bytes, os.PathLike or an open descriptor.\n"
+     "A record unchanged since the last stat of it gives the same os.stat_result object\n"
+     "again (kept until the record changes or close())."},
     {"stat_fresh", FASTKW(fsc_py_cache_stat_fresh),
      "stat_fresh($self, path, max_age, /, *, follow_symlinks=True)\n--\n\n"
      "stat(), but a record kept current by polling (a filesystem inotify cannot see, e.g.\n"

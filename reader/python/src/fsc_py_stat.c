@@ -16,6 +16,7 @@
  * Relative paths never match (the table's keys are absolute) and go straight to stat(2). */
 #define _GNU_SOURCE
 #include "fsc_py.h"
+#include "fsc_reader.h" /* fsc_reader_lookup_slot */
 
 #include <errno.h>
 #include <string.h>
@@ -155,10 +156,16 @@ static PyObject *stat_path(fsc_py_cache *self, PyObject *arg, bool follow, uint3
 	if (c && p.fd < 0 && p.str[0] == '/') {
 		struct stat st;
 		struct fsc_info info;
-		int r = fsc_lookup(c, p.str, &st, &info);
+		uint64_t slot = 0, slots = 0;
+		int r = fsc_reader_lookup_slot(c, p.str, &st, &info, &slot, &slots);
 		if (trusted(r, &info, max_ns)) {
 			if (r == FSC_HIT) {
-				res = fsc_py_statres_new(&st);
+				/* an unchanged record: the result built from it before */
+				res = fsc_py_memo_get(&self->memo, info.generation, slot,
+						      info.change_seq);
+				if (!res && (res = fsc_py_statres_new(&st)))
+					fsc_py_memo_put(&self->memo, info.generation, slot, slots,
+							info.change_seq, res);
 				goto out;
 			}
 			int err = negative_errno(c, p.str, (size_t)p.len, max_ns);
