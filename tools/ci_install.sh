@@ -93,10 +93,15 @@ fscd_stop() {
 	[ "$rc" -eq 0 ] || fail "fscd exited with status $rc on SIGTERM"
 }
 
-# run_examples DIR NAME: the examples in DIR against the fscd serving table NAME on tree $2.
+# run_examples DIR NAME TREE STAT: the examples in DIR against the fscd serving table NAME on
+# TREE; STAT is the fsc-stat to wait with.
 run_examples() {
-	local dir=$1 name=$2 tree=$3
+	local dir=$1 name=$2 tree=$3 stat=$4
 	printf 'a\n' >"$tree/app.log"
+	# the monitor's baseline comes from the table: wait until it holds the 2 bytes (a run
+	# before left 7 there, and a monitor started at once once said "7 bytes", in CI)
+	wait_until 20 sh -c "$stat --name $name $tree/app.log | grep -q ' size=2 '" ||
+		fail "the table does not say $tree/app.log is 2 bytes: $("$stat" --name "$name" "$tree/app.log" 2>&1)"
 	timeout 30 "$dir/fsc-logmon" --name "$name" --count 1 "$tree/app.log" >"$work/logmon.out" &
 	local mon=$!
 	wait_until 20 grep -q 'app.log: 2 bytes' "$work/logmon.out" ||
@@ -160,7 +165,7 @@ step_prefix() {
 		make -s -C "$d" STATIC=$static >"$work/make.log" 2>&1 ||
 			fail "make ($kind): $(cat "$work/make.log")"
 		check_linkage "$d" "$kind"
-		LD_LIBRARY_PATH=$libdir run_examples "$d" "ci-prefix-$$" "$work/tree"
+		LD_LIBRARY_PATH=$libdir run_examples "$d" "ci-prefix-$$" "$work/tree" "$p/bin/fsc-stat"
 		n=$((n + 1))
 	done
 	for kind in shared static; do
@@ -173,7 +178,7 @@ step_prefix() {
 			fail "find_package build ($kind): $(tail -20 "$work/cmake.log")"
 		fi
 		check_linkage "$d" "$kind"
-		run_examples "$d" "ci-prefix-$$" "$work/tree" # RUNPATH finds the prefix's libfsc
+		run_examples "$d" "ci-prefix-$$" "$work/tree" "$p/bin/fsc-stat" # RUNPATH: its libfsc
 		n=$((n + 1))
 	done
 	fscd_stop
@@ -291,7 +296,7 @@ step_debs_run() {
 	cp "$top"/examples/*.c "$top/examples/Makefile" "$work/deb-examples/"
 	make -s -C "$work/deb-examples" >"$work/make.log" 2>&1 || fail "make: $(cat "$work/make.log")"
 	check_linkage "$work/deb-examples" shared
-	run_examples "$work/deb-examples" "$name" "$work/debtree"
+	run_examples "$work/deb-examples" "$name" "$work/debtree" /usr/bin/fsc-stat
 	fscd_stop
 }
 
