@@ -27,22 +27,6 @@ struct fsc_dump_opts {
 	bool prometheus;
 };
 
-/* A snapshot of the header's changing fields, taken once so text and JSON agree. */
-struct fsc_dump_summary {
-	uint32_t state;
-	bool writer_alive;
-	bool usable;
-	int64_t heartbeat_age_ms;
-	uint64_t change_seq;
-	uint64_t counters[FSC_CTR_COUNT];
-	double load_factor;   /* live entries / slots */
-	double capacity_used; /* live entries / capacity */
-	char created[48];
-	/* the change journal the table names, if it is mapped and valid */
-	bool journal_ok;
-	uint64_t journal_ring, journal_head;
-};
-
 /* Reads the head of table name's change journal, if it is the one with id. */
 static bool fsc_dump_journal(const char *name, const struct fsc_shm_trust *trust, uint64_t id,
 			     uint64_t *ring, uint64_t *head)
@@ -56,6 +40,7 @@ static bool fsc_dump_journal(const char *name, const struct fsc_shm_trust *trust
 	bool ok = l.journal_id == id;
 	if (ok) {
 		*ring = l.ring_size;
+		/* acquire: pairs with fscd's release of head, as a reader's cursor does */
 		*head = atomic_load_explicit(&h->head, memory_order_acquire);
 	}
 	fsc_shm_unmap(&map);
@@ -220,10 +205,11 @@ static int fsc_dump_table_open(struct fsc_dump_table *t, const char *name)
 	return 0;
 }
 
-static void fsc_dump_summarize(const struct fsc_dump_table *t, uint64_t now_ns,
-			       struct fsc_dump_summary *s)
+void fsc_dump_summarize(const struct fsc_dump_table *t, uint64_t now_ns, struct fsc_dump_summary *s)
 {
 	const struct fsc_shm_header *h = t->hdr;
+	/* acquire: pairs with fscd's release when it publishes or retires the table; the rest
+	 * is a monitoring snapshot, each value read once (relaxed) and printed as read */
 	s->state = atomic_load_explicit(&h->state, memory_order_acquire);
 	s->writer_alive = fsc_shm_writer_alive(h);
 	uint64_t beat = atomic_load_explicit(&h->heartbeat_ns, memory_order_relaxed);
@@ -345,7 +331,7 @@ int main(int argc, char **argv)
 	fsc_dump_summarize(&t, now, &s);
 	struct fsc_dump_scan scan = {0};
 	if (o.prometheus) {
-		fsc_dump_prom_print(&t, now, stdout);
+		fsc_dump_prom_print(&t, &s, stdout);
 	} else if (o.json) {
 		struct fsc_json j;
 		fsc_json_init(&j, stdout);

@@ -3,6 +3,7 @@
 #ifndef FSC_SHMDUMP_H
 #define FSC_SHMDUMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,8 +71,28 @@ uint64_t fsc_dump_now_ns(void);
 /* a - b in ms, negative if b is later (never wraps). */
 int64_t fsc_dump_age_ms(uint64_t now_ns, uint64_t then_ns);
 
-/* --prometheus: the table's liveness, geometry, journal head and every counter in the
- * Prometheus text format, each labelled table="NAME" (fsc_shmdump_prom.c). */
-void fsc_dump_prom_print(const struct fsc_dump_table *t, uint64_t now_ns, FILE *out);
+/* A snapshot of the header's changing fields, taken once (fsc_dump_summarize) so that text,
+ * JSON and Prometheus output agree. */
+struct fsc_dump_summary {
+	uint32_t state;
+	bool writer_alive;
+	bool usable;
+	int64_t heartbeat_age_ms;
+	uint64_t change_seq;
+	uint64_t counters[FSC_CTR_COUNT];
+	double load_factor;   /* live entries / slots */
+	double capacity_used; /* live entries / capacity */
+	char created[48];
+	/* the change journal the table names, if it is mapped and valid */
+	bool journal_ok;
+	uint64_t journal_ring, journal_head;
+};
+void fsc_dump_summarize(const struct fsc_dump_table *t, uint64_t now_ns,
+			struct fsc_dump_summary *s);
+
+/* --prometheus: the table's liveness, geometry, journal head and every counter of snapshot s
+ * in the Prometheus text format, each labelled table="NAME" (fsc_shmdump_prom.c). */
+void fsc_dump_prom_print(const struct fsc_dump_table *t, const struct fsc_dump_summary *s,
+			 FILE *out);
 
 #endif

@@ -3,17 +3,13 @@
  *
  * Every metric carries the label table="NAME". Counters of the header that only grow are
  * fsc_<name>_total (TYPE counter); those that go up and down (entries, watches, ...) are
- * fsc_<name> (TYPE gauge). The snapshot is read once, here, from the mapped header: the same
- * fields fsc-shmdump --json prints, under the same names. */
+ * fsc_<name> (TYPE gauge). The values are the snapshot fsc-shmdump's text and --json print
+ * (fsc_dump_summarize), under the same names. */
 #define _GNU_SOURCE
 #include "fsc_shmdump.h"
-#include "fsc_shm_journal.h"
-#include "fsc_shm_read.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <string.h>
 
 /* What each header counter means, and whether it is a gauge. A counter missing here (added
  * to the format later) is still printed, as a counter with a generic HELP. */
@@ -92,48 +88,21 @@ static void fsc_prom_seconds(FILE *out, const char *table, const char *name, con
 	fsc_prom_metric(out, table, name, "", true, help, buf);
 }
 
-/* The journal the table names: its ring size and head, if it is mapped and is that one. */
-static bool fsc_prom_journal(const struct fsc_dump_table *t, uint64_t *ring, uint64_t *head)
-{
-	struct fsc_shm_mapping map;
-	struct fsc_journal_layout l;
-	const char *why;
-	uint64_t id = t->hdr->journal_id;
-	if (!id || fsc_shm_map_journal(t->name, &t->trust, &map, &l, &why))
-		return false;
-	const struct fsc_journal_header *h = map.base;
-	bool ok = l.journal_id == id;
-	if (ok) {
-		*ring = l.ring_size;
-		/* acquire: pairs with fscd's release of head, as a reader's cursor does */
-		*head = atomic_load_explicit(&h->head, memory_order_acquire);
-	}
-	fsc_shm_unmap(&map);
-	return ok;
-}
-
-static void fsc_prom_liveness(FILE *out, const struct fsc_dump_table *t, uint64_t now_ns)
+static void fsc_prom_liveness(FILE *out, const struct fsc_dump_table *t,
+			      const struct fsc_dump_summary *s)
 {
 	const struct fsc_shm_header *h = t->hdr;
 	const char *n = t->name;
-	/* relaxed: a monitoring snapshot; each value is read once and printed as read */
-	uint32_t state = atomic_load_explicit(&h->state, memory_order_relaxed);
-	uint64_t beat = atomic_load_explicit(&h->heartbeat_ns, memory_order_relaxed);
-	bool alive = fsc_shm_writer_alive(h);
-	/* the test readers apply (PROTOCOL.md, "Liveness") */
-	bool usable = state == FSC_TABLE_LIVE && alive &&
-		      fsc_shm_heartbeat_fresh(beat, now_ns, t->layout.writer_timeout_ns);
 	fsc_prom_u64(out, n, "table_live", true,
 		     "1 if the table is the published one (state live), 0 if building or retired.",
-		     state == FSC_TABLE_LIVE);
+		     s->state == FSC_TABLE_LIVE);
 	fsc_prom_u64(out, n, "table_usable", true,
 		     "1 if readers answer from the table (live, writer alive, heartbeat fresh).",
-		     usable);
+		     s->usable);
 	fsc_prom_u64(out, n, "writer_alive", true, "1 if the fscd that writes the table is alive.",
-		     alive);
+		     s->writer_alive);
 	fsc_prom_seconds(out, n, "heartbeat_age_seconds",
-			 "Seconds since fscd's last heartbeat in the table.",
-			 fsc_dump_age_ms(now_ns, beat));
+			 "Seconds since fscd's last heartbeat in the table.", s->heartbeat_age_ms);
 	fsc_prom_seconds(out, n, "writer_timeout_seconds",
 			 "Heartbeat age past which readers stop believing the table.",
 			 (int64_t)(t->layout.writer_timeout_ns / 1000000u));
@@ -147,11 +116,11 @@ static void fsc_prom_liveness(FILE *out, const struct fsc_dump_table *t, uint64_
 			"When the table was created (Unix time).", created);
 }
 
-void fsc_dump_prom_print(const struct fsc_dump_table *t, uint64_t now_ns, FILE *out)
+void fsc_dump_prom_print(const struct fsc_dump_table *t, const struct fsc_dump_summary *s,
+			 FILE *out)
 {
-	const struct fsc_shm_header *h = t->hdr;
 	const char *n = t->name;
-	fsc_prom_liveness(out, t, now_ns);
+	fsc_prom_liveness(out, t, s);
 	fsc_prom_u64(out, n, "table_capacity", true, "Most entries the table keeps.",
 		     t->layout.capacity);
 	fsc_prom_u64(out, n, "table_slots", true, "Slots in the table (capacity and headroom).",
@@ -159,22 +128,20 @@ void fsc_dump_prom_print(const struct fsc_dump_table *t, uint64_t now_ns, FILE *
 	fsc_prom_u64(
 	    out, n, "table_changes", false,
 	    "The table's change sequence number (change_seq): changes since it was created.",
-	    atomic_load_explicit(&h->change_seq, memory_order_relaxed));
-	uint64_t ring = 0, head = 0;
-	bool journal = fsc_prom_journal(t, &ring, &head);
+	    s->change_seq);
 	fsc_prom_u64(out, n, "journal_present", true,
-		     "1 if the table's change journal is published and valid.", journal);
-	if (journal) {
+		     "1 if the table's change journal is published and valid.", s->journal_ok);
+	if (s->journal_ok) {
 		fsc_prom_u64(out, n, "journal_ring_bytes", true, "Size of the journal's ring.",
-			     ring);
+			     s->journal_ring);
 		fsc_prom_u64(out, n, "journal_written_bytes", false,
-			     "Journal head position: bytes fscd has written to it.", head);
+			     "Journal head position: bytes fscd has written to it.",
+			     s->journal_head);
 	}
 	for (int c = 0; c < FSC_CTR_COUNT; c++) {
 		const struct fsc_prom_counter *pc = &fsc_prom_counters[c];
-		uint64_t v = atomic_load_explicit(&h->counters[c], memory_order_relaxed);
 		fsc_prom_u64(out, n, fsc_shm_counter_name((enum fsc_counter)c), pc->gauge,
 			     pc->help ? pc->help : "An fscd counter (see shm/fsc_shm_format.h).",
-			     v);
+			     s->counters[c]);
 	}
 }
