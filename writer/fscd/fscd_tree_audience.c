@@ -31,32 +31,11 @@ void fscd_tree_audience_free(struct fscd_tree *t)
 	fscd_audience_free(&t->audience);
 }
 
-struct below_visit {
-	const char *dir;
-	size_t len;
-	struct fscd_pending *out;
-};
-
-static void collect_below(void *ctx, const char *path, size_t len, uint32_t flags,
-			  const struct stat *st)
-{
-	(void)flags;
-	(void)st;
-	struct below_visit *v = ctx;
-	if (len > v->len && fscd_path_under(path, v->dir, v->len))
-		fscd_pending_add_len(v->out, path, len);
-}
-
 static void remove_one(void *ctx, const char *path, size_t len)
 {
 	struct fscd_tree *t = ctx;
 	fsc_writer_remove(t->w, path, len); /* a DROPPED entry: "ask stat(2)" */
 }
-
-/* Slots looked at between two heartbeats while hiding: the first walk of a big table touches
- * its pages for the first time (about 2 s for 256 MiB here), longer than readers wait for a
- * silent writer. */
-#define FSCD_HIDE_SLOTS_PER_BEAT 65536
 
 /* Everything strictly below dir leaves the table: records and negative entries alike (a
  * negative would say ENOENT where stat(2) now says EACCES). A walk of the table: the names a
@@ -64,12 +43,7 @@ static void remove_one(void *ctx, const char *path, size_t len)
 static void hide_below(struct fscd_tree *t, const char *dir, size_t len)
 {
 	struct fscd_pending gone = {0};
-	struct below_visit v = {.dir = dir, .len = len, .out = &gone};
-	uint64_t slots = fsc_writer_layout(t->w)->slot_count;
-	for (uint64_t at = 0; at < slots; at += FSCD_HIDE_SLOTS_PER_BEAT) {
-		fsc_writer_heartbeat(t->w);
-		fsc_writer_visit_range(t->w, at, FSCD_HIDE_SLOTS_PER_BEAT, collect_below, &v);
-	}
+	fscd_tree_collect_under(t, dir, len, FSCD_UNDER_NEGATIVES | FSCD_UNDER_STRICTLY, &gone);
 	size_t n = fscd_pending_count(&gone);
 	fscd_pending_flush(&gone, remove_one, t);
 	fscd_pending_free(&gone);

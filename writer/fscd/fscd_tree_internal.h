@@ -181,6 +181,13 @@ void fscd_tree_queue(struct fscd_tree *t, const char *path, size_t len);
  * says so, and FSC_CK_MODIFY / FSC_CK_CLOSE_WRITE / FSC_CK_MOVED_TO set or clear the record's
  * FSC_REC_WRITING (the last of them in the batch decides). */
 void fscd_tree_queue_seen(struct fscd_tree *t, const char *path, size_t len, uint32_t seen);
+/* Adds to out the paths of the table's records at or below prefix (len bytes): positive
+ * records only, unless what has FSCD_UNDER_NEGATIVES; prefix itself too, unless
+ * FSCD_UNDER_STRICTLY. A walk of the whole table, beating the heartbeat as it goes. */
+#define FSCD_UNDER_NEGATIVES 1u
+#define FSCD_UNDER_STRICTLY  2u
+void fscd_tree_collect_under(struct fscd_tree *t, const char *prefix, size_t len, unsigned what,
+			     struct fscd_pending *out);
 /* Queues every positive record at or below prefix. */
 void fscd_tree_queue_under(struct fscd_tree *t, const char *prefix);
 /* Queues every record (for a full re-verification), clearing FSC_REC_WRITING. */

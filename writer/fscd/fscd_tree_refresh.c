@@ -158,6 +158,7 @@ void fscd_tree_refresh_queued(struct fscd_tree *t)
 struct subtree_visit {
 	const char *prefix;
 	size_t len;
+	unsigned what; /* FSCD_UNDER_* */
 	struct fscd_pending *out;
 };
 
@@ -166,15 +167,33 @@ static void collect_under(void *ctx, const char *path, size_t len, uint32_t flag
 {
 	(void)st;
 	struct subtree_visit *v = ctx;
-	if (!(flags & FSC_REC_NEGATIVE) && fscd_path_under(path, v->prefix, v->len))
+	if ((flags & FSC_REC_NEGATIVE) && !(v->what & FSCD_UNDER_NEGATIVES))
+		return;
+	if ((v->what & FSCD_UNDER_STRICTLY) && len == v->len)
+		return;
+	if (fscd_path_under(path, v->prefix, v->len))
 		fscd_pending_add_len(v->out, path, len);
+}
+
+/* Slots looked at between two heartbeats: the first walk of a big table touches its pages
+ * for the first time (about 2 s for 256 MiB here), longer than readers wait for a silent
+ * writer. */
+#define FSCD_WALK_SLOTS_PER_BEAT 65536
+
+void fscd_tree_collect_under(struct fscd_tree *t, const char *prefix, size_t len, unsigned what,
+			     struct fscd_pending *out)
+{
+	struct subtree_visit v = {.prefix = prefix, .len = len, .what = what, .out = out};
+	uint64_t slots = fsc_writer_layout(t->w)->slot_count;
+	for (uint64_t at = 0; at < slots; at += FSCD_WALK_SLOTS_PER_BEAT) {
+		fsc_writer_heartbeat(t->w);
+		fsc_writer_visit_range(t->w, at, FSCD_WALK_SLOTS_PER_BEAT, collect_under, &v);
+	}
 }
 
 void fscd_tree_queue_under(struct fscd_tree *t, const char *prefix)
 {
-	struct subtree_visit v = {
-	    .prefix = prefix, .len = strlen(prefix), .out = &t->refresh.pending};
-	fsc_writer_foreach(t->w, collect_under, &v);
+	fscd_tree_collect_under(t, prefix, strlen(prefix), 0, &t->refresh.pending);
 }
 
 static void negate_one(void *ctx, const char *path, size_t len)
@@ -186,8 +205,7 @@ static void negate_one(void *ctx, const char *path, size_t len)
 void fscd_tree_negate_under(struct fscd_tree *t, const char *prefix)
 {
 	struct fscd_pending gone = {0};
-	struct subtree_visit v = {.prefix = prefix, .len = strlen(prefix), .out = &gone};
-	fsc_writer_foreach(t->w, collect_under, &v);
+	fscd_tree_collect_under(t, prefix, strlen(prefix), 0, &gone);
 	fscd_pending_flush(&gone, negate_one, t);
 	fscd_pending_free(&gone);
 }
