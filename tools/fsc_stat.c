@@ -18,6 +18,7 @@
 
 #include "fsc.h"
 #include "fsc_json.h"
+#include "fsc_tool_arg.h"
 
 #define FSC_STAT_EXIT_OK      0
 #define FSC_STAT_EXIT_FAIL    1
@@ -87,7 +88,7 @@ static int fsc_stat_opts_parse(struct fsc_stat_opts *o, int argc, char **argv)
 	*o = (struct fsc_stat_opts){.name = "default"};
 	int c;
 	while ((c = getopt_long(argc, argv, "n:jw:hV", longopts, NULL)) != -1) {
-		char *end = NULL;
+		long long n;
 		switch (c) {
 		case 'n':
 			o->name = optarg;
@@ -96,14 +97,12 @@ static int fsc_stat_opts_parse(struct fsc_stat_opts *o, int argc, char **argv)
 			o->json = true;
 			break;
 		case 'w':
-			errno = 0;
-			o->watch_ms = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || o->watch_ms < 1 ||
-			    o->watch_ms > FSC_STAT_WATCH_MAX_MS)
+			if (!fsc_arg_integer(optarg, 1, FSC_STAT_WATCH_MAX_MS, &n))
 				return fsc_stat_usage_error(
 				    "--watch needs milliseconds between 1 and "
 				    "3600000, not",
 				    optarg);
+			o->watch_ms = (long)n;
 			break;
 		case 'h':
 			fsc_stat_usage(stdout);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsc_json.h"
+#include "fsc_tool_arg.h"
 #include "fsc_wait.h"
 
 #define FSC_WAIT_QUIET_MAX_MS 86400000L
@@ -150,7 +151,7 @@ static int fsc_wait_opts_parse(struct fsc_wait_opts *o, int argc, char **argv)
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+t:q:gn:jvhV", longopts, NULL)) != -1) {
-		char *end;
+		long long n;
 		switch (opt) {
 		case 't':
 			if (!fsc_wait_parse_timeout(optarg, &o->timeout_s))
@@ -158,12 +159,10 @@ static int fsc_wait_opts_parse(struct fsc_wait_opts *o, int argc, char **argv)
 							    optarg);
 			break;
 		case 'q':
-			errno = 0;
-			o->quiet_ms = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || o->quiet_ms < 0 ||
-			    o->quiet_ms > FSC_WAIT_QUIET_MAX_MS)
+			if (!fsc_arg_integer(optarg, 0, FSC_WAIT_QUIET_MAX_MS, &n))
 				return fsc_wait_usage_error("--quiet needs milliseconds, got",
 							    optarg);
+			o->quiet_ms = (long)n;
 			break;
 		case 'g':
 			o->gone = true;

@@ -1,6 +1,7 @@
 /* fsc-watch's command line (see fsc_watch_opts.h). */
 #define _GNU_SOURCE
 #include "fsc_watch_opts.h"
+#include "fsc_tool_arg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -284,7 +285,6 @@ static bool fsc_watch_opt_flag(struct fsc_watch_opts *o, int c)
 static int fsc_watch_opt_one(struct fsc_watch_opts *o, int c, bool *busy_given)
 {
 	const char *why = NULL;
-	char *end;
 	long long v;
 	switch (c) {
 	case 'w':
@@ -298,9 +298,7 @@ static int fsc_watch_opt_one(struct fsc_watch_opts *o, int c, bool *busy_given)
 	case FSC_WATCH_OPT_ON:
 		return fsc_watch_kinds_parse(o, optarg);
 	case 'd':
-		errno = 0;
-		v = strtoll(optarg, &end, 10);
-		if (errno || end == optarg || *end || v < 0 || v > FSC_WATCH_DEBOUNCE_MS_MAX)
+		if (!fsc_arg_integer(optarg, 0, FSC_WATCH_DEBOUNCE_MS_MAX, &v))
 			return fsc_watch_usage_error(
 			    "--debounce needs milliseconds (0-3600000), not", optarg, NULL);
 		o->debounce_ms = (uint64_t)v;
