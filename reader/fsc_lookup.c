@@ -90,7 +90,7 @@ static inline int lookup_in(fsc_t *c, const char *path, struct stat *st, struct 
 		info->reserved = 0;
 	}
 	if (slot) {
-		*slot = index & m->layout.mask;
+		*slot = index; /* probe indexes are masked already */
 		*slot_count = m->layout.slot_count;
 	}
 	return (rec.flags & FSC_REC_NEGATIVE) ? FSC_NEGATIVE : FSC_HIT;
